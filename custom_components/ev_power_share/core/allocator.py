@@ -1,0 +1,732 @@
+"""Hierarchical, per-phase, policy-driven allocation of charging current.
+
+The site is compiled into linear constraints, one per (group, leg) with a current
+limit and one per group with a power limit. Every port with a vehicle loads each
+constraint it sits under with a coefficient: 1 A per A on a leg, or its watts per
+ampere on a power limit. Capacity is what the limit leaves after the non-EV load
+and the failsafe currents of offline chargers.
+
+Policies are built from three steps, always in a deterministic order:
+
+* **admission** at the minimum current, in rotation order: a port whose minimum
+  does not fit is paused (0 A) rather than given less than the minimum;
+* **water-filling** (progressive filling) of the admitted ports from their floors
+  to their own bounds, with optional weights; this is exactly max-min fair;
+* **greedy** filling in a fixed order (first come, first served).
+
+Round robin: ports paused for the minimum rule take the front of the queue every
+``rotation_period_s``, so with ``k`` ports fitting at once and ``n`` waiting, a
+paused vehicle waits at most ``ceil((n - k) / k)`` rotation periods.
+
+No Home Assistant imports; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+import heapq
+import math
+from typing import NamedTuple
+
+from .model import Group, Policy, Port, Site
+
+DRAW_HEADROOM_A = 2.0
+"""A vehicle drawing less than it was given keeps this much above its draw."""
+DRAW_TOLERANCE_A = 0.5
+"""Slack before a draw counts as 'well below' what the port was offered."""
+RESOLUTION_A = 0.01
+"""Allocations are rounded down to this step (never up)."""
+INFEASIBLE_TOLERANCE_A = 0.01
+"""Fixed loads may exceed a limit by this much before it is called infeasible."""
+_EPS = 1e-9
+
+REASON_EV = "ev_limit"
+REASON_PORT = "port_limit"
+REASON_POLICY = "policy"
+REASON_PAUSED = "below_minimum"
+REASON_OFFLINE = "offline"
+REASON_NO_VEHICLE = "no_vehicle"
+_BOUND = -1
+"""Cause of a port stopped by its own bound (not a constraint index)."""
+_PAUSED = -2
+
+
+@dataclass(frozen=True, slots=True)
+class RotationState:
+    """Round-robin state carried from one allocation to the next."""
+
+    queue: tuple[str, ...] = ()
+    """Port ids in admission order (front first)."""
+    since_s: float | None = None
+    """When the current slot holders were last rotated in (or contention began)."""
+
+
+class PortAllocation(NamedTuple):
+    """What one port is given, and why."""
+
+    current_a: float
+    reason: str
+    legs: tuple[int, ...]
+    """Supply legs this current flows on (0 = L1)."""
+    power_kw: float
+    bound_a: float
+    """The port's own bound this cycle: min(port, vehicle, draw cap); 0 if none."""
+    required_a: float | None = None
+    """Deadline policy: current needed to deliver the energy by departure."""
+    deadline_at_risk: bool | None = None
+    """Deadline policy: True when the allocation cannot make the departure."""
+
+
+class GroupAllocation(NamedTuple):
+    """A power group's state after allocation."""
+
+    load_a: tuple[float, ...]
+    """Current per leg, non-EV load included."""
+    limit_a: float | None
+    headroom_a: tuple[float, ...] | None
+    power_kw: float
+    max_power_kw: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """The result of one allocation."""
+
+    ports: Mapping[str, PortAllocation]
+    groups: Mapping[str, GroupAllocation]
+    feasible: bool
+    """False when offline failsafe currents and non-EV loads alone break a limit."""
+    rotation: RotationState
+    overloaded: tuple[str, ...] = ()
+    """Groups whose fixed loads alone exceed a limit (infeasible)."""
+
+
+@dataclass(slots=True)
+class _Problem:
+    """A site compiled into constraints (internal)."""
+
+    site: Site
+    group_ids: list[str]
+    chains: dict[str, tuple[str, ...]]
+    """Group id -> itself and its ancestors."""
+    cons_group: list[str]
+    cap: list[float]
+    """Capacity left for controllable ports, per constraint."""
+    cons_ports: list[list[int]]
+    """Constraint -> the candidate ports that load it."""
+    # Candidate ports (online, with a vehicle), by index:
+    ports: list[Port]
+    legs: list[tuple[int, ...]]
+    wpa: list[float]
+    """Watts per ampere."""
+    bound: list[float]
+    bound_reason: list[str]
+    port_cons: list[list[tuple[int, float]]]
+    overloaded: list[str]
+
+
+def _chains(groups: Sequence[Group]) -> dict[str, tuple[str, ...]]:
+    parent = {g.id: g.parent for g in groups}
+    chains: dict[str, tuple[str, ...]] = {}
+
+    def chain(gid: str) -> tuple[str, ...]:
+        found = chains.get(gid)
+        if found is None:
+            up = parent[gid]
+            found = (gid,) if up is None else (gid, *chain(up))
+            chains[gid] = found
+        return found
+
+    for g in groups:
+        chain(g.id)
+    return chains
+
+
+def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
+    """The most a port's vehicle can be given now, and what bounds it.
+
+    A vehicle measured drawing well below what it was offered is capped a little
+    above its draw, so that what it does not use goes to others; it gets room back
+    as soon as its draw rises towards the cap.
+    """
+    ev = port.ev
+    if ev is None:
+        return 0.0, REASON_NO_VEHICLE
+    ev_max = ev.max_a
+    if ev.draw_a is not None:
+        cap = max(site.min_current_a, ev.draw_a + DRAW_HEADROOM_A)
+        if ev.offered_a is None or cap <= ev.offered_a + DRAW_TOLERANCE_A:
+            ev_max = min(ev_max, cap)
+    if port.max_a < ev_max:
+        return port.max_a, REASON_PORT
+    return ev_max, REASON_EV
+
+
+def _compile(site: Site) -> _Problem:
+    supply = site.supply
+    n_legs = supply.legs
+    chains = _chains(site.groups)
+    by_id = {g.id: g for g in site.groups}
+    group_ids = sorted(by_id)
+
+    cons_group: list[str] = []
+    cap: list[float] = []
+    leg_con: dict[tuple[str, int], int] = {}
+    power_con: dict[str, int] = {}
+    for gid in group_ids:
+        g = by_id[gid]
+        limit = g.limit_a
+        if limit is not None:
+            for leg in range(n_legs):
+                leg_con[gid, leg] = len(cap)
+                cons_group.append(gid)
+                cap.append(limit - g.unmanaged_on(leg))
+        if g.max_power_kw is not None:
+            power_con[gid] = len(cap)
+            cons_group.append(gid)
+            unmanaged_w = supply.voltage_ln_v * sum(
+                g.unmanaged_on(leg) for leg in range(n_legs)
+            )
+            cap.append(g.max_power_kw * 1000.0 - unmanaged_w)
+
+    def coefficients(
+        chain: tuple[str, ...], legs: tuple[int, ...], wpa: float
+    ) -> list[tuple[int, float]]:
+        out: list[tuple[int, float]] = []
+        for gid in chain:
+            for leg in legs:
+                c = leg_con.get((gid, leg))
+                if c is not None:
+                    out.append((c, 1.0))
+            c = power_con.get(gid)
+            if c is not None:
+                out.append((c, wpa))
+        return out
+
+    ports: list[Port] = []
+    legs_l: list[tuple[int, ...]] = []
+    wpa_l: list[float] = []
+    bound_l: list[float] = []
+    reason_l: list[str] = []
+    port_cons: list[list[tuple[int, float]]] = []
+    # (group, connection, phases) -> legs, W/A, constraints, the ports of that kind
+    memo: dict[
+        tuple[str, str, int],
+        tuple[tuple[int, ...], float, list[tuple[int, float]], list[int]],
+    ] = {}
+    for port in sorted(site.ports, key=lambda p: p.id):
+        conn = port.conn
+        chain = chains[port.group]
+        if not port.online:
+            failsafe = site.failsafe_of(port)
+            wpa = supply.watts_per_amp(conn, conn.legs)
+            for c, coef in coefficients(chain, conn.legs, wpa):
+                cap[c] -= coef * failsafe
+            continue
+        if port.ev is None:
+            continue
+        key = (port.group, port.connection, port.ev.phases)
+        kind = memo.get(key)
+        if kind is None:
+            legs = conn.active_legs(port.ev.phases)
+            wpa = supply.watts_per_amp(conn, legs)
+            kind = memo[key] = (legs, wpa, coefficients(chain, legs, wpa), [])
+        legs, wpa, cons, same = kind
+        same.append(len(port_cons))
+        bound, reason = vehicle_bound(port, site)
+        ports.append(port)
+        legs_l.append(legs)
+        wpa_l.append(wpa)
+        bound_l.append(bound)
+        reason_l.append(reason)
+        port_cons.append(cons)
+
+    overloaded: list[str] = []
+    for c, room in enumerate(cap):
+        tolerance = INFEASIBLE_TOLERANCE_A
+        if cons_group[c] in power_con and power_con[cons_group[c]] == c:
+            tolerance *= supply.voltage_ln_v
+        if room < -tolerance and cons_group[c] not in overloaded:
+            overloaded.append(cons_group[c])
+        cap[c] = max(room, 0.0)
+
+    cons_ports: list[list[int]] = [[] for _ in cap]
+    for _legs, _wpa, cons, same in memo.values():
+        for c, _coef in cons:
+            cons_ports[c].extend(same)
+    for lst in cons_ports:
+        lst.sort()
+
+    return _Problem(
+        site=site,
+        group_ids=group_ids,
+        chains=chains,
+        cons_group=cons_group,
+        cap=cap,
+        cons_ports=cons_ports,
+        ports=ports,
+        legs=legs_l,
+        wpa=wpa_l,
+        bound=bound_l,
+        bound_reason=reason_l,
+        port_cons=port_cons,
+        overloaded=overloaded,
+    )
+
+
+def _fits(prob: _Problem, cap: list[float], i: int, amps: float) -> bool:
+    return all(cap[c] - coef * amps >= -_EPS for c, coef in prob.port_cons[i])
+
+
+def _take(prob: _Problem, cap: list[float], i: int, amps: float) -> None:
+    for c, coef in prob.port_cons[i]:
+        cap[c] -= coef * amps
+
+
+def _room(prob: _Problem, cap: list[float], i: int) -> tuple[float, int]:
+    """Most port ``i`` can get on top of ``cap``'s loads, and what stops it."""
+    best, cause = prob.bound[i], _BOUND
+    for c, coef in prob.port_cons[i]:
+        room = cap[c] / coef
+        if room < best - _EPS:
+            best, cause = room, c
+    return max(best, 0.0), cause
+
+
+def _waterfill(
+    prob: _Problem,
+    members: Sequence[int],
+    floor: Mapping[int, float],
+    weight: Sequence[float] | None,
+    cap: list[float],
+    x: dict[int, float],
+    cause: dict[int, int],
+) -> None:
+    """Max-min fair (weighted) progressive filling of ``members``.
+
+    Each member starts at its floor (which must fit in ``cap``) and rises as
+    ``weight × level`` until its own bound or a constraint it loads is full.
+    Event-driven: O(non-zeros × log constraints). Writes the members' currents to
+    ``x`` and what stopped each to ``cause``; takes them from ``cap``.
+    """
+    if not members:
+        return
+    n_cons = len(cap)
+    n_ports = len(prob.ports)
+    port_cons = prob.port_cons
+    cons_ports = prob.cons_ports
+    bound = prob.bound
+    wt = [1.0] * n_ports if weight is None else weight
+    flo = [0.0] * n_ports
+    for i, f in floor.items():
+        flo[i] = f
+    fixed = [0.0] * n_cons  # load of members at their floor or frozen
+    slope = [0.0] * n_cons  # sum of coef × weight of rising members
+    rising = [0] * n_cons  # how many members are rising, per constraint
+    version = [0] * n_cons
+    # Member state: 0 not in this run, 1 waiting at its floor, 2 rising, 3 frozen.
+    state = [0] * n_ports
+    for i in members:
+        state[i] = 1
+        f = flo[i]
+        if f:
+            for c, coef in port_cons[i]:
+                fixed[c] += coef * f
+
+    activations = sorted(members, key=lambda i: (flo[i] / wt[i], i))
+    saturations = sorted(members, key=lambda i: (bound[i] / wt[i], i))
+    heap: list[tuple[float, int, int]] = []
+    dirty: set[int] = set()
+
+    def flush() -> None:
+        for c in dirty:
+            version[c] += 1
+            if rising[c]:
+                heapq.heappush(heap, ((cap[c] - fixed[c]) / slope[c], version[c], c))
+        dirty.clear()
+
+    def freeze(i: int, amps: float, why: int) -> None:
+        was_rising = state[i] == 2
+        state[i] = 3
+        x[i] = amps
+        cause[i] = why
+        if was_rising:
+            wi = wt[i]
+            for c, coef in port_cons[i]:
+                rising[c] -= 1
+                slope[c] = slope[c] - coef * wi if rising[c] else 0.0
+                fixed[c] += coef * amps
+                dirty.add(c)
+        else:
+            extra = amps - flo[i]
+            for c, coef in port_cons[i]:
+                fixed[c] += coef * extra
+                dirty.add(c)
+
+    level = 0.0
+    a_pos = s_pos = 0
+    n = len(members)
+    left = n
+    inf = math.inf
+    while left:
+        # Next event of each kind; ties: bound first, then constraint, then rise.
+        while s_pos < n and state[saturations[s_pos]] == 3:
+            s_pos += 1
+        while a_pos < n and state[activations[a_pos]] != 1:
+            a_pos += 1
+        while heap and heap[0][1] != version[heap[0][2]]:
+            heapq.heappop(heap)
+        sat_level = (
+            bound[saturations[s_pos]] / wt[saturations[s_pos]] if s_pos < n else inf
+        )
+        con_level = heap[0][0] if heap else inf
+        act_level = (
+            flo[activations[a_pos]] / wt[activations[a_pos]] if a_pos < n else inf
+        )
+
+        if sat_level <= con_level + _EPS and sat_level <= act_level:
+            # Every member reaching its own bound at this level.
+            level = max(level, sat_level)
+            while s_pos < n:
+                i = saturations[s_pos]
+                if state[i] != 3:
+                    if bound[i] / wt[i] > sat_level + _EPS:
+                        break
+                    freeze(i, bound[i], _BOUND)
+                    left -= 1
+                s_pos += 1
+        elif con_level <= act_level:
+            c = heapq.heappop(heap)[2]
+            level = max(level, con_level)
+            for i in cons_ports[c]:
+                st = state[i]
+                if st in {1, 2}:
+                    amps = wt[i] * level if st == 2 else flo[i]
+                    freeze(i, max(amps, flo[i]), c)
+                    left -= 1
+        else:
+            # Every waiting member whose floor is reached at this level rises.
+            level = max(level, act_level)
+            while a_pos < n:
+                i = activations[a_pos]
+                if state[i] == 1:
+                    if flo[i] / wt[i] > act_level + _EPS:
+                        break
+                    state[i] = 2
+                    f, wi = flo[i], wt[i]
+                    for c, coef in port_cons[i]:
+                        fixed[c] -= coef * f
+                        rising[c] += 1
+                        slope[c] += coef * wi
+                        dirty.add(c)
+                a_pos += 1
+        flush()
+
+    for c in range(n_cons):  # every member is frozen: ``fixed`` is their load
+        cap[c] -= fixed[c]
+
+
+def _admit(
+    prob: _Problem, order: Sequence[int], cap: Sequence[float], minimum: float
+) -> tuple[list[int], list[int]]:
+    """Admit ports in ``order`` while each one's minimum still fits."""
+    scratch = list(cap)
+    admitted: list[int] = []
+    paused: list[int] = []
+    for i in order:
+        if _fits(prob, scratch, i, minimum):
+            _take(prob, scratch, i, minimum)
+            admitted.append(i)
+        else:
+            paused.append(i)
+    return admitted, paused
+
+
+def _share(
+    prob: _Problem,
+    order: Sequence[int],
+    cap: list[float],
+    x: dict[int, float],
+    cause: dict[int, int],
+    weight: Sequence[float] | None = None,
+    floors: Mapping[int, float] | None = None,
+) -> None:
+    """Admit at the minimum in ``order``, pause the rest, water-fill the admitted."""
+    minimum = prob.site.min_current_a
+    fresh = [i for i in order if floors is None or i not in floors]
+    scratch = list(cap)
+    if floors:
+        for i, f in floors.items():
+            _take(prob, scratch, i, f)
+    admitted, paused = _admit(prob, fresh, scratch, minimum)
+    for i in paused:
+        x[i], cause[i] = 0.0, _PAUSED
+    floor = dict.fromkeys(admitted, minimum)
+    if floors:
+        floor.update(floors)
+    _waterfill(prob, list(floor), floor, weight, cap, x, cause)
+
+
+def _greedy(
+    prob: _Problem,
+    order: Sequence[int],
+    cap: list[float],
+    x: dict[int, float],
+    cause: dict[int, int],
+) -> None:
+    """Serve ports fully, one after the other (first come, first served)."""
+    minimum = prob.site.min_current_a
+    for i in order:
+        room, why = _room(prob, cap, i)
+        if room < minimum - _EPS or room <= _EPS:
+            x[i], cause[i] = 0.0, why if why != _BOUND else _PAUSED
+            continue
+        x[i], cause[i] = room, why
+        _take(prob, cap, i, room)
+
+
+def _deadline_needs(prob: _Problem, i: int) -> tuple[float, float] | None:
+    """(laxity in s, current needed in A) for a vehicle with a deadline."""
+    ev = prob.ports[i].ev
+    if ev is None or not ev.energy_needed_kwh or ev.departure_s is None:
+        return None
+    energy_ws = ev.energy_needed_kwh * 3.6e6
+    left = ev.departure_s - prob.site.now_s
+    rate = prob.bound[i] * prob.wpa[i]
+    if left <= 0:
+        return (-math.inf, math.inf)
+    fastest = energy_ws / rate if rate > 0 else math.inf
+    return (left - fastest, energy_ws / (left * prob.wpa[i]))
+
+
+def _run_policy(
+    prob: _Problem, queue: Sequence[int]
+) -> tuple[dict[int, float], dict[int, int], dict[int, float]]:
+    """Currents and causes for every candidate; ``queue`` is the rotation order."""
+    site = prob.site
+    cap = list(prob.cap)
+    x: dict[int, float] = {}
+    cause: dict[int, int] = {}
+    required: dict[int, float] = {}
+    minimum = site.min_current_a
+    policy = site.policy
+
+    if policy is Policy.FIRST_COME:
+        order = sorted(queue, key=lambda i: (_arrived(prob, i), prob.ports[i].id))
+        _greedy(prob, order, cap, x, cause)
+    elif policy is Policy.EQUAL_SHARE:
+        _share(prob, queue, cap, x, cause)
+    elif policy is Policy.PROPORTIONAL:
+        # Power in proportion to rated power: weight = current at rated power.
+        weight = [
+            (p.rated_kw * 1000.0 if p.rated_kw else p.max_a * _full_wpa(site, p))
+            / prob.wpa[i]
+            for i, p in enumerate(prob.ports)
+        ]
+        _share(prob, queue, cap, x, cause, weight=weight)
+    elif policy is Policy.PRIORITY:
+        tiers = sorted({_priority(prob, i) for i in queue}, reverse=True)
+        for tier in tiers:
+            members = [i for i in queue if _priority(prob, i) == tier]
+            _share(prob, members, cap, x, cause)
+    else:  # Policy.DEADLINE
+        needs = {i: n for i in queue if (n := _deadline_needs(prob, i)) is not None}
+        urgent = sorted(needs, key=lambda i: (needs[i][0], prob.ports[i].id))
+        floors: dict[int, float] = {}
+        for i in urgent:
+            required[i] = needs[i][1]
+            target = min(prob.bound[i], max(needs[i][1], minimum))
+            room, why = _room(prob, cap, i)
+            give = min(room, target)
+            if give < minimum - _EPS or give <= _EPS:
+                x[i], cause[i] = 0.0, _PAUSED if why == _BOUND else why
+                continue
+            floors[i] = give
+            _take(prob, cap, i, give)
+        for i, f in floors.items():  # floors are re-taken by the water-filling
+            _take(prob, cap, i, -f)
+        rest = [i for i in queue if i not in needs]
+        _share(prob, rest, cap, x, cause, floors=floors)
+    return x, cause, required
+
+
+def _full_wpa(site: Site, port: Port) -> float:
+    """Watts per ampere of a port when every one of its phases is used."""
+    return site.supply.watts_per_amp(port.conn, port.conn.legs)
+
+
+def _arrived(prob: _Problem, i: int) -> float:
+    ev = prob.ports[i].ev
+    return 0.0 if ev is None else ev.arrived_s
+
+
+def _priority(prob: _Problem, i: int) -> int:
+    ev = prob.ports[i].ev
+    return 0 if ev is None else ev.priority
+
+
+def allocate(site: Site, state: RotationState | None = None) -> Allocation:
+    """Decide every port's current for ``site`` at ``site.now_s``.
+
+    ``state`` carries the round-robin queue between cycles; pass the returned
+    ``Allocation.rotation`` back in next time.
+    """
+    prob = _compile(site)
+    minimum = site.min_current_a
+    candidates = [
+        i for i, b in enumerate(prob.bound) if b >= minimum - _EPS and b > _EPS
+    ]
+    queue = _queue(prob, candidates, state)
+    since = site.now_s if state is None or state.since_s is None else state.since_s
+
+    x: dict[int, float] = {}
+    cause: dict[int, int] = {}
+    required: dict[int, float] = {}
+    feasible = not prob.overloaded
+    if feasible:
+        x, cause, required = _run_policy(prob, queue)
+        paused = [i for i in queue if cause.get(i) == _PAUSED]
+        if not paused:
+            since = site.now_s
+        elif site.now_s - since >= site.rotation_period_s - _EPS:
+            queue = paused + [i for i in queue if i not in set(paused)]
+            since = site.now_s
+            x, cause, required = _run_policy(prob, queue)
+
+    rotation = RotationState(
+        queue=tuple(prob.ports[i].id for i in queue), since_s=since
+    )
+    return _result(prob, x, cause, required, feasible, rotation)
+
+
+def _queue(
+    prob: _Problem, candidates: Sequence[int], state: RotationState | None
+) -> list[int]:
+    """Rotation order: the kept queue, then newcomers by arrival and id."""
+    index = {prob.ports[i].id: i for i in candidates}
+    queue: list[int] = []
+    if state is not None:
+        queue = [index[pid] for pid in state.queue if pid in index]
+    known = set(queue)
+    newcomers = sorted(
+        (i for i in candidates if i not in known),
+        key=lambda i: (_arrived(prob, i), prob.ports[i].id),
+    )
+    return queue + newcomers
+
+
+def _result(
+    prob: _Problem,
+    x: Mapping[int, float],
+    cause: Mapping[int, int],
+    required: Mapping[int, float],
+    feasible: bool,
+    rotation: RotationState,
+) -> Allocation:
+    site = prob.site
+    supply = site.supply
+    n_legs = supply.legs
+    minimum = site.min_current_a
+    index = {p.id: i for i, p in enumerate(prob.ports)}
+    by_id = {g.id: g for g in site.groups}
+    # EV load per group: each port adds to its own group, then sums go up the tree.
+    load = {gid: [0.0] * n_legs for gid in by_id}
+    power = dict.fromkeys(by_id, 0.0)  # watts
+
+    ports: dict[str, PortAllocation] = {}
+    floor_step = RESOLUTION_A
+    for port in sorted(site.ports, key=lambda p: p.id):
+        i = index.get(port.id)
+        required_a: float | None = None
+        at_risk: bool | None = None
+        if i is not None:
+            legs, bound, wpa = prob.legs[i], prob.bound[i], prob.wpa[i]
+            amps = 0.0
+            if feasible:  # round down to the resolution, never into (0, minimum)
+                amps = round(
+                    math.floor(x.get(i, 0.0) / floor_step + 1e-6) * floor_step, 6
+                )
+                if amps < minimum - 1e-9:
+                    amps = 0.0
+            reason = _reason(prob, i, amps, cause.get(i), feasible)
+            if i in required:
+                required_a = round(required[i], 2)
+                at_risk = amps + 0.01 < required[i]
+        elif not port.online:
+            conn = port.conn
+            amps, legs, wpa = site.failsafe_of(port), conn.legs, 0.0
+            wpa = supply.watts_per_amp(conn, legs)
+            reason, bound = REASON_OFFLINE, 0.0
+        else:
+            amps, reason, legs, bound, wpa = 0.0, REASON_NO_VEHICLE, (), 0.0, 0.0
+        if amps:
+            own = load[port.group]
+            for leg in legs:
+                own[leg] += amps
+            power[port.group] += amps * wpa
+        ports[port.id] = PortAllocation(
+            amps,
+            reason,
+            legs,
+            round(amps * wpa / 1000.0, 3),
+            round(bound, 2),
+            required_a,
+            at_risk,
+        )
+    for gid in sorted(by_id, key=lambda g: -len(prob.chains[g])):  # leaves first
+        parent = by_id[gid].parent
+        if parent is not None:
+            up = load[parent]
+            for leg, amps in enumerate(load[gid]):
+                up[leg] += amps
+            power[parent] += power[gid]
+    for gid, g in by_id.items():  # non-EV load is measured at each group itself
+        for leg in range(n_legs):
+            unmanaged = g.unmanaged_on(leg)
+            load[gid][leg] += unmanaged
+            power[gid] += unmanaged * supply.voltage_ln_v
+
+    groups: dict[str, GroupAllocation] = {}
+    for gid in prob.group_ids:
+        g = by_id[gid]
+        limit = g.limit_a
+        loads = tuple(round(v, 3) for v in load[gid])
+        groups[gid] = GroupAllocation(
+            load_a=loads,
+            limit_a=None if limit is None else round(limit, 3),
+            headroom_a=None
+            if limit is None
+            else tuple(round(limit - v, 3) for v in load[gid]),
+            power_kw=round(power[gid] / 1000.0, 3),
+            max_power_kw=g.max_power_kw,
+        )
+    return Allocation(
+        ports=ports,
+        groups=groups,
+        feasible=feasible,
+        rotation=rotation,
+        overloaded=tuple(prob.overloaded),
+    )
+
+
+def _reason(
+    prob: _Problem,
+    i: int,
+    amps: float,
+    why: int | None,
+    feasible: bool,
+) -> str:
+    if not feasible:
+        chain = prob.chains[prob.ports[i].group]
+        hit = [gid for gid in prob.overloaded if gid in chain]
+        # Ports under a healthy group are held at 0 too: the measurements that
+        # make the site infeasible cannot be trusted anywhere.
+        return f"group:{hit[0]}" if hit else REASON_POLICY
+    if why is None:  # a vehicle whose own bound is below the minimum
+        return prob.bound_reason[i]
+    if why == _PAUSED:
+        return REASON_PAUSED
+    if why == _BOUND or amps >= prob.bound[i] - RESOLUTION_A:
+        return prob.bound_reason[i]
+    return f"group:{prob.cons_group[why]}"

@@ -1,0 +1,317 @@
+"""The electrical model of a site: supply, power groups, charger ports, vehicles.
+
+Pure data: frozen dataclasses and the electrical facts the allocator relies on
+(which legs a port loads, how many watts one ampere is). No Home Assistant imports.
+
+Units: amperes per phase (A), volts (V), kilowatts (kW), seconds (s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+import math
+
+
+class ModelError(ValueError):
+    """A site description that cannot be right; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class SupplySystem(StrEnum):
+    """How the site is fed."""
+
+    THREE_PHASE_WYE = "3p_wye"
+    """EU 400/230 V or US 208/120 V; line-to-line = √3 × line-to-neutral."""
+    SPLIT_PHASE = "split_phase"
+    """US 240/120 V: legs L1 and L2; line-to-line = 2 × line-to-neutral."""
+    SINGLE_PHASE = "single_phase"
+    """One line and neutral: only L1."""
+
+
+_LEGS_OF_SYSTEM = {
+    SupplySystem.THREE_PHASE_WYE: 3,
+    SupplySystem.SPLIT_PHASE: 2,
+    SupplySystem.SINGLE_PHASE: 1,
+}
+LEG_NAMES = ("L1", "L2", "L3")
+
+
+class Policy(StrEnum):
+    """How capacity is shared between the vehicles that want it."""
+
+    EQUAL_SHARE = "equal_share"
+    FIRST_COME = "first_come"
+    PROPORTIONAL = "proportional"
+    PRIORITY = "priority"
+    DEADLINE = "deadline"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Which supply legs a charger's phases land on, in order."""
+
+    name: str
+    legs: tuple[int, ...]
+    line_to_line: bool
+
+    def active_legs(self, ev_phases: int) -> tuple[int, ...]:
+        """Legs loaded by a vehicle using ``ev_phases`` of the charger's phases.
+
+        A line-to-line charger always loads both of its legs; otherwise the
+        vehicle uses the charger's first ``ev_phases`` phases (so a one-phase
+        vehicle on an ``L2-L3-L1`` charger loads only L2).
+        """
+        if self.line_to_line:
+            return self.legs
+        return self.legs[: max(1, min(ev_phases, len(self.legs)))]
+
+
+CONNECTIONS: Mapping[str, Connection] = {
+    c.name: c
+    for c in (
+        Connection("L1", (0,), False),
+        Connection("L2", (1,), False),
+        Connection("L3", (2,), False),
+        Connection("L1-L2", (0, 1), True),
+        Connection("L2-L3", (1, 2), True),
+        Connection("L3-L1", (2, 0), True),
+        Connection("L1-L2-L3", (0, 1, 2), False),
+        Connection("L2-L3-L1", (1, 2, 0), False),
+        Connection("L3-L1-L2", (2, 0, 1), False),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Supply:
+    """The site's supply system and its line-to-neutral voltage."""
+
+    system: SupplySystem = SupplySystem.THREE_PHASE_WYE
+    voltage_ln_v: float = 230.0
+
+    @property
+    def legs(self) -> int:
+        """Number of legs (phases) the supply has."""
+        return _LEGS_OF_SYSTEM[self.system]
+
+    @property
+    def voltage_ll_v(self) -> float:
+        """Line-to-line voltage."""
+        if self.system is SupplySystem.SPLIT_PHASE:
+            return 2.0 * self.voltage_ln_v
+        return math.sqrt(3.0) * self.voltage_ln_v
+
+    def watts_per_amp(self, connection: Connection, legs: tuple[int, ...]) -> float:
+        """Power drawn per ampere by a port loading ``legs`` of ``connection``."""
+        if connection.line_to_line:
+            return self.voltage_ll_v
+        return len(legs) * self.voltage_ln_v
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A power group: transformer, main breaker, panel or circuit."""
+
+    id: str
+    parent: str | None = None
+    rating_a: float | None = None
+    """Breaker rating per phase; None: no current limit."""
+    continuous_factor: float = 0.8
+    """Share of the rating that may be carried continuously (80 % rule)."""
+    max_power_kw: float | None = None
+    """Cap on the group's total power; None: none."""
+    unmanaged_a: tuple[float, ...] = ()
+    """Measured non-EV current through the group, per leg (L1, L2, L3)."""
+
+    @property
+    def limit_a(self) -> float | None:
+        """Current the group may carry on each phase."""
+        if self.rating_a is None:
+            return None
+        return self.rating_a * self.continuous_factor
+
+    def unmanaged_on(self, leg: int) -> float:
+        """Non-EV current on ``leg``; a negative reading (export) counts as 0.
+
+        A measurement may shrink headroom, never widen it beyond the rating.
+        """
+        if leg < len(self.unmanaged_a):
+            return max(0.0, self.unmanaged_a[leg])
+        return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """What the vehicle plugged into a port can take and wants."""
+
+    phases: int = 3
+    max_a: float = 32.0
+    draw_a: float | None = None
+    """Current measured last cycle; None: unknown."""
+    offered_a: float | None = None
+    """Current the port was given last cycle; None: unknown."""
+    arrived_s: float = 0.0
+    priority: int = 0
+    energy_needed_kwh: float | None = None
+    departure_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """One charging point (an OCPP connector, a Modbus wallbox)."""
+
+    id: str
+    group: str
+    connection: str = "L1-L2-L3"
+    max_a: float = 32.0
+    rated_kw: float | None = None
+    online: bool = True
+    failsafe_a: float | None = None
+    """Current an offline charger falls back to; None: the site minimum."""
+    ev: Vehicle | None = None
+
+    @property
+    def conn(self) -> Connection:
+        """The port's connection (validated by :class:`Site`)."""
+        return CONNECTIONS[self.connection]
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A whole site at one instant: the input of one allocation."""
+
+    groups: tuple[Group, ...]
+    ports: tuple[Port, ...] = ()
+    supply: Supply = field(default_factory=Supply)
+    policy: Policy = Policy.EQUAL_SHARE
+    min_current_a: float = 6.0
+    rotation_period_s: float = 900.0
+    now_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Check the structure; raise :class:`ModelError` naming the field."""
+        validate_site(self)
+
+    def failsafe_of(self, port: Port) -> float:
+        """Current an offline port is assumed to draw on each of its legs."""
+        return self.min_current_a if port.failsafe_a is None else port.failsafe_a
+
+    def ancestors(self, group_id: str) -> Iterator[Group]:
+        """The group and every group above it, nearest first."""
+        by_id = {g.id: g for g in self.groups}
+        current: str | None = group_id
+        while current is not None:
+            group = by_id[current]
+            yield group
+            current = group.parent
+
+
+def _positive_or_none(value: float | None, name: str) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ModelError(name, "must be a positive number or null")
+
+
+def _non_negative(value: float, name: str) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise ModelError(name, "must be a number >= 0")
+
+
+def validate_site(site: Site) -> None:
+    """Raise :class:`ModelError` for the first thing that is wrong with ``site``."""
+    supply = site.supply
+    if not (math.isfinite(supply.voltage_ln_v) and supply.voltage_ln_v > 0):
+        raise ModelError("supply.voltage_ln_v", "must be a positive number")
+    _non_negative(site.min_current_a, "min_current_a")
+    if not (math.isfinite(site.rotation_period_s) and site.rotation_period_s > 0):
+        raise ModelError("rotation_period_s", "must be a positive number")
+    if not math.isfinite(site.now_s):
+        raise ModelError("now_s", "must be a number")
+    if not site.groups:
+        raise ModelError("groups", "at least one group is needed")
+
+    index: dict[str, int] = {}
+    for i, group in enumerate(site.groups):
+        where = f"groups[{i}]"
+        if not group.id:
+            raise ModelError(f"{where}.id", "must be a non-empty string")
+        if group.id in index:
+            raise ModelError(f"{where}.id", f"duplicate group id {group.id!r}")
+        index[group.id] = i
+        _positive_or_none(group.rating_a, f"{where}.rating_a")
+        cf = group.continuous_factor
+        if not (math.isfinite(cf) and 0 < cf <= 1):
+            raise ModelError(f"{where}.continuous_factor", "must be in (0, 1]")
+        _positive_or_none(group.max_power_kw, f"{where}.max_power_kw")
+        if len(group.unmanaged_a) > 3:
+            raise ModelError(f"{where}.unmanaged_a", "at most one value per leg (3)")
+        for leg, amps in enumerate(group.unmanaged_a):
+            if not math.isfinite(amps):
+                raise ModelError(f"{where}.unmanaged_a[{leg}]", "must be a number")
+            if leg >= supply.legs and amps != 0:
+                raise ModelError(
+                    f"{where}.unmanaged_a[{leg}]",
+                    f"the {supply.system} supply has no leg {LEG_NAMES[leg]}",
+                )
+
+    for i, group in enumerate(site.groups):
+        if group.parent is not None and group.parent not in index:
+            raise ModelError(f"groups[{i}].parent", f"unknown group {group.parent!r}")
+    for i, group in enumerate(site.groups):
+        seen = {group.id}
+        parent = group.parent
+        while parent is not None:
+            if parent in seen:
+                raise ModelError(f"groups[{i}].parent", "groups form a cycle")
+            seen.add(parent)
+            parent = site.groups[index[parent]].parent
+
+    port_ids: set[str] = set()
+    for i, port in enumerate(site.ports):
+        where = f"ports[{i}]"
+        if not port.id:
+            raise ModelError(f"{where}.id", "must be a non-empty string")
+        if port.id in port_ids:
+            raise ModelError(f"{where}.id", f"duplicate port id {port.id!r}")
+        port_ids.add(port.id)
+        if port.group not in index:
+            raise ModelError(f"{where}.group", f"unknown group {port.group!r}")
+        conn = CONNECTIONS.get(port.connection)
+        if conn is None:
+            raise ModelError(
+                f"{where}.connection",
+                f"{port.connection!r} is not one of {', '.join(CONNECTIONS)}",
+            )
+        if max(conn.legs) >= supply.legs:
+            raise ModelError(
+                f"{where}.connection",
+                f"{port.connection} does not exist on a {supply.system} supply",
+            )
+        if not (math.isfinite(port.max_a) and port.max_a >= 0):
+            raise ModelError(f"{where}.max_a", "must be a number >= 0")
+        _positive_or_none(port.rated_kw, f"{where}.rated_kw")
+        if port.failsafe_a is not None:
+            _non_negative(port.failsafe_a, f"{where}.failsafe_a")
+        if port.ev is not None:
+            _validate_vehicle(port.ev, f"{where}.ev")
+
+
+def _validate_vehicle(ev: Vehicle, where: str) -> None:
+    if ev.phases not in (1, 2, 3):
+        raise ModelError(f"{where}.phases", "must be 1, 2 or 3")
+    _non_negative(ev.max_a, f"{where}.max_a")
+    if ev.draw_a is not None:
+        _non_negative(ev.draw_a, f"{where}.draw_a")
+    if ev.offered_a is not None:
+        _non_negative(ev.offered_a, f"{where}.offered_a")
+    if not math.isfinite(ev.arrived_s):
+        raise ModelError(f"{where}.arrived_s", "must be a number")
+    if ev.energy_needed_kwh is not None:
+        _non_negative(ev.energy_needed_kwh, f"{where}.energy_needed_kwh")
+    if ev.departure_s is not None and not math.isfinite(ev.departure_s):
+        raise ModelError(f"{where}.departure_s", "must be a number or null")
