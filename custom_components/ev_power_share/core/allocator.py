@@ -532,7 +532,16 @@ def _run_policy(
             _share(prob, members, cap, x, cause)
     else:  # Policy.DEADLINE
         needs = {i: n for i in queue if (n := _deadline_needs(prob, i)) is not None}
-        urgent = sorted(needs, key=lambda i: (needs[i][0], prob.ports[i].id))
+        # Deadlines that can still be met come first, least laxity first; one
+        # that cannot be met even at full speed must not make the others miss.
+        urgent = sorted(
+            needs,
+            key=lambda i: (
+                needs[i][1] > prob.bound[i] + _EPS,
+                needs[i][0],
+                prob.ports[i].id,
+            ),
+        )
         floors: dict[int, float] = {}
         for i in urgent:
             required[i] = needs[i][1]
