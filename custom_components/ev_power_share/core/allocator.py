@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+import functools
 import heapq
 import math
 from typing import NamedTuple
 
-from .model import Group, Policy, Port, Site
+from .model import Connection, Group, Policy, Port, Site, Supply
 
 DRAW_HEADROOM_A = 2.0
 """A vehicle drawing less than it was given keeps this much above its draw."""
@@ -163,46 +164,109 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
     return ev_max, REASON_EV
 
 
+_Kind = tuple[tuple[int, ...], float, list[tuple[int, float]]]
+"""Legs, watts per ampere and constraints of a (group, connection, phases) port."""
+
+
+class _Layout:
+    """The shape of a site's tree compiled into constraints.
+
+    It depends only on the groups' ids, parents, which limits they have and the
+    supply, so it is cached across control cycles; measurements and vehicles,
+    which change every cycle, are applied in :func:`_compile`.
+    """
+
+    def __init__(self, supply: Supply, groups: Sequence[Group]) -> None:
+        self.supply = supply
+        n_legs = supply.legs
+        self.chains = _chains(groups)
+        by_id = {g.id: g for g in groups}
+        self.group_ids = sorted(by_id)
+        self.cons_group: list[str] = []
+        self.cons_is_power: list[bool] = []
+        leg_con: dict[tuple[str, int], int] = {}
+        power_con: dict[str, int] = {}
+        for gid in self.group_ids:
+            g = by_id[gid]
+            if g.rating_a is not None:
+                for leg in range(n_legs):
+                    leg_con[gid, leg] = len(self.cons_group)
+                    self.cons_group.append(gid)
+                    self.cons_is_power.append(False)
+            if g.max_power_kw is not None:
+                power_con[gid] = len(self.cons_group)
+                self.cons_group.append(gid)
+                self.cons_is_power.append(True)
+        # Per group: the current constraints along its chain per leg, and the
+        # power constraints along its chain.
+        self.on_leg = {
+            gid: [
+                [leg_con[up, leg] for up in chain if (up, leg) in leg_con]
+                for leg in range(n_legs)
+            ]
+            for gid, chain in self.chains.items()
+        }
+        self.on_power = {
+            gid: [power_con[up] for up in chain if up in power_con]
+            for gid, chain in self.chains.items()
+        }
+        self._kinds: dict[tuple[str, str, int], _Kind] = {}
+
+    def coefficients(
+        self, gid: str, legs: tuple[int, ...], wpa: float
+    ) -> list[tuple[int, float]]:
+        """Constraints loaded by a port of ``gid`` on ``legs``, with coefficients."""
+        out = [(c, 1.0) for leg in legs for c in self.on_leg[gid][leg]]
+        out += [(c, wpa) for c in self.on_power[gid]]
+        return out
+
+    def kind(self, gid: str, connection: Connection, phases: int) -> _Kind:
+        """Legs, W/A and constraints of a vehicle using ``phases`` (memoised)."""
+        key = (gid, connection.name, phases)
+        found = self._kinds.get(key)
+        if found is None:
+            legs = connection.active_legs(phases)
+            wpa = self.supply.watts_per_amp(connection, legs)
+            found = self._kinds[key] = (legs, wpa, self.coefficients(gid, legs, wpa))
+        return found
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(
+    supply: Supply, shape: tuple[tuple[str, str | None, bool, bool], ...]
+) -> _Layout:
+    groups = [
+        Group(
+            gid, parent, 1.0 if rated else None, max_power_kw=1.0 if powered else None
+        )
+        for gid, parent, rated, powered in shape
+    ]
+    return _Layout(supply, groups)
+
+
 def _compile(site: Site) -> _Problem:
     supply = site.supply
     n_legs = supply.legs
-    chains = _chains(site.groups)
+    layout = _layout(
+        supply,
+        tuple(
+            (g.id, g.parent, g.rating_a is not None, g.max_power_kw is not None)
+            for g in site.groups
+        ),
+    )
     by_id = {g.id: g for g in site.groups}
-    group_ids = sorted(by_id)
-
-    cons_group: list[str] = []
+    cons_group = layout.cons_group
     cap: list[float] = []
-    leg_con: dict[tuple[str, int], int] = {}
-    power_con: dict[str, int] = {}
-    for gid in group_ids:
+    for gid in layout.group_ids:
         g = by_id[gid]
         limit = g.limit_a
         if limit is not None:
-            for leg in range(n_legs):
-                leg_con[gid, leg] = len(cap)
-                cons_group.append(gid)
-                cap.append(limit - g.unmanaged_on(leg))
+            cap.extend(limit - g.unmanaged_on(leg) for leg in range(n_legs))
         if g.max_power_kw is not None:
-            power_con[gid] = len(cap)
-            cons_group.append(gid)
             unmanaged_w = supply.voltage_ln_v * sum(
                 g.unmanaged_on(leg) for leg in range(n_legs)
             )
             cap.append(g.max_power_kw * 1000.0 - unmanaged_w)
-
-    def coefficients(
-        chain: tuple[str, ...], legs: tuple[int, ...], wpa: float
-    ) -> list[tuple[int, float]]:
-        out: list[tuple[int, float]] = []
-        for gid in chain:
-            for leg in legs:
-                c = leg_con.get((gid, leg))
-                if c is not None:
-                    out.append((c, 1.0))
-            c = power_con.get(gid)
-            if c is not None:
-                out.append((c, wpa))
-        return out
 
     ports: list[Port] = []
     legs_l: list[tuple[int, ...]] = []
@@ -210,30 +274,22 @@ def _compile(site: Site) -> _Problem:
     bound_l: list[float] = []
     reason_l: list[str] = []
     port_cons: list[list[tuple[int, float]]] = []
-    # (group, connection, phases) -> legs, W/A, constraints, the ports of that kind
-    memo: dict[
-        tuple[str, str, int],
-        tuple[tuple[int, ...], float, list[tuple[int, float]], list[int]],
-    ] = {}
+    members: dict[int, tuple[list[tuple[int, float]], list[int]]] = {}
     for port in sorted(site.ports, key=lambda p: p.id):
         conn = port.conn
-        chain = chains[port.group]
         if not port.online:
             failsafe = site.failsafe_of(port)
             wpa = supply.watts_per_amp(conn, conn.legs)
-            for c, coef in coefficients(chain, conn.legs, wpa):
+            for c, coef in layout.coefficients(port.group, conn.legs, wpa):
                 cap[c] -= coef * failsafe
             continue
         if port.ev is None:
             continue
-        key = (port.group, port.connection, port.ev.phases)
-        kind = memo.get(key)
-        if kind is None:
-            legs = conn.active_legs(port.ev.phases)
-            wpa = supply.watts_per_amp(conn, legs)
-            kind = memo[key] = (legs, wpa, coefficients(chain, legs, wpa), [])
-        legs, wpa, cons, same = kind
-        same.append(len(port_cons))
+        legs, wpa, cons = layout.kind(port.group, conn, port.ev.phases)
+        same = members.get(id(cons))
+        if same is None:
+            same = members[id(cons)] = (cons, [])
+        same[1].append(len(port_cons))
         bound, reason = vehicle_bound(port, site)
         ports.append(port)
         legs_l.append(legs)
@@ -241,20 +297,22 @@ def _compile(site: Site) -> _Problem:
         bound_l.append(bound)
         reason_l.append(reason)
         port_cons.append(cons)
+    chains = layout.chains
+    group_ids = layout.group_ids
 
     overloaded: list[str] = []
     for c, room in enumerate(cap):
         tolerance = INFEASIBLE_TOLERANCE_A
-        if cons_group[c] in power_con and power_con[cons_group[c]] == c:
+        if layout.cons_is_power[c]:
             tolerance *= supply.voltage_ln_v
         if room < -tolerance and cons_group[c] not in overloaded:
             overloaded.append(cons_group[c])
         cap[c] = max(room, 0.0)
 
     cons_ports: list[list[int]] = [[] for _ in cap]
-    for _legs, _wpa, cons, same in memo.values():
-        for c, _coef in cons:
-            cons_ports[c].extend(same)
+    for kind_cons, kind_ports in members.values():
+        for c, _coef in kind_cons:
+            cons_ports[c].extend(kind_ports)
     for lst in cons_ports:
         lst.sort()
 
@@ -660,7 +718,7 @@ def _result(
                     amps = 0.0
             reason = _reason(prob, i, amps, cause.get(i), feasible)
             if i in required:
-                required_a = round(required[i], 2)
+                required_a = required[i]
                 at_risk = amps + 0.01 < required[i]
         elif not port.online:
             conn = port.conn
@@ -675,13 +733,7 @@ def _result(
                 own[leg] += amps
             power[port.group] += amps * wpa
         ports[port.id] = PortAllocation(
-            amps,
-            reason,
-            legs,
-            round(amps * wpa / 1000.0, 3),
-            round(bound, 2),
-            required_a,
-            at_risk,
+            amps, reason, legs, amps * wpa / 1000.0, bound, required_a, at_risk
         )
     for gid in sorted(by_id, key=lambda g: -len(prob.chains[g])):  # leaves first
         parent = by_id[gid].parent

@@ -310,11 +310,11 @@ def dump_allocation(site: Site, result: Allocation) -> dict[str, Any]:
             "current_a": pa.current_a,
             "reason": pa.reason,
             "legs": [LEG_NAMES[leg] for leg in pa.legs],
-            "power_kw": pa.power_kw,
-            "bound_a": pa.bound_a,
+            "power_kw": round(pa.power_kw, 3),
+            "bound_a": round(pa.bound_a, 2),
         }
         if pa.required_a is not None:
-            entry["required_a"] = pa.required_a
+            entry["required_a"] = round(pa.required_a, 2)
             entry["deadline_at_risk"] = pa.deadline_at_risk
         ports[pid] = entry
     groups: dict[str, Any] = {}
