@@ -120,7 +120,9 @@ def test_deadline_without_contention_gives_everyone_their_share() -> None:
     site = Site(
         groups=(Group("c", rating_a=100.0),),
         ports=(
-            Port("a", "c", ev=Vehicle(max_a=16, energy_needed_kwh=15.0, departure_s=3600)),
+            Port(
+                "a", "c", ev=Vehicle(max_a=16, energy_needed_kwh=15.0, departure_s=3600)
+            ),
             Port("b", "c", ev=Vehicle(max_a=32)),
         ),
         policy=Policy.DEADLINE,
@@ -214,7 +216,9 @@ def test_single_phase_supply_and_default_failsafe() -> None:
             "ports[1].id",
         ),
         (
-            lambda: Site(groups=(Group("a"),), ports=(Port("p", "a", ev=Vehicle(phases=4)),)),
+            lambda: Site(
+                groups=(Group("a"),), ports=(Port("p", "a", ev=Vehicle(phases=4)),)
+            ),
             "ports[0].ev.phases",
         ),
         (lambda: Site(groups=(Group("a"),), min_current_a=-1), "min_current_a"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from hypothesis import given, settings, strategies as st
@@ -79,7 +80,7 @@ def test_every_paused_vehicle_charges_and_setpoints_do_not_chatter(
         assert longest_wait * INTERVAL_S <= 2 * period, (pid, longest_wait)
         # No port switches on or off more often than the rotation period allows.
         flips = [k for k in range(1, len(on)) if on[k] != on[k - 1]]
-        gaps = [(b - a) * INTERVAL_S for a, b in zip(flips, flips[1:], strict=False)]
+        gaps = [(b - a) * INTERVAL_S for a, b in itertools.pairwise(flips)]
         assert all(gap >= period for gap in gaps), (pid, gaps)
 
 
@@ -112,12 +113,11 @@ def test_rotation_state_keeps_order_and_drops_departed() -> None:
     assert first.rotation.queue == ("p00", "p01", "p02", "p03")
     assert [first.ports[p].reason for p in ("p02", "p03")] == [REASON_PAUSED] * 2
     # p00 leaves; a newcomer p09 arrives; before the period nothing rotates.
-    ports = tuple(p for p in site.ports if p.id != "p00") + (
+    ports = (
+        *tuple(p for p in site.ports if p.id != "p00"),
         Port("p09", "c", max_a=16.0, ev=Vehicle(max_a=16.0, arrived_s=100.0)),
     )
-    later = Site(
-        groups=site.groups, ports=ports, rotation_period_s=60.0, now_s=30.0
-    )
+    later = Site(groups=site.groups, ports=ports, rotation_period_s=60.0, now_s=30.0)
     second = allocate(later, first.rotation)
     assert second.rotation.queue == ("p01", "p02", "p03", "p09")
     assert second.ports["p01"].current_a > 0
