@@ -233,3 +233,55 @@ def test_model_errors_name_the_field(build: object, field: str) -> None:
         build()  # type: ignore[operator]
     assert err.value.field == field
     assert str(err.value).startswith(f"{field}: ")
+
+
+def test_override_lowers_a_limit_but_never_raises_it() -> None:
+    ports = (Port("a", "c", ev=Vehicle()), Port("b", "c", ev=Vehicle()))
+    lowered = allocate(
+        Site(groups=(Group("c", rating_a=40.0, override_a=20.0),), ports=ports)
+    )
+    assert lowered.groups["c"].limit_a == 20.0
+    assert [lowered.ports[p].current_a for p in "ab"] == [10.0, 10.0]
+    raised = allocate(
+        Site(groups=(Group("c", rating_a=40.0, override_a=90.0),), ports=ports)
+    )
+    assert (
+        raised.groups["c"].limit_a == 32.0
+    )  # 80 % of 40 A: the override can't widen it
+    unrated = allocate(Site(groups=(Group("c", override_a=12.0),), ports=ports))
+    assert [unrated.ports[p].current_a for p in "ab"] == [6.0, 6.0]
+
+
+def test_scenario_dump_and_load_replay_the_same_allocation() -> None:
+    from custom_components.ev_power_share.core.scenario import (  # noqa: PLC0415
+        dump_allocation,
+        dump_scenario,
+        load_scenario,
+    )
+
+    site = Site(
+        groups=(
+            Group(
+                "site", rating_a=63.0, unmanaged_a=(10.0, 3.0, -2.0), override_a=45.0
+            ),
+            Group("c", "site", rating_a=32.0, max_power_kw=15.0),
+        ),
+        ports=(
+            Port(
+                "a", "c", "L2-L3-L1", ev=Vehicle(phases=1, draw_a=4.0, offered_a=16.0)
+            ),
+            Port(
+                "b", "c", ev=Vehicle(priority=1, energy_needed_kwh=9.0, departure_s=9e3)
+            ),
+            Port("c", "site", "L3", online=False, failsafe_a=10.0),
+        ),
+        policy=Policy.DEADLINE,
+        now_s=120.0,
+        min_current_a=8.0,
+    )
+    result = allocate(site)
+    again_site, again_state = load_scenario(dump_scenario(site, result.rotation))
+    assert again_site == site
+    assert dump_allocation(
+        again_site, allocate(again_site, again_state)
+    ) == dump_allocation(site, allocate(site, result.rotation))

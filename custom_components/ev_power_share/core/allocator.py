@@ -188,7 +188,7 @@ class _Layout:
         power_con: dict[str, int] = {}
         for gid in self.group_ids:
             g = by_id[gid]
-            if g.rating_a is not None:
+            if g.limit_a is not None:
                 for leg in range(n_legs):
                     leg_con[gid, leg] = len(self.cons_group)
                     self.cons_group.append(gid)
@@ -237,9 +237,12 @@ def _layout(
 ) -> _Layout:
     groups = [
         Group(
-            gid, parent, 1.0 if rated else None, max_power_kw=1.0 if powered else None
+            gid,
+            parent,
+            override_a=1.0 if limited else None,
+            max_power_kw=1.0 if powered else None,
         )
-        for gid, parent, rated, powered in shape
+        for gid, parent, limited, powered in shape
     ]
     return _Layout(supply, groups)
 
@@ -250,7 +253,7 @@ def _compile(site: Site) -> _Problem:
     layout = _layout(
         supply,
         tuple(
-            (g.id, g.parent, g.rating_a is not None, g.max_power_kw is not None)
+            (g.id, g.parent, g.limit_a is not None, g.max_power_kw is not None)
             for g in site.groups
         ),
     )

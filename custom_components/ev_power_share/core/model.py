@@ -127,14 +127,21 @@ class Group:
     max_power_kw: float | None = None
     """Cap on the group's total power; None: none."""
     unmanaged_a: tuple[float, ...] = ()
-    """Measured non-EV current through the group, per leg (L1, L2, L3)."""
+    """Non-EV current through the group, per leg (L1, L2, L3): the total measured
+    at this group (it is not added up from child groups)."""
+    override_a: float | None = None
+    """A temporary cap per phase (demand response, tariff peak); it can only lower
+    the limit, never raise it above the rating's continuous limit."""
 
     @property
     def limit_a(self) -> float | None:
         """Current the group may carry on each phase."""
-        if self.rating_a is None:
-            return None
-        return self.rating_a * self.continuous_factor
+        limit = (
+            None if self.rating_a is None else self.rating_a * self.continuous_factor
+        )
+        if self.override_a is not None:
+            return self.override_a if limit is None else min(limit, self.override_a)
+        return limit
 
     def unmanaged_on(self, leg: int) -> float:
         """Non-EV current on ``leg``; a negative reading (export) counts as 0.
@@ -248,6 +255,8 @@ def validate_site(site: Site) -> None:
         if not (math.isfinite(cf) and 0 < cf <= 1):
             raise ModelError(f"{where}.continuous_factor", "must be in (0, 1]")
         _positive_or_none(group.max_power_kw, f"{where}.max_power_kw")
+        if group.override_a is not None:
+            _non_negative(group.override_a, f"{where}.override_a")
         if len(group.unmanaged_a) > 3:
             raise ModelError(f"{where}.unmanaged_a", "at most one value per leg (3)")
         for leg, amps in enumerate(group.unmanaged_a):

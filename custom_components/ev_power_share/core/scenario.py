@@ -4,7 +4,8 @@ One JSON document describes a site at one instant; :func:`allocate_scenario` tur
 it into the allocation, as a JSON-ready dict. The same format is what diagnostics
 export, so any user's situation can be replayed with ``scripts/allocate``.
 
-Extensions beyond the contract (all optional): ``rotation_period_s``, a
+Extensions beyond the contract (all optional): ``groups[].override_a`` (a
+temporary cap that can only lower a group's limit), ``rotation_period_s``, a
 ``rotation`` state (``queue``, ``since_s``) as returned in the output, ``ev.offered_a``
 (what the port was given last cycle) and the ``single_phase`` supply system.
 Unknown fields are ignored, so newer documents still load.
@@ -142,6 +143,7 @@ def _group(raw: Any, where: str) -> Group:
         continuous_factor=_number(obj, "continuous_factor", where, 0.8),
         max_power_kw=_number(obj, "max_power_kw", where, None, nullable=True),
         unmanaged_a=unmanaged,
+        override_a=_number(obj, "override_a", where, None, nullable=True),
     )
 
 
@@ -258,6 +260,7 @@ def dump_scenario(site: Site, state: RotationState | None = None) -> dict[str, A
             "continuous_factor": g.continuous_factor,
             "max_power_kw": g.max_power_kw,
             "unmanaged_a": list(g.unmanaged_a),
+            "override_a": g.override_a,
         }
 
     def port(p: Port) -> dict[str, Any]:
@@ -269,7 +272,7 @@ def dump_scenario(site: Site, state: RotationState | None = None) -> dict[str, A
             "max_a": p.max_a,
             "rated_kw": p.rated_kw,
             "online": p.online,
-            "failsafe_a": site.failsafe_of(p),
+            "failsafe_a": p.failsafe_a,
             "ev": None
             if ev is None
             else {
