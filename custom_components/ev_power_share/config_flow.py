@@ -1,0 +1,155 @@
+"""Config flow of EV Power Share: one entry per site."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_NAME, UnitOfElectricCurrent
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.util import slugify
+
+try:  # Home Assistant 2026 validates with probatio, voluptuous-compatible
+    import probatio as vol
+except ImportError:  # Home Assistant 2025
+    import voluptuous as vol  # type: ignore[no-redef,unused-ignore]
+
+from .const import (
+    CONF_CONTINUOUS_FACTOR,
+    CONF_MAIN_BREAKER_A,
+    CONF_SUPPLY,
+    CONTINUOUS_PCT_DEFAULT,
+    CONTINUOUS_PCT_MAX,
+    CONTINUOUS_PCT_MIN,
+    DEFAULT_SUPPLY,
+    DOMAIN,
+    MAIN_BREAKER_MAX_A,
+    MAIN_BREAKER_MIN_A,
+    SUPPLIES,
+)
+
+SITE_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_NAME, default="Home"): TextSelector(),
+        vol.Required(CONF_SUPPLY, default=DEFAULT_SUPPLY): SelectSelector(
+            SelectSelectorConfig(
+                options=list(SUPPLIES),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_SUPPLY,
+            )
+        ),
+        # Bounds are checked in the flow, so a mistake gets a message on the field.
+        vol.Required(CONF_MAIN_BREAKER_A): NumberSelector(
+            NumberSelectorConfig(
+                mode=NumberSelectorMode.BOX,
+                step=1,
+                unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            )
+        ),
+        vol.Required(
+            CONF_CONTINUOUS_FACTOR, default=CONTINUOUS_PCT_DEFAULT
+        ): NumberSelector(
+            NumberSelectorConfig(
+                mode=NumberSelectorMode.BOX, step=1, unit_of_measurement="%"
+            )
+        ),
+    }
+)
+
+
+def _validate(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Form errors by field for a site's settings."""
+    errors: dict[str, str] = {}
+    if not str(user_input[CONF_NAME]).strip():
+        errors[CONF_NAME] = "name_required"
+    breaker = float(user_input[CONF_MAIN_BREAKER_A])
+    if breaker < MAIN_BREAKER_MIN_A:
+        errors[CONF_MAIN_BREAKER_A] = "breaker_not_positive"
+    elif breaker > MAIN_BREAKER_MAX_A:
+        errors[CONF_MAIN_BREAKER_A] = "breaker_too_high"
+    pct = float(user_input[CONF_CONTINUOUS_FACTOR])
+    if not CONTINUOUS_PCT_MIN <= pct <= CONTINUOUS_PCT_MAX:
+        errors[CONF_CONTINUOUS_FACTOR] = "factor_out_of_range"
+    return errors
+
+
+def _entry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """What is stored: the factor as a fraction, the name trimmed."""
+    return {
+        CONF_NAME: str(user_input[CONF_NAME]).strip(),
+        CONF_SUPPLY: user_input[CONF_SUPPLY],
+        CONF_MAIN_BREAKER_A: float(user_input[CONF_MAIN_BREAKER_A]),
+        CONF_CONTINUOUS_FACTOR: float(user_input[CONF_CONTINUOUS_FACTOR]) / 100.0,
+    }
+
+
+def _form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored data shown back in the form (factor as a percentage)."""
+    return {
+        CONF_NAME: data[CONF_NAME],
+        CONF_SUPPLY: data[CONF_SUPPLY],
+        CONF_MAIN_BREAKER_A: data[CONF_MAIN_BREAKER_A],
+        CONF_CONTINUOUS_FACTOR: round(data[CONF_CONTINUOUS_FACTOR] * 100.0, 1),
+    }
+
+
+class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up or reconfigure a site."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the site's name, supply and main breaker."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate(user_input)
+            if not errors:
+                data = _entry_data(user_input)
+                await self.async_set_unique_id(slugify(data[CONF_NAME]))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(title=data[CONF_NAME], data=data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(SITE_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change a site's name, supply or main breaker."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate(user_input)
+            if not errors:
+                data = _entry_data(user_input)
+                unique_id = slugify(data[CONF_NAME])
+                for other in self._async_current_entries(include_ignore=False):
+                    if (
+                        other.entry_id != entry.entry_id
+                        and other.unique_id == unique_id
+                    ):
+                        return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, title=data[CONF_NAME], data=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                SITE_SCHEMA, user_input or _form_values(entry.data)
+            ),
+            errors=errors,
+        )

@@ -1,0 +1,51 @@
+"""Fixtures for tests that drive the integration through Home Assistant."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.const import CONF_NAME
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_power_share.const import (
+    CONF_CONTINUOUS_FACTOR,
+    CONF_MAIN_BREAKER_A,
+    CONF_SUPPLY,
+    DOMAIN,
+)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
+    """Let Home Assistant load custom integrations in every test."""
+
+
+SITE_DATA = {
+    CONF_NAME: "Maple Court",
+    CONF_SUPPLY: "three_phase_400",
+    CONF_MAIN_BREAKER_A: 100.0,
+    CONF_CONTINUOUS_FACTOR: 0.8,
+}
+
+
+@pytest.fixture
+def site_entry() -> MockConfigEntry:
+    """A site entry as the config flow would create it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Maple Court",
+        unique_id="maple_court",
+        data=dict(SITE_DATA),
+        version=1,
+        minor_version=1,
+    )
+
+
+@pytest.fixture
+def no_setup() -> Generator[None]:
+    """Keep config-flow tests from setting the entry up."""
+    with patch("custom_components.ev_power_share.async_setup_entry", return_value=True):
+        yield
