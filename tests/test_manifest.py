@@ -1,0 +1,165 @@
+"""manifest.json, hacs.json, translations and brand follow HA's and HACS's rules."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+import re
+import struct
+
+from awesomeversion import AwesomeVersion
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION = ROOT / "custom_components/ev_power_share"
+MANIFEST = json.loads((INTEGRATION / "manifest.json").read_text())
+HACS = json.loads((ROOT / "hacs.json").read_text())
+TRANSLATIONS = json.loads((INTEGRATION / "translations/en.json").read_text())
+
+REQUIRED_KEYS = {
+    "domain",
+    "name",
+    "codeowners",
+    "config_flow",
+    "documentation",
+    "integration_type",
+    "iot_class",
+    "issue_tracker",
+    "requirements",
+    "version",
+}
+IOT_CLASSES = {
+    "assumed_state",
+    "calculated",
+    "cloud_polling",
+    "cloud_push",
+    "local_polling",
+    "local_push",
+}
+HACS_KEYS = {
+    "name",
+    "content_in_root",
+    "zip_release",
+    "filename",
+    "hide_default_branch",
+    "country",
+    "homeassistant",
+    "hacs",
+    "persistent_directory",
+}
+# What each supported Home Assistant pins for everyone (see requirements/).
+PYMODBUS_PINNED_BY_HA = ("3.8.3", "3.13.1")
+
+
+def test_manifest_has_every_required_key() -> None:
+    assert MANIFEST.keys() >= REQUIRED_KEYS
+    assert MANIFEST["domain"] == INTEGRATION.name
+    assert MANIFEST["config_flow"] is True
+    assert MANIFEST["integration_type"] == "hub"
+    assert MANIFEST["iot_class"] in IOT_CLASSES
+    assert MANIFEST["codeowners"]
+    assert all(owner.startswith("@") for owner in MANIFEST["codeowners"])
+    assert MANIFEST["documentation"].startswith("https://")
+    assert MANIFEST["issue_tracker"].startswith("https://")
+
+
+def test_manifest_keys_sorted_after_domain_and_name() -> None:
+    keys = list(MANIFEST)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def test_manifest_version_is_valid() -> None:
+    version = AwesomeVersion(MANIFEST["version"])
+    assert version.valid
+    assert re.fullmatch(r"\d+\.\d+\.\d+", MANIFEST["version"])
+
+
+def test_requirements_install_beside_every_supported_home_assistant() -> None:
+    requirements = {
+        Requirement(r).name: Requirement(r) for r in MANIFEST["requirements"]
+    }
+    pymodbus = requirements["pymodbus"]
+    for pinned in PYMODBUS_PINNED_BY_HA:
+        assert pymodbus.specifier.contains(Version(pinned)), pinned
+    assert "ocpp" in requirements
+    common = (ROOT / "requirements/common.txt").read_text()
+    assert str(requirements["ocpp"]) in common.splitlines()
+    for pinned, file in zip(
+        PYMODBUS_PINNED_BY_HA, ("ha-2025.4.txt", "ha-2026.10.txt"), strict=True
+    ):
+        assert f"pymodbus=={pinned}" in (ROOT / "requirements" / file).read_text()
+
+
+def test_hacs_json_uses_only_known_keys() -> None:
+    assert set(HACS) <= HACS_KEYS
+    assert HACS["name"] == MANIFEST["name"]
+    assert AwesomeVersion(HACS["homeassistant"]) <= AwesomeVersion("2025.4.4")
+
+
+def _flow_strings() -> tuple[set[str], set[str], set[str]]:
+    """Step ids, error keys and abort reasons used in config_flow.py."""
+    tree = ast.parse((INTEGRATION / "config_flow.py").read_text())
+    steps: set[str] = set()
+    errors: set[str] = set()
+    aborts: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AsyncFunctionDef) and node.name.startswith(
+            "async_step_"
+        ):
+            steps.add(node.name.removeprefix("async_step_"))
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "errors"
+                    and isinstance(node.value, ast.Constant)
+                ):
+                    errors.add(node.value.value)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name == "_abort_if_unique_id_configured":
+                aborts.add("already_configured")
+            elif name == "async_update_reload_and_abort":
+                aborts.add("reconfigure_successful")
+            elif name == "async_abort":
+                for kw in node.keywords:
+                    if kw.arg == "reason" and isinstance(kw.value, ast.Constant):
+                        aborts.add(kw.value.value)
+    return steps, errors, aborts
+
+
+def test_translations_cover_every_step_error_and_abort() -> None:
+    steps, errors, aborts = _flow_strings()
+    config = TRANSLATIONS["config"]
+    assert steps == {"user", "reconfigure"}
+    assert errors  # the parser found them
+    for step in steps:
+        assert step in config["step"], step
+        assert config["step"][step]["data"], step
+    assert errors <= config["error"].keys()
+    assert aborts <= config["abort"].keys()
+    # Every field of a step has a label and a description.
+    for step in steps:
+        assert config["step"][step]["data"].keys() == (
+            config["step"][step]["data_description"].keys()
+        )
+
+
+def test_supply_selector_options_are_translated() -> None:
+    from custom_components.ev_power_share.const import SUPPLIES  # noqa: PLC0415
+
+    options = TRANSLATIONS["selector"]["supply"]["options"]
+    assert options.keys() == SUPPLIES.keys()
+
+
+def test_brand_icon_is_a_256_px_png() -> None:
+    data = (INTEGRATION / "brand/icon.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (256, 256)
+    data2x = (INTEGRATION / "brand/icon@2x.png").read_bytes()
+    assert struct.unpack(">II", data2x[16:24]) == (512, 512)
