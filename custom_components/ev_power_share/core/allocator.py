@@ -36,8 +36,8 @@ DRAW_HEADROOM_A = 2.0
 """A vehicle drawing less than it was given keeps this much above its draw."""
 DRAW_TOLERANCE_A = 0.5
 """Slack before a draw counts as 'well below' what the port was offered."""
-RESOLUTION_A = 0.01
-"""Allocations are rounded down to this step (never up)."""
+NOISE_A = 1e-6
+"""Float noise: currents are reported to the microampere."""
 INFEASIBLE_TOLERANCE_A = 0.01
 """Fixed loads may exceed a limit by this much before it is called infeasible."""
 _EPS = 1e-9
@@ -705,7 +705,6 @@ def _result(
     power = dict.fromkeys(by_id, 0.0)  # watts
 
     ports: dict[str, PortAllocation] = {}
-    floor_step = RESOLUTION_A
     for port in sorted(site.ports, key=lambda p: p.id):
         i = index.get(port.id)
         required_a: float | None = None
@@ -713,12 +712,15 @@ def _result(
         if i is not None:
             legs, bound, wpa = prob.legs[i], prob.bound[i], prob.wpa[i]
             amps = 0.0
-            if feasible:  # round down to the resolution, never into (0, minimum)
-                amps = round(
-                    math.floor(x.get(i, 0.0) / floor_step + 1e-6) * floor_step, 6
-                )
-                if amps < minimum - 1e-9:
+            if feasible:
+                # Microampere resolution, rounded down (never above a bound):
+                # quantizing coarser here would waste up to a step per port;
+                # commands are rounded down to each charger's step later.
+                amps = math.floor(x.get(i, 0.0) * 1e6 + 1e-3) / 1e6
+                if amps < minimum - NOISE_A:
                     amps = 0.0
+                elif amps < minimum:
+                    amps = minimum
             reason = _reason(prob, i, amps, cause.get(i), feasible)
             if i in required:
                 required_a = required[i]
@@ -791,6 +793,6 @@ def _reason(
         return prob.bound_reason[i]
     if why == _PAUSED:
         return REASON_PAUSED
-    if why == _BOUND or amps >= prob.bound[i] - RESOLUTION_A:
+    if why == _BOUND or amps >= prob.bound[i] - NOISE_A:
         return prob.bound_reason[i]
     return f"group:{prob.cons_group[why]}"
