@@ -159,9 +159,9 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
         cap = max(site.min_current_a, ev.draw_a + DRAW_HEADROOM_A)
         if ev.offered_a is None or cap <= ev.offered_a + DRAW_TOLERANCE_A:
             ev_max = min(ev_max, cap)
-    if port.max_a < ev_max:
-        return port.max_a, REASON_PORT
-    return ev_max, REASON_EV
+    if ev_max < port.max_a:
+        return ev_max, REASON_EV
+    return port.max_a, REASON_PORT
 
 
 _Kind = tuple[tuple[int, ...], float, list[tuple[int, float]]]
