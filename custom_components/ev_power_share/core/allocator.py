@@ -125,6 +125,8 @@ class _Problem:
     bound_reason: list[str]
     port_cons: list[list[tuple[int, float]]]
     overloaded: list[str]
+    all_ports: list[Port]
+    """Every port of the site, by id."""
 
 
 def _chains(groups: Sequence[Group]) -> dict[str, tuple[str, ...]]:
@@ -278,7 +280,8 @@ def _compile(site: Site) -> _Problem:
     reason_l: list[str] = []
     port_cons: list[list[tuple[int, float]]] = []
     members: dict[int, tuple[list[tuple[int, float]], list[int]]] = {}
-    for port in sorted(site.ports, key=lambda p: p.id):
+    all_ports = sorted(site.ports, key=lambda p: p.id)
+    for port in all_ports:
         conn = port.conn
         if not port.online:
             failsafe = site.failsafe_of(port)
@@ -333,11 +336,8 @@ def _compile(site: Site) -> _Problem:
         bound_reason=reason_l,
         port_cons=port_cons,
         overloaded=overloaded,
+        all_ports=all_ports,
     )
-
-
-def _fits(prob: _Problem, cap: list[float], i: int, amps: float) -> bool:
-    return all(cap[c] - coef * amps >= -_EPS for c, coef in prob.port_cons[i])
 
 
 def _take(prob: _Problem, cap: list[float], i: int, amps: float) -> None:
@@ -416,9 +416,13 @@ def _waterfill(
             wi = wt[i]
             for c, coef in port_cons[i]:
                 rising[c] -= 1
-                slope[c] = slope[c] - coef * wi if rising[c] else 0.0
                 fixed[c] += coef * amps
-                dirty.add(c)
+                if rising[c]:
+                    slope[c] -= coef * wi
+                    dirty.add(c)
+                else:  # nothing rises on it any more: just drop its heap entry
+                    slope[c] = 0.0
+                    version[c] += 1
         else:
             extra = amps - flo[i]
             for c, coef in port_cons[i]:
@@ -495,12 +499,17 @@ def _admit(
     scratch = list(cap)
     admitted: list[int] = []
     paused: list[int] = []
+    port_cons = prob.port_cons
     for i in order:
-        if _fits(prob, scratch, i, minimum):
-            _take(prob, scratch, i, minimum)
-            admitted.append(i)
+        cons = port_cons[i]
+        for c, coef in cons:
+            if scratch[c] - coef * minimum < -_EPS:
+                paused.append(i)
+                break
         else:
-            paused.append(i)
+            for c, coef in cons:
+                scratch[c] -= coef * minimum
+            admitted.append(i)
     return admitted, paused
 
 
@@ -604,18 +613,17 @@ def _run_policy(
             ),
         )
         floors: dict[int, float] = {}
+        staged = list(cap)  # the water-filling below takes the floors from ``cap``
         for i in urgent:
             required[i] = needs[i][1]
             target = min(prob.bound[i], max(needs[i][1], minimum))
-            room, why = _room(prob, cap, i)
+            room, why = _room(prob, staged, i)
             give = min(room, target)
             if give < minimum - _EPS or give <= _EPS:
                 x[i], cause[i] = 0.0, _PAUSED if why == _BOUND else why
                 continue
             floors[i] = give
-            _take(prob, cap, i, give)
-        for i, f in floors.items():  # floors are re-taken by the water-filling
-            _take(prob, cap, i, -f)
+            _take(prob, staged, i, give)
         rest = [i for i in queue if i not in needs]
         _share(prob, rest, cap, x, cause, floors=floors)
     return x, cause, required
@@ -705,7 +713,7 @@ def _result(
     power = dict.fromkeys(by_id, 0.0)  # watts
 
     ports: dict[str, PortAllocation] = {}
-    for port in sorted(site.ports, key=lambda p: p.id):
+    for port in prob.all_ports:
         i = index.get(port.id)
         required_a: float | None = None
         at_risk: bool | None = None
