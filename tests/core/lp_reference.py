@@ -143,20 +143,34 @@ def maxmin_reference(doc: dict[str, Any]) -> dict[str, float]:
         if res.status != 0:
             raise RuntimeError(f"reference LP failed: {res.message}")
         level = float(res.x[n])
-        # Which free ports cannot go above ``level``? Check each candidate.
+        # Which free ports cannot go above ``level``? One LP that pushes all of
+        # them up clears most; each remaining candidate gets an LP of its own.
         bounds_t = [*bounds[:n], (level - _TOL, None)]
-        newly = []
-        for i in free:
-            if upper[i] <= level + 1e-6:
-                newly.append(i)
-                continue
-            c_i = np.zeros(n + 1)
-            c_i[i] = -1.0
-            res_i = linprog(c_i, A_ub=a_ub, b_ub=b_ub, bounds=bounds_t, method="highs")
-            if res_i.status != 0 or -res_i.fun <= level + 1e-6:
-                newly.append(i)
-        if not newly:  # numerical corner: fix the lowest-indexed free port
-            newly = [free[0]]
+        c_all = np.zeros(n + 1)
+        c_all[free] = -1.0
+        res_all = linprog(c_all, A_ub=a_ub, b_ub=b_ub, bounds=bounds_t, method="highs")
+        if res_all.status != 0:
+            raise RuntimeError(f"reference LP failed: {res_all.message}")
+        newly: list[int] = []
+        for slack in (1e-5, 1e-4):  # HiGHS is exact to about 1e-7 per row
+            for i in free:
+                if upper[i] <= level + slack or res_all.x[i] > level + slack:
+                    if upper[i] <= level + slack:
+                        newly.append(i)
+                    continue
+                c_i = np.zeros(n + 1)
+                c_i[i] = -1.0
+                res_i = linprog(
+                    c_i, A_ub=a_ub, b_ub=b_ub, bounds=bounds_t, method="highs"
+                )
+                if res_i.status != 0:
+                    raise RuntimeError(f"reference LP failed: {res_i.message}")
+                if -res_i.fun <= level + slack:
+                    newly.append(i)
+            if newly:
+                break
+        if not newly:
+            raise RuntimeError(f"reference: no port is blocked at level {level}")
         for i in newly:
             fixed[i] = min(level, upper[i])
     return {ids[i]: fixed[i] for i in range(n)}
