@@ -99,17 +99,21 @@ def test_hacs_json_uses_only_known_keys() -> None:
     assert AwesomeVersion(HACS["homeassistant"]) <= AwesomeVersion("2025.4.4")
 
 
-def _flow_strings() -> tuple[set[str], set[str], set[str]]:
-    """Step ids, error keys and abort reasons used in config_flow.py."""
+def _flow_strings() -> tuple[dict[str, set[str]], set[str], set[str]]:
+    """Step ids per section (config / options), error keys and abort reasons."""
     tree = ast.parse((INTEGRATION / "config_flow.py").read_text())
-    steps: set[str] = set()
+    steps: dict[str, set[str]] = {"config": set(), "options": set()}
     errors: set[str] = set()
     aborts: set[str] = set()
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        bases = {b.id for b in cls.bases if isinstance(b, ast.Name)}
+        section = "options" if "OptionsFlow" in bases else "config"
+        for node in cls.body:
+            if isinstance(node, ast.AsyncFunctionDef) and node.name.startswith(
+                "async_step_"
+            ):
+                steps[section].add(node.name.removeprefix("async_step_"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.AsyncFunctionDef) and node.name.startswith(
-            "async_step_"
-        ):
-            steps.add(node.name.removeprefix("async_step_"))
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if (
@@ -134,19 +138,25 @@ def _flow_strings() -> tuple[set[str], set[str], set[str]]:
 
 def test_translations_cover_every_step_error_and_abort() -> None:
     steps, errors, aborts = _flow_strings()
-    config = TRANSLATIONS["config"]
-    assert steps == {"user", "reconfigure"}
+    assert steps == {"config": {"user", "reconfigure"}, "options": {"init"}}
     assert errors  # the parser found them
-    for step in steps:
-        assert step in config["step"], step
-        assert config["step"][step]["data"], step
-    assert errors <= config["error"].keys()
-    assert aborts <= config["abort"].keys()
-    # Every field of a step has a label and a description.
-    for step in steps:
-        assert config["step"][step]["data"].keys() == (
-            config["step"][step]["data_description"].keys()
-        )
+    for section, ids in steps.items():
+        for step in ids:
+            strings = TRANSLATIONS[section]["step"][step]
+            # Every field of a step has a label and a description.
+            assert strings["data"], step
+            assert strings["data"].keys() == strings["data_description"].keys(), step
+    known = (
+        TRANSLATIONS["config"]["error"].keys() | TRANSLATIONS["options"]["error"].keys()
+    )
+    assert errors <= known, errors - known
+    assert aborts <= TRANSLATIONS["config"]["abort"].keys()
+
+
+def test_entity_names_and_icons_are_translated() -> None:
+    icons = json.loads((INTEGRATION / "icons.json").read_text())
+    for platform, keys in TRANSLATIONS["entity"].items():
+        assert keys.keys() == icons["entity"][platform].keys(), platform
 
 
 def test_supply_selector_options_are_translated() -> None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.const import CONF_NAME, UnitOfElectricCurrent
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -25,17 +31,30 @@ except ImportError:  # Home Assistant 2025
 
 from .const import (
     CONF_CONTINUOUS_FACTOR,
+    CONF_FAILSAFE_A,
+    CONF_HYSTERESIS_A,
+    CONF_INTERVAL_S,
     CONF_MAIN_BREAKER_A,
+    CONF_MIN_CURRENT_A,
+    CONF_POLICY,
+    CONF_ROTATION_MIN,
     CONF_SUPPLY,
     CONTINUOUS_PCT_DEFAULT,
     CONTINUOUS_PCT_MAX,
     CONTINUOUS_PCT_MIN,
+    DEFAULT_OPTIONS,
     DEFAULT_SUPPLY,
     DOMAIN,
+    FAILSAFE_MAX_A,
+    HYSTERESIS_RANGE_A,
+    INTERVAL_RANGE_S,
     MAIN_BREAKER_MAX_A,
     MAIN_BREAKER_MIN_A,
+    MIN_CURRENT_RANGE,
+    ROTATION_RANGE_MIN,
     SUPPLIES,
 )
+from .core.model import Policy
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -108,6 +127,12 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     MINOR_VERSION = 1
 
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """How the site shares power: policy, minimum current, timing."""
+        return EvPowerShareOptionsFlow()
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -150,6 +175,81 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 SITE_SCHEMA, user_input or _form_values(entry.data)
+            ),
+            errors=errors,
+        )
+
+
+def _box(unit: str, step: float) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            mode=NumberSelectorMode.BOX, step=step, unit_of_measurement=unit
+        )
+    )
+
+
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_POLICY): SelectSelector(
+            SelectSelectorConfig(
+                options=[p.value for p in Policy],
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_POLICY,
+            )
+        ),
+        vol.Required(CONF_MIN_CURRENT_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+        vol.Required(CONF_FAILSAFE_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+        vol.Required(CONF_ROTATION_MIN): _box("min", 1),
+        vol.Required(CONF_INTERVAL_S): _box("s", 1),
+        vol.Required(CONF_HYSTERESIS_A): _box(UnitOfElectricCurrent.AMPERE, 0.5),
+    }
+)
+
+
+def _within(value: Any, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= float(value) <= bounds[1]
+
+
+def _validate_options(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Form errors by field for a site's options."""
+    errors: dict[str, str] = {}
+    minimum = float(user_input[CONF_MIN_CURRENT_A])
+    if not _within(minimum, MIN_CURRENT_RANGE):
+        errors[CONF_MIN_CURRENT_A] = "min_current_out_of_range"
+        minimum = MIN_CURRENT_RANGE[0]  # judge the failsafe on its own then
+    failsafe = float(user_input[CONF_FAILSAFE_A])
+    if failsafe != 0 and not _within(failsafe, (minimum, FAILSAFE_MAX_A)):
+        errors[CONF_FAILSAFE_A] = "failsafe_out_of_range"
+    if not _within(user_input[CONF_ROTATION_MIN], ROTATION_RANGE_MIN):
+        errors[CONF_ROTATION_MIN] = "rotation_out_of_range"
+    if not _within(user_input[CONF_INTERVAL_S], INTERVAL_RANGE_S):
+        errors[CONF_INTERVAL_S] = "interval_out_of_range"
+    if not _within(user_input[CONF_HYSTERESIS_A], HYSTERESIS_RANGE_A):
+        errors[CONF_HYSTERESIS_A] = "hysteresis_out_of_range"
+    return errors
+
+
+class EvPowerShareOptionsFlow(OptionsFlow):
+    """Change how a site shares power; applied at once, without a restart."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form with every option."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_options(user_input)
+            if not errors:
+                data = {
+                    key: (value if key == CONF_POLICY else float(value))
+                    for key, value in user_input.items()
+                }
+                return self.async_create_entry(data=data)
+        current = {**DEFAULT_OPTIONS, **self.config_entry.options}
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, user_input or current
             ),
             errors=errors,
         )

@@ -36,3 +36,26 @@ SUPPLIES: Final[dict[str, SupplyChoice]] = {
     "single_phase_230": SupplyChoice(SupplySystem.SINGLE_PHASE, 230.0),
 }
 DEFAULT_SUPPLY: Final = "three_phase_400"
+
+# Options of a site (the options flow); defaults are what a new site starts with.
+CONF_POLICY: Final = "policy"
+CONF_MIN_CURRENT_A: Final = "min_current_a"
+CONF_FAILSAFE_A: Final = "failsafe_a"
+CONF_ROTATION_MIN: Final = "rotation_period_min"
+CONF_INTERVAL_S: Final = "control_interval_s"
+CONF_HYSTERESIS_A: Final = "hysteresis_a"
+
+DEFAULT_OPTIONS: Final[dict[str, object]] = {
+    CONF_POLICY: "equal_share",
+    CONF_MIN_CURRENT_A: 6.0,
+    CONF_FAILSAFE_A: 6.0,
+    CONF_ROTATION_MIN: 15.0,
+    CONF_INTERVAL_S: 5.0,
+    CONF_HYSTERESIS_A: 1.0,
+}
+MIN_CURRENT_RANGE: Final = (6.0, 16.0)
+FAILSAFE_MAX_A: Final = 32.0
+ROTATION_RANGE_MIN: Final = (1.0, 240.0)
+INTERVAL_RANGE_S: Final = (1.0, 60.0)
+HYSTERESIS_RANGE_A: Final = (0.0, 5.0)
+SITE_GROUP_ID: Final = "site"

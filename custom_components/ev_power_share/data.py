@@ -9,8 +9,23 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_NAME
 
-from .const import CONF_CONTINUOUS_FACTOR, CONF_MAIN_BREAKER_A, CONF_SUPPLY, SUPPLIES
-from .core.model import Supply
+from .const import (
+    CONF_CONTINUOUS_FACTOR,
+    CONF_FAILSAFE_A,
+    CONF_HYSTERESIS_A,
+    CONF_INTERVAL_S,
+    CONF_MAIN_BREAKER_A,
+    CONF_MIN_CURRENT_A,
+    CONF_POLICY,
+    CONF_ROTATION_MIN,
+    CONF_SUPPLY,
+    DEFAULT_OPTIONS,
+    SITE_GROUP_ID,
+    SUPPLIES,
+)
+from .controller import ControlSettings, SiteController
+from .core.model import Policy, Supply
+from .core.topology import GroupConfig
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
 
@@ -42,9 +57,35 @@ class SiteSettings:
             continuous_factor=float(data[CONF_CONTINUOUS_FACTOR]),
         )
 
+    def groups(self) -> list[GroupConfig]:
+        """The site's power groups: for now the site (main breaker) itself."""
+        return [
+            GroupConfig(
+                id=SITE_GROUP_ID,
+                name=self.name,
+                parent=None,
+                rating_a=self.main_breaker_a,
+                continuous_factor=self.continuous_factor,
+            )
+        ]
+
+
+def control_settings(options: Mapping[str, Any]) -> ControlSettings:
+    """The controller's settings from the entry's options (defaults filled in)."""
+    merged = {**DEFAULT_OPTIONS, **options}
+    return ControlSettings(
+        policy=Policy(str(merged[CONF_POLICY])),
+        min_current_a=float(merged[CONF_MIN_CURRENT_A]),
+        failsafe_a=float(merged[CONF_FAILSAFE_A]),
+        rotation_period_s=60.0 * float(merged[CONF_ROTATION_MIN]),
+        interval_s=float(merged[CONF_INTERVAL_S]),
+        hysteresis_a=float(merged[CONF_HYSTERESIS_A]),
+    )
+
 
 @dataclass(slots=True)
 class SiteRuntime:
     """What a loaded site entry holds while it runs."""
 
     settings: SiteSettings
+    controller: SiteController
