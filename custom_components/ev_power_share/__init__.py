@@ -10,13 +10,15 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .controller import SiteController
 from .data import EvPowerShareConfigEntry, SiteRuntime, SiteSettings, control_settings
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (service actions are registered here)."""
+    """Set up the integration: its service actions."""
+    async_setup_services(hass)
     return True
 
 
