@@ -100,3 +100,23 @@ def test_missing_file_and_usage(tmp_path: Path) -> None:
     usage = run()
     assert usage.returncode == 2
     assert "usage" in usage.stderr
+
+
+def test_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same entry point, called directly (so coverage sees it)."""
+    from custom_components.ev_power_share.core.cli import main  # noqa: PLC0415
+
+    path = tmp_path / "site.json"
+    path.write_text(json.dumps(GOOD))
+    assert main([str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["ports"]["a"]["current_a"] == 16.0
+    path.write_text("{oops")
+    assert main([str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("scenario: not valid JSON")
+    path.write_text(json.dumps({"groups": []}))
+    assert main([str(path)]) == 2
+    assert capsys.readouterr().err.startswith("groups:")
+    assert main([str(tmp_path / "missing.json")]) == 2
+    assert main([]) == 2

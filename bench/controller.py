@@ -1,0 +1,127 @@
+"""Benchmark: how much event-loop time one control cycle takes, 200 ports.
+
+    .venv/bin/python bench/controller.py
+
+Runs a real Home Assistant (the pytest-homeassistant-custom-component harness,
+so nothing touches your configuration), sets up a site, attaches 200 charging
+ports through a stand-in transport that sends nothing, and times 200 cycles:
+the allocation itself (what the controller measures) and a whole refresh
+(allocation, commands, and every entity writing its state). It prints figures
+and asserts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+import statistics
+import sys
+import time
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Import before the harness mounts its own custom_components (as tests/conftest.py).
+import custom_components.ev_power_share  # noqa: F401
+
+N_PORTS = 200
+CYCLES = 200
+
+
+class _Silent:
+    """A transport that serves ports and sends nothing."""
+
+    def __init__(self, ports: list[Any]) -> None:
+        self._ports = ports
+
+    def ports(self) -> Iterable[Any]:
+        return self._ports
+
+    async def async_apply(self, commands: Mapping[str, float]) -> None:
+        return None
+
+
+def _figures(name: str, samples: list[float]) -> str:
+    samples = sorted(samples)
+    p95 = samples[round(0.95 * (len(samples) - 1))]
+    return f"{name:<38} median {statistics.median(samples):6.2f} ms   p95 {p95:6.2f} ms"
+
+
+async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
+    """Set up a site with 200 ports and time its cycles."""
+    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+        MockConfigEntry,
+    )
+
+    from custom_components.ev_power_share.const import DOMAIN  # noqa: PLC0415
+    from custom_components.ev_power_share.core.model import (  # noqa: PLC0415
+        Port,
+        Vehicle,
+    )
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Bench",
+        unique_id="bench",
+        data={
+            "name": "Bench",
+            "supply": "three_phase_400",
+            "main_breaker_a": 400.0,
+            "continuous_factor": 0.8,
+        },
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    controller = entry.runtime_data.controller
+    conns = ("L1-L2-L3", "L2-L3-L1", "L3-L1-L2", "L1", "L2", "L3")
+    ports = [
+        Port(
+            f"port{i:03d}",
+            "site",
+            conns[i % 6],
+            max_a=32.0,
+            ev=Vehicle(
+                phases=1 + 2 * (i % 2), max_a=16.0 + 16 * (i % 3 == 0), arrived_s=i
+            ),
+        )
+        for i in range(N_PORTS)
+    ]
+    controller.add_source(_Silent(ports))
+    await controller.async_refresh()
+    allocation_ms: list[float] = []
+    refresh_ms: list[float] = []
+    for _ in range(CYCLES):
+        start = time.perf_counter()
+        await controller.async_refresh()
+        await hass.async_block_till_done()
+        refresh_ms.append((time.perf_counter() - start) * 1000.0)
+        allocation_ms.append(controller.data.cycle_ms)
+    print(f"\nControl cycle, {N_PORTS} ports on one site, {CYCLES} cycles, one core")
+    print(_figures("allocation (in the controller)", allocation_ms))
+    print(_figures("whole refresh (commands + entities)", refresh_ms))
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+if __name__ == "__main__":
+    sys.exit(
+        pytest.main(
+            [
+                __file__,
+                "-q",
+                "-s",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:sugar",
+                "-o",
+                "python_functions=bench_*",
+                "-o",
+                "asyncio_mode=auto",
+                "--no-header",
+                "-W",
+                "ignore",
+            ]
+        )
+    )
