@@ -24,11 +24,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.util import slugify
 
-try:  # Home Assistant 2026 validates with probatio, voluptuous-compatible
-    import probatio as vol
-except ImportError:  # Home Assistant 2025
-    import voluptuous as vol  # type: ignore[no-redef,unused-ignore]
-
+from .compat import vol
 from .const import (
     CONF_CONTINUOUS_FACTOR,
     CONF_FAILSAFE_A,

@@ -17,15 +17,11 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
+from .compat import vol
 from .const import CONF_POLICY, DOMAIN, SITE_GROUP_ID
 from .controller import LimitOverride, SiteController
 from .core.model import Policy
 from .data import EvPowerShareConfigEntry
-
-try:  # Home Assistant 2026 validates with probatio, voluptuous-compatible
-    import probatio as vol
-except ImportError:  # Home Assistant 2025
-    import voluptuous as vol  # type: ignore[no-redef,unused-ignore]
 
 CONF_CONFIG_ENTRY_ID = "config_entry_id"
 SERVICE_SET_LIMIT = "set_limit"
