@@ -30,7 +30,7 @@ import heapq
 import math
 from typing import NamedTuple
 
-from .model import Connection, Group, Policy, Port, Site, Supply
+from .model import Connection, Policy, Port, Site, Supply
 
 DRAW_HEADROOM_A = 2.0
 """A vehicle drawing less than it was given keeps this much above its draw."""
@@ -129,8 +129,8 @@ class _Problem:
     """Every port of the site, by id."""
 
 
-def _chains(groups: Sequence[Group]) -> dict[str, tuple[str, ...]]:
-    parent = {g.id: g.parent for g in groups}
+def _chains(parent: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """Group id -> itself and its ancestors, nearest first."""
     chains: dict[str, tuple[str, ...]] = {}
 
     def chain(gid: str) -> tuple[str, ...]:
@@ -141,8 +141,8 @@ def _chains(groups: Sequence[Group]) -> dict[str, tuple[str, ...]]:
             chains[gid] = found
         return found
 
-    for g in groups:
-        chain(g.id)
+    for gid in parent:
+        chain(gid)
     return chains
 
 
@@ -178,24 +178,24 @@ class _Layout:
     which change every cycle, are applied in :func:`_compile`.
     """
 
-    def __init__(self, supply: Supply, groups: Sequence[Group]) -> None:
+    def __init__(self, supply: Supply, shape: Sequence[_GroupShape]) -> None:
         self.supply = supply
         n_legs = supply.legs
-        self.chains = _chains(groups)
-        by_id = {g.id: g for g in groups}
+        self.chains = _chains({gid: parent for gid, parent, _, _ in shape})
+        by_id = {gid: (limited, powered) for gid, _, limited, powered in shape}
         self.group_ids = sorted(by_id)
         self.cons_group: list[str] = []
         self.cons_is_power: list[bool] = []
         leg_con: dict[tuple[str, int], int] = {}
         power_con: dict[str, int] = {}
         for gid in self.group_ids:
-            g = by_id[gid]
-            if g.limit_a is not None:
+            limited, powered = by_id[gid]
+            if limited:
                 for leg in range(n_legs):
                     leg_con[gid, leg] = len(self.cons_group)
                     self.cons_group.append(gid)
                     self.cons_is_power.append(False)
-            if g.max_power_kw is not None:
+            if powered:
                 power_con[gid] = len(self.cons_group)
                 self.cons_group.append(gid)
                 self.cons_is_power.append(True)
@@ -233,20 +233,13 @@ class _Layout:
         return found
 
 
+_GroupShape = tuple[str, str | None, bool, bool]
+"""A group's id, parent, and whether it has a current limit and a power limit."""
+
+
 @functools.lru_cache(maxsize=16)
-def _layout(
-    supply: Supply, shape: tuple[tuple[str, str | None, bool, bool], ...]
-) -> _Layout:
-    groups = [
-        Group(
-            gid,
-            parent,
-            override_a=1.0 if limited else None,
-            max_power_kw=1.0 if powered else None,
-        )
-        for gid, parent, limited, powered in shape
-    ]
-    return _Layout(supply, groups)
+def _layout(supply: Supply, shape: tuple[_GroupShape, ...]) -> _Layout:
+    return _Layout(supply, shape)
 
 
 def _compile(site: Site) -> _Problem:
