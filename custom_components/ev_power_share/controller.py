@@ -308,8 +308,14 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             else g
             for g in groups
         )
-        ports = tuple(p for source in self.sources for p in source.ports())
         s = self.settings
+        # An offline charger is counted at the site's failsafe current unless its
+        # transport knows the charger's own.
+        ports = tuple(
+            p if p.failsafe_a is not None else replace(p, failsafe_a=s.failsafe_a)
+            for source in self.sources
+            for p in source.ports()
+        )
         return Site(
             groups=groups,
             ports=ports,

@@ -251,3 +251,31 @@ async def test_diagnostics_replay_with_scripts_allocate(
         json.dumps(diag["last_allocation_output"])
     )
     assert diag["last_allocation_output"]["ports"]["port4"]["reason"] == "offline"
+
+
+async def test_offline_charger_counts_at_the_sites_failsafe_current(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    """With failsafe 10 A (above the 6 A minimum), an offline charger takes 10 A
+    of the site's 80 A, so the online ones share 70 A, not 74 A."""
+    site_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        site_entry, options={**OPTIONS, CONF_POLICY: "equal_share", CONF_FAILSAFE_A: 10}
+    )
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    controller = site_entry.runtime_data.controller
+    ports = _ports(3)
+    ports[2] = Port("port2", "site", max_a=32.0, online=False)  # no failsafe of its own
+    transport = FakeTransport(ports)
+    controller.add_source(transport)
+    await controller.async_refresh()
+    await hass.async_block_till_done()
+    allocation = controller.data.allocation
+    assert allocation.ports["port2"].current_a == 10.0
+    assert transport.applied[-1] == {"port0": 32.0, "port1": 32.0}
+    assert allocation.groups["site"].load_a == (74.0, 74.0, 74.0)
+    own = Port("port2", "site", max_a=32.0, online=False, failsafe_a=16.0)
+    transport.port_list[2] = own  # a charger's own failsafe wins
+    await controller.async_refresh()
+    assert controller.data.allocation.ports["port2"].current_a == 16.0
