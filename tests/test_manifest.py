@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 import re
 import struct
+from typing import Any
 
 from awesomeversion import AwesomeVersion
 from packaging.requirements import Requirement
@@ -99,58 +100,121 @@ def test_hacs_json_uses_only_known_keys() -> None:
     assert AwesomeVersion(HACS["homeassistant"]) <= AwesomeVersion("2025.4.4")
 
 
-def _flow_strings() -> tuple[dict[str, set[str]], set[str], set[str]]:
-    """Step ids per section (config / options), error keys and abort reasons."""
+SUBENTRY = "config_subentries.group"
+# Where each form-validating function's error keys must be translated.
+ERROR_SECTIONS = {
+    "_validate": "config",
+    "_validate_options": "options",
+    "_validate_group": SUBENTRY,
+}
+
+
+def _section(name: str) -> dict[str, Any]:
+    node: dict[str, Any] = TRANSLATIONS
+    for part in name.split("."):
+        node = node[part]
+    return node
+
+
+def _error_keys(node: ast.AST) -> set[str]:
+    return {
+        n.value.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for target in n.targets
+        if isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == "errors"
+    }
+
+
+def _flow_strings() -> tuple[
+    dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]
+]:
+    """Step ids, error keys and abort reasons per translation section."""
     tree = ast.parse((INTEGRATION / "config_flow.py").read_text())
-    steps: dict[str, set[str]] = {"config": set(), "options": set()}
-    errors: set[str] = set()
-    aborts: set[str] = set()
-    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
-        bases = {b.id for b in cls.bases if isinstance(b, ast.Name)}
-        section = "options" if "OptionsFlow" in bases else "config"
-        for node in cls.body:
-            if isinstance(node, ast.AsyncFunctionDef) and node.name.startswith(
+    steps: dict[str, set[str]] = {}
+    errors: dict[str, set[str]] = {}
+    aborts: dict[str, set[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in ERROR_SECTIONS:
+            errors.setdefault(ERROR_SECTIONS[node.name], set()).update(
+                _error_keys(node)
+            )
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+        section = (
+            "options"
+            if "OptionsFlow" in bases
+            else SUBENTRY
+            if "ConfigSubentryFlow" in bases
+            else "config"
+        )
+        for item in node.body:
+            if isinstance(item, ast.AsyncFunctionDef) and item.name.startswith(
                 "async_step_"
             ):
-                steps[section].add(node.name.removeprefix("async_step_"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if (
-                    isinstance(target, ast.Subscript)
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id == "errors"
-                    and isinstance(node.value, ast.Constant)
-                ):
-                    errors.add(node.value.value)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            name = node.func.attr
+                steps.setdefault(section, set()).add(
+                    item.name.removeprefix("async_step_")
+                )
+        errors.setdefault(section, set()).update(_error_keys(node))
+        for call in ast.walk(node):
+            if not (
+                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            ):
+                continue
+            name = call.func.attr
+            found = aborts.setdefault(section, set())
             if name == "_abort_if_unique_id_configured":
-                aborts.add("already_configured")
-            elif name == "async_update_reload_and_abort":
-                aborts.add("reconfigure_successful")
+                found.add("already_configured")
+            elif name in {"async_update_reload_and_abort", "async_update_and_abort"}:
+                found.add("reconfigure_successful")
             elif name == "async_abort":
-                for kw in node.keywords:
-                    if kw.arg == "reason" and isinstance(kw.value, ast.Constant):
-                        aborts.add(kw.value.value)
+                found.update(
+                    kw.value.value
+                    for kw in call.keywords
+                    if kw.arg == "reason" and isinstance(kw.value, ast.Constant)
+                )
     return steps, errors, aborts
 
 
 def test_translations_cover_every_step_error_and_abort() -> None:
     steps, errors, aborts = _flow_strings()
-    assert steps == {"config": {"user", "reconfigure"}, "options": {"init"}}
-    assert errors  # the parser found them
+    assert steps == {
+        "config": {"user", "reconfigure"},
+        "options": {"init"},
+        SUBENTRY: {"user", "reconfigure"},
+    }
+    assert errors[SUBENTRY]  # the parser found them
     for section, ids in steps.items():
         for step in ids:
-            strings = TRANSLATIONS[section]["step"][step]
+            strings = _section(section)["step"][step]
             # Every field of a step has a label and a description.
             assert strings["data"], step
             assert strings["data"].keys() == strings["data_description"].keys(), step
-    known = (
-        TRANSLATIONS["config"]["error"].keys() | TRANSLATIONS["options"]["error"].keys()
+    for section, keys in errors.items():
+        known = _section(section).get("error", {}).keys()
+        assert keys <= known, (section, keys - known)
+    for section, reasons in aborts.items():
+        known = _section(section).get("abort", {}).keys()
+        assert reasons <= known, (section, reasons - known)
+    group = _section(SUBENTRY)
+    assert group["initiate_flow"].keys() == {"user", "reconfigure"}
+    assert group["entry_type"]
+
+
+def test_repair_issues_are_translated() -> None:
+    """Every issue the integration raises has a title and text (or a fix flow)."""
+    source = "\n".join(
+        p.read_text() for p in INTEGRATION.glob("*.py") if p.name != "__init__.py"
     )
-    assert errors <= known, errors - known
-    assert aborts <= TRANSLATIONS["config"]["abort"].keys()
+    raised = set(re.findall(r'^ISSUE_\w+ = "(\w+)"', source, re.MULTILINE))
+    assert raised == {"group_removal_refused", "guarantee_below_minimum"}
+    for key in raised:
+        issue = TRANSLATIONS["issues"][key]
+        assert issue["title"]
+        assert issue.get("description") or issue["fix_flow"]["step"]["confirm"]
 
 
 def test_entity_names_and_icons_are_translated() -> None:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import DOMAIN, SUBENTRY_GROUP
 from .controller import SiteController
-from .data import EvPowerShareConfigEntry, SiteRuntime, SiteSettings, control_settings
+from .data import (
+    EvPowerShareConfigEntry,
+    SiteRuntime,
+    SiteSettings,
+    control_settings,
+    site_groups,
+)
+from .entity import signal_groups_added
+from .groups import async_refused_removals, async_sync_group_devices
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -25,7 +34,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
 ) -> bool:
-    """Set up a site: its device, its controller, its entities."""
+    """Set up a site: its devices, its controller, its entities."""
     settings = SiteSettings.from_entry_data(entry.data)
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
@@ -34,28 +43,63 @@ async def async_setup_entry(
         manufacturer="EV Power Share",
         model="Site",
     )
+    async_sync_group_devices(hass, entry)
     controller = SiteController(
-        hass, entry, settings.supply, settings.groups(), control_settings(entry.options)
+        hass,
+        entry,
+        settings.supply,
+        site_groups(settings, entry.subentries),
+        control_settings(entry.options),
     )
     await controller.async_load()
     await controller.async_config_entry_first_refresh()
-    entry.runtime_data = SiteRuntime(settings=settings, controller=controller)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.runtime_data = SiteRuntime(
+        settings=settings, controller=controller, subentries=dict(entry.subentries)
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def _async_options_updated(
+async def _async_entry_updated(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
 ) -> None:
-    """Apply new options to the running controller, keeping its state."""
+    """Apply new options or power groups to the running site, keeping its state.
+
+    A group that was removed while others still hang under it is put back (with a
+    repair issue) and the site reloaded, since Home Assistant already dropped its
+    device and entities.
+    """
     runtime = entry.runtime_data
+    before = runtime.subentries
+    if refused := async_refused_removals(hass, entry, before):
+
+        @callback
+        def restore() -> None:
+            # Home Assistant drops the subentry's device and entities right after
+            # telling us, so put it back once it has, then reload to recreate
+            # them. The running site never stopped counting the group.
+            for subentry in refused:
+                hass.config_entries.async_add_subentry(entry, subentry)
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+        hass.loop.call_soon(restore)
+        return
+    runtime.subentries = dict(entry.subentries)
+    async_sync_group_devices(hass, entry)
     runtime.controller.reconfigure(
         runtime.settings.supply,
-        runtime.settings.groups(),
+        site_groups(runtime.settings, entry.subentries),
         control_settings(entry.options),
     )
-    await runtime.controller.async_request_refresh()
+    await runtime.controller.async_refresh()
+    added = [
+        sid
+        for sid, s in entry.subentries.items()
+        if sid not in before and s.subentry_type == SUBENTRY_GROUP
+    ]
+    if added:
+        async_dispatcher_send(hass, signal_groups_added(entry.entry_id), added)
 
 
 async def async_unload_entry(

@@ -9,14 +9,17 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
+    SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME, UnitOfElectricCurrent
+from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfPower
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -28,11 +31,17 @@ from .compat import vol
 from .const import (
     CONF_CONTINUOUS_FACTOR,
     CONF_FAILSAFE_A,
+    CONF_FIXED_LOAD_A,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
+    CONF_KIND,
     CONF_MAIN_BREAKER_A,
+    CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
+    CONF_PARENT,
+    CONF_PHASES,
     CONF_POLICY,
+    CONF_RATING_A,
     CONF_ROTATION_MIN,
     CONF_SUPPLY,
     CONTINUOUS_PCT_DEFAULT,
@@ -42,15 +51,22 @@ from .const import (
     DEFAULT_SUPPLY,
     DOMAIN,
     FAILSAFE_MAX_A,
+    GROUP_KINDS,
+    GROUP_POWER_MAX_KW,
+    GROUP_RATING_RANGE_A,
     HYSTERESIS_RANGE_A,
     INTERVAL_RANGE_S,
     MAIN_BREAKER_MAX_A,
     MAIN_BREAKER_MIN_A,
     MIN_CURRENT_RANGE,
     ROTATION_RANGE_MIN,
+    SITE_GROUP_ID,
+    SUBENTRY_GROUP,
     SUPPLIES,
 )
-from .core.model import Policy
+from .core.model import LEG_NAMES, Policy
+from .core.topology import GroupConfig, possible_parents
+from .data import SiteSettings, site_groups
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -129,6 +145,14 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
         """How the site shares power: policy, minimum current, timing."""
         return EvPowerShareOptionsFlow()
 
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Panels and circuits are added to a site as subentries."""
+        return {SUBENTRY_GROUP: PowerGroupSubentryFlow}
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -155,6 +179,14 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate(user_input)
+            legs = SUPPLIES[user_input[CONF_SUPPLY]].legs
+            if any(
+                max(g.phases) >= legs
+                for g in site_groups(
+                    SiteSettings.from_entry_data(entry.data), entry.subentries
+                )[1:]
+            ):
+                errors[CONF_SUPPLY] = "supply_phases_in_use"
             if not errors:
                 data = _entry_data(user_input)
                 unique_id = slugify(data[CONF_NAME])
@@ -248,4 +280,162 @@ class EvPowerShareOptionsFlow(OptionsFlow):
                 OPTIONS_SCHEMA, user_input or current
             ),
             errors=errors,
+        )
+
+
+def _group_schema(
+    groups: list[GroupConfig], parents: list[str], legs: int
+) -> vol.Schema:
+    """The form of a panel or circuit; ``parents`` are the groups it may hang under."""
+    names = {g.id: g.name for g in groups}
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_KIND, default=GROUP_KINDS[0]): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(GROUP_KINDS),
+                    mode=SelectSelectorMode.LIST,
+                    translation_key=CONF_KIND,
+                )
+            ),
+            vol.Required(CONF_PARENT, default=SITE_GROUP_ID): SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=gid, label=names[gid]) for gid in parents
+                    ],
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_RATING_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Required(CONF_PHASES, default=list(LEG_NAMES[:legs])): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(LEG_NAMES[:legs]),
+                    multiple=True,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Required(CONF_CONTINUOUS_FACTOR, default=CONTINUOUS_PCT_DEFAULT): _box(
+                "%", 1
+            ),
+            vol.Optional(CONF_MAX_POWER_KW): _box(UnitOfPower.KILO_WATT, 0.1),
+            vol.Optional(CONF_FIXED_LOAD_A, default=0): _box(
+                UnitOfElectricCurrent.AMPERE, 0.1
+            ),
+        }
+    )
+
+
+def _validate_group(
+    user_input: Mapping[str, Any],
+    groups: list[GroupConfig],
+    group_id: str | None,
+) -> dict[str, str]:
+    """Form errors by field for a panel or circuit (``group_id``: the one edited)."""
+    errors: dict[str, str] = {}
+    others = [g for g in groups if g.id != group_id]
+    name = str(user_input[CONF_NAME]).strip()
+    if not name:
+        errors[CONF_NAME] = "name_required"
+    elif name.casefold() in {g.name.casefold() for g in others}:
+        errors[CONF_NAME] = "name_taken"
+    parent = next(
+        (g for g in groups if g.id == user_input[CONF_PARENT]),
+        None,
+    )
+    if parent is None or user_input[CONF_PARENT] not in possible_parents(
+        groups, group_id
+    ):
+        errors[CONF_PARENT] = "parent_invalid"
+    rating = float(user_input[CONF_RATING_A])
+    if not _within(rating, GROUP_RATING_RANGE_A):
+        errors[CONF_RATING_A] = "rating_out_of_range"
+    pct = float(user_input[CONF_CONTINUOUS_FACTOR])
+    if not _within(pct, (CONTINUOUS_PCT_MIN, CONTINUOUS_PCT_MAX)):
+        errors[CONF_CONTINUOUS_FACTOR] = "factor_out_of_range"
+    power = user_input.get(CONF_MAX_POWER_KW)
+    if power is not None and not 0 < float(power) <= GROUP_POWER_MAX_KW:
+        errors[CONF_MAX_POWER_KW] = "power_out_of_range"
+    fixed = float(user_input.get(CONF_FIXED_LOAD_A) or 0.0)
+    if fixed < 0:
+        errors[CONF_FIXED_LOAD_A] = "fixed_load_negative"
+    elif CONF_RATING_A not in errors and fixed >= rating * pct / 100.0:
+        errors[CONF_FIXED_LOAD_A] = "fixed_load_too_high"
+    phases = {LEG_NAMES.index(leg) for leg in user_input[CONF_PHASES]}
+    if not phases:
+        errors[CONF_PHASES] = "phases_required"
+    elif parent is not None and not phases <= set(parent.phases):
+        errors[CONF_PHASES] = "phases_not_in_parent"
+    elif group_id is not None and any(
+        not set(g.phases) <= phases for g in groups if g.parent == group_id
+    ):
+        errors[CONF_PHASES] = "phases_used_below"
+    return errors
+
+
+def _group_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """What a group subentry stores: fractions, legs in supply order."""
+    power = user_input.get(CONF_MAX_POWER_KW)
+    return {
+        CONF_KIND: user_input[CONF_KIND],
+        CONF_PARENT: user_input[CONF_PARENT],
+        CONF_RATING_A: float(user_input[CONF_RATING_A]),
+        CONF_PHASES: [leg for leg in LEG_NAMES if leg in user_input[CONF_PHASES]],
+        CONF_CONTINUOUS_FACTOR: float(user_input[CONF_CONTINUOUS_FACTOR]) / 100.0,
+        CONF_MAX_POWER_KW: None if power is None else float(power),
+        CONF_FIXED_LOAD_A: float(user_input.get(CONF_FIXED_LOAD_A) or 0.0),
+    }
+
+
+class PowerGroupSubentryFlow(ConfigSubentryFlow):
+    """Add or change a panel or circuit of a site."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A new panel or circuit."""
+        return await self._async_form("user", None, user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a panel or circuit; its id (and entities) stay."""
+        subentry = self._get_reconfigure_subentry()
+        return await self._async_form("reconfigure", subentry.subentry_id, user_input)
+
+    async def _async_form(
+        self, step_id: str, group_id: str | None, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        settings = SiteSettings.from_entry_data(entry.data)
+        groups = site_groups(settings, entry.subentries)
+        legs = settings.supply.legs
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_group(user_input, groups, group_id)
+            if not errors:
+                title = str(user_input[CONF_NAME]).strip()
+                data = _group_data(user_input)
+                if group_id is None:
+                    return self.async_create_entry(title=title, data=data)
+                return self.async_update_and_abort(
+                    entry, self._get_reconfigure_subentry(), title=title, data=data
+                )
+        suggested: Mapping[str, Any] | None = user_input
+        if suggested is None and group_id is not None:
+            stored = entry.subentries[group_id]
+            suggested = {
+                **stored.data,
+                CONF_NAME: stored.title,
+                CONF_CONTINUOUS_FACTOR: round(
+                    stored.data[CONF_CONTINUOUS_FACTOR] * 100.0, 1
+                ),
+            }
+            if stored.data.get(CONF_MAX_POWER_KW) is None:
+                suggested.pop(CONF_MAX_POWER_KW, None)
+        schema = _group_schema(groups, possible_parents(groups, group_id), legs)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={"site": entry.title},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .core.model import SupplySystem
+from .core.model import Supply, SupplySystem
 
 DOMAIN: Final = "ev_power_share"
 
@@ -27,6 +27,11 @@ class SupplyChoice:
 
     system: SupplySystem
     voltage_ln_v: float
+
+    @property
+    def legs(self) -> int:
+        """Number of legs (phases) of this supply."""
+        return Supply(self.system, self.voltage_ln_v).legs
 
 
 SUPPLIES: Final[dict[str, SupplyChoice]] = {
@@ -59,3 +64,19 @@ ROTATION_RANGE_MIN: Final = (1.0, 240.0)
 INTERVAL_RANGE_S: Final = (1.0, 60.0)
 HYSTERESIS_RANGE_A: Final = (0.0, 5.0)
 SITE_GROUP_ID: Final = "site"
+
+# Power groups (panels, circuits): config subentries of the site entry. The
+# subentry id is the group's id; the site itself is the group SITE_GROUP_ID.
+SUBENTRY_GROUP: Final = "group"
+CONF_KIND: Final = "kind"
+CONF_PARENT: Final = "parent"
+CONF_RATING_A: Final = "rating_a"
+CONF_PHASES: Final = "phases"
+CONF_MAX_POWER_KW: Final = "max_power_kw"
+CONF_FIXED_LOAD_A: Final = "fixed_load_a"
+GROUP_KINDS: Final = ("panel", "circuit")
+GROUP_RATING_RANGE_A: Final = (1.0, 2000.0)
+GROUP_POWER_MAX_KW: Final = 10000.0
+REFERENCE_KEYS: Final = (CONF_PARENT, "group")
+"""Subentry data keys that name the power group a subentry hangs under (a group's
+parent; a charger's or meter's group)."""

@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
+ISSUE_GUARANTEE = "guarantee_below_minimum"
 
 
 class PortSource(Protocol):
@@ -141,6 +143,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         self._cycle_lock = asyncio.Lock()
         self._design_key: object = None
         self._design: Mapping[str, DesignFigures] = {}
+        self._design_issues: set[str] = set()
 
     # -- configuration -----------------------------------------------------
 
@@ -276,6 +279,10 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
     async def async_shutdown(self) -> None:
         """Stop timers and write state to disk."""
         await super().async_shutdown()
+        for issue_id in self._design_issues:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self._design_issues = set()
+        self._design_key = None
         if self._expiry_unsub is not None:
             self._expiry_unsub()
             self._expiry_unsub = None
@@ -334,11 +341,48 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
                 for g in site.groups
             ),
             tuple((p.id, p.group, p.connection, p.max_a) for p in site.ports),
+            site.min_current_a,
+            tuple(g.name for g in self.groups),
         )
         if key != self._design_key:
             self._design_key = key
             self._design = design_figures(site)
+            self._sync_design_issues(site.min_current_a)
         return self._design
+
+    def _sync_design_issues(self, min_current_a: float) -> None:
+        """A repair issue per group whose design cannot give every port the minimum.
+
+        With every port under it busy, such a group cannot give each vehicle the
+        minimum current at once: vehicles will take turns (round robin). That may
+        be intended, but the board should know the promise it cannot keep.
+        """
+        names = {g.id: g.name for g in self.groups}
+        prefix = f"{ISSUE_GUARANTEE}_{self.config_entry.entry_id}_"
+        wanted: set[str] = set()
+        for gid, figures in self._design.items():
+            guaranteed = figures.guaranteed_a
+            if guaranteed is None or guaranteed >= min_current_a - 1e-6:
+                continue
+            issue_id = prefix + gid
+            wanted.add(issue_id)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_GUARANTEE,
+                translation_placeholders={
+                    "group": names.get(gid, gid),
+                    "ports": str(figures.ports),
+                    "guaranteed": f"{guaranteed:.1f}",
+                    "minimum": f"{min_current_a:g}",
+                },
+            )
+        for issue_id in self._design_issues - wanted:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self._design_issues = wanted
 
     async def _async_update_data(self) -> ControllerSnapshot:
         """One control cycle; a cycle requested during another waits for it."""

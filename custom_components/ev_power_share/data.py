@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_NAME
 
 from .const import (
     CONF_CONTINUOUS_FACTOR,
     CONF_FAILSAFE_A,
+    CONF_FIXED_LOAD_A,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
     CONF_MAIN_BREAKER_A,
+    CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
+    CONF_PARENT,
+    CONF_PHASES,
     CONF_POLICY,
+    CONF_RATING_A,
     CONF_ROTATION_MIN,
     CONF_SUPPLY,
     DEFAULT_OPTIONS,
     SITE_GROUP_ID,
+    SUBENTRY_GROUP,
     SUPPLIES,
 )
 from .controller import ControlSettings, SiteController
-from .core.model import Policy, Supply
+from .core.model import LEG_NAMES, Policy, Supply
 from .core.topology import GroupConfig
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
@@ -57,17 +63,43 @@ class SiteSettings:
             continuous_factor=float(data[CONF_CONTINUOUS_FACTOR]),
         )
 
-    def groups(self) -> list[GroupConfig]:
-        """The site's power groups: for now the site (main breaker) itself."""
-        return [
-            GroupConfig(
-                id=SITE_GROUP_ID,
-                name=self.name,
-                parent=None,
-                rating_a=self.main_breaker_a,
-                continuous_factor=self.continuous_factor,
-            )
-        ]
+    def site_group(self) -> GroupConfig:
+        """The site (main breaker) as the root power group."""
+        return GroupConfig(
+            id=SITE_GROUP_ID,
+            name=self.name,
+            parent=None,
+            rating_a=self.main_breaker_a,
+            continuous_factor=self.continuous_factor,
+            phases=tuple(range(self.supply.legs)),
+        )
+
+
+def group_config(subentry: ConfigSubentry) -> GroupConfig:
+    """A panel or circuit as its subentry stores it (the id is the subentry's)."""
+    data = subentry.data
+    power = data.get(CONF_MAX_POWER_KW)
+    return GroupConfig(
+        id=subentry.subentry_id,
+        name=subentry.title,
+        parent=data[CONF_PARENT],
+        rating_a=float(data[CONF_RATING_A]),
+        continuous_factor=float(data[CONF_CONTINUOUS_FACTOR]),
+        max_power_kw=None if power is None else float(power),
+        fixed_load_a=float(data.get(CONF_FIXED_LOAD_A, 0.0)),
+        phases=tuple(LEG_NAMES.index(leg) for leg in data[CONF_PHASES]),
+    )
+
+
+def site_groups(
+    settings: SiteSettings, subentries: Mapping[str, ConfigSubentry]
+) -> list[GroupConfig]:
+    """Every power group of a site: the site first, then its panels and circuits."""
+    return [settings.site_group()] + [
+        group_config(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_GROUP
+    ]
 
 
 def control_settings(options: Mapping[str, Any]) -> ControlSettings:
@@ -89,3 +121,5 @@ class SiteRuntime:
 
     settings: SiteSettings
     controller: SiteController
+    subentries: dict[str, ConfigSubentry] = field(default_factory=dict)
+    """The subentries as last applied: what changed is what differs from this."""

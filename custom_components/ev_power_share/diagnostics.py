@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 
 from .data import EvPowerShareConfigEntry
 
-TO_REDACT = {CONF_NAME, "title"}
+TO_REDACT = {CONF_NAME, "title", "password"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -30,6 +30,15 @@ async def async_get_config_entry_diagnostics(
                 "title": entry.title,
                 "data": dict(entry.data),
                 "options": dict(entry.options),
+                "subentries": [
+                    {
+                        "subentry_id": s.subentry_id,
+                        "subentry_type": s.subentry_type,
+                        "title": s.title,
+                        "data": dict(s.data),
+                    }
+                    for s in entry.subentries.values()
+                ],
             },
             TO_REDACT,
         ),

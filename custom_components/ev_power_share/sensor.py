@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from homeassistant.components.sensor import (
@@ -12,13 +12,14 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SITE_GROUP_ID
+from .const import SITE_GROUP_ID, SUBENTRY_GROUP
 from .controller import ControllerSnapshot, SiteController
 from .data import EvPowerShareConfigEntry
-from .entity import EvPowerShareEntity
+from .entity import EvPowerShareEntity, signal_groups_added
 
 PARALLEL_UPDATES = 0
 
@@ -146,13 +147,27 @@ async def async_setup_entry(
     entry: EvPowerShareConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Sensors for the site group (further groups arrive with subentries)."""
+    """Sensors for the site and for each panel or circuit, also those added later."""
     controller = entry.runtime_data.controller
-    legs = controller.supply.legs
-    descriptions = (*LEG_SENSORS[:legs], *GROUP_SENSORS, *SITE_SENSORS)
+    per_group = (*LEG_SENSORS[: controller.supply.legs], *GROUP_SENSORS)
     async_add_entities(
         GroupSensor(controller, SITE_GROUP_ID, description)
-        for description in descriptions
+        for description in (*per_group, *SITE_SENSORS)
+    )
+
+    @callback
+    def add_groups(group_ids: Iterable[str]) -> None:
+        for gid in group_ids:
+            async_add_entities(
+                (GroupSensor(controller, gid, d) for d in per_group),
+                config_subentry_id=gid,
+            )
+
+    add_groups(
+        sid for sid, s in entry.subentries.items() if s.subentry_type == SUBENTRY_GROUP
+    )
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, signal_groups_added(entry.entry_id), add_groups)
     )
 
 

@@ -73,14 +73,19 @@ def _controller(call: ServiceCall) -> SiteController:
 
 
 def _group(controller: SiteController, call: ServiceCall) -> str:
-    group = str(call.data[ATTR_GROUP])
-    if group not in {g.id for g in controller.groups}:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="group_not_found",
-            translation_placeholders={"group": group},
-        )
-    return group
+    """The id of the group the call names, by id or by name (any case)."""
+    group = str(call.data[ATTR_GROUP]).strip()
+    for config in controller.groups:
+        if group == config.id:
+            return config.id
+    for config in controller.groups:
+        if group.casefold() == config.name.casefold():
+            return config.id
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="group_not_found",
+        translation_placeholders={"group": group},
+    )
 
 
 async def _set_limit(call: ServiceCall) -> None:

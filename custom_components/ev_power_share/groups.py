@@ -1,0 +1,100 @@
+"""Power groups in Home Assistant: their devices, and removals that are refused.
+
+Each panel or circuit is a config subentry of the site and a device under the
+site's device (``via_device`` follows the wiring). Home Assistant lets a user
+delete any subentry and offers no veto, so a group that still has groups,
+chargers or meters under it is put back at once, with a repair issue that says
+why: dropping it would leave them dangling, and re-hanging them under its parent
+silently would widen their limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+
+from .const import CONF_KIND, CONF_PARENT, DOMAIN, REFERENCE_KEYS, SUBENTRY_GROUP
+from .entity import group_device_identifier
+
+ISSUE_REMOVAL_REFUSED = "group_removal_refused"
+
+
+def dependents(subentries: Mapping[str, ConfigSubentry], group_id: str) -> list[str]:
+    """Titles of the subentries that hang directly under ``group_id``, sorted."""
+    return sorted(
+        s.title
+        for s in subentries.values()
+        if any(s.data.get(key) == group_id for key in REFERENCE_KEYS)
+    )
+
+
+def _depth(subentries: Mapping[str, ConfigSubentry], subentry_id: str) -> int:
+    depth, parent = 0, str(subentries[subentry_id].data.get(CONF_PARENT))
+    while parent in subentries and depth <= len(subentries):
+        depth, parent = depth + 1, str(subentries[parent].data.get(CONF_PARENT))
+    return depth
+
+
+@callback
+def async_sync_group_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Create or update one device per power group, parents before children."""
+    registry = dr.async_get(hass)
+    groups = {
+        sid: s
+        for sid, s in entry.subentries.items()
+        if s.subentry_type == SUBENTRY_GROUP
+    }
+    for sid in sorted(groups, key=lambda sid: _depth(groups, sid)):
+        subentry = groups[sid]
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=sid,
+            identifiers={group_device_identifier(entry.entry_id, sid)},
+            name=subentry.title,
+            manufacturer="EV Power Share",
+            model=str(subentry.data[CONF_KIND]).capitalize(),
+            via_device=group_device_identifier(
+                entry.entry_id, subentry.data[CONF_PARENT]
+            ),
+        )
+
+
+@callback
+def async_refused_removals(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    before: Mapping[str, ConfigSubentry],
+) -> list[ConfigSubentry]:
+    """Removed groups that others still hang under, each with its repair issue.
+
+    ``before`` holds the subentries as they were before this change. The caller
+    puts the returned subentries back.
+    """
+    refused: list[ConfigSubentry] = []
+    for sid, subentry in before.items():
+        if sid in entry.subentries or subentry.subentry_type != SUBENTRY_GROUP:
+            continue
+        blocking = dependents(entry.subentries, sid)
+        if not blocking:
+            # A legitimate removal: an earlier refusal of it is moot now.
+            ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_REMOVAL_REFUSED}_{sid}")
+            continue
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            f"{ISSUE_REMOVAL_REFUSED}_{sid}",
+            is_fixable=True,
+            is_persistent=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_REMOVAL_REFUSED,
+            translation_placeholders={
+                "group": subentry.title,
+                "site": entry.title,
+                "dependents": ", ".join(blocking),
+            },
+        )
+        refused.append(subentry)
+    return refused

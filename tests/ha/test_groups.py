@@ -1,0 +1,509 @@
+"""Panels and circuits: subentry flows, devices, entities, refusals, repairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.ev_power_share.const import (
+    CONF_CONTINUOUS_FACTOR,
+    CONF_FIXED_LOAD_A,
+    CONF_KIND,
+    CONF_MAX_POWER_KW,
+    CONF_MIN_CURRENT_A,
+    CONF_PARENT,
+    CONF_PHASES,
+    CONF_RATING_A,
+    CONF_SUPPLY,
+    DOMAIN,
+    SUBENTRY_GROUP,
+)
+from custom_components.ev_power_share.core.model import Port, Vehicle
+
+from .conftest import SITE_DATA
+from .test_site_control import FakeTransport, _setup
+
+PANEL = {
+    CONF_NAME: "Garage panel",
+    CONF_KIND: "panel",
+    CONF_PARENT: "site",
+    CONF_RATING_A: 63,
+    CONF_PHASES: ["L1", "L2", "L3"],
+    CONF_CONTINUOUS_FACTOR: 80,
+    CONF_FIXED_LOAD_A: 0,
+}
+
+
+async def _flow(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    user_input: dict[str, Any],
+    subentry_id: str | None = None,
+) -> dict[str, Any]:
+    context: dict[str, Any] = {"source": SOURCE_USER}
+    if subentry_id is not None:
+        context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_GROUP), context=context
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], user_input
+    )
+    await hass.async_block_till_done()
+    return dict(result)
+
+
+async def _add(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> str:
+    """Add a group through the UI flow; its subentry id."""
+    before = set(entry.subentries)
+    result = await _flow(hass, entry, {**PANEL, **changes})
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result.get("errors")
+    (added,) = set(entry.subentries) - before
+    return added
+
+
+def _state(hass: HomeAssistant, entry: MockConfigEntry, gid: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry.entry_id}_{gid}_{key}"
+    )
+    assert entity_id is not None, (gid, key)
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+def _device(registry: dr.DeviceRegistry, identifier: str) -> dr.DeviceEntry | None:
+    """The site's device with this identifier (on every supported HA version)."""
+    entry_id = identifier.split("_", maxsplit=1)[0]
+    return next(
+        (
+            d
+            for d in dr.async_entries_for_config_entry(registry, entry_id)
+            if (DOMAIN, identifier) in d.identifiers
+        ),
+        None,
+    )
+
+
+def _port(
+    pid: str, group: str, arrived: float = 0.0, connection: str = "L1-L2-L3"
+) -> Port:
+    return Port(
+        pid,
+        group,
+        connection=connection,
+        max_a=32.0,
+        ev=Vehicle(max_a=32.0, arrived_s=arrived),
+    )
+
+
+async def test_add_a_panel_and_a_circuit_without_reloading(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    await _setup(hass, site_entry)
+    controller = site_entry.runtime_data.controller
+    panel = await _add(hass, site_entry)
+    circuit = await _add(
+        hass,
+        site_entry,
+        **{
+            CONF_NAME: "Circuit 1",
+            CONF_KIND: "circuit",
+            CONF_PARENT: panel,
+            CONF_RATING_A: 32,
+            CONF_PHASES: ["L1"],
+            CONF_MAX_POWER_KW: 5,
+        },
+    )
+    assert site_entry.runtime_data.controller is controller  # not reloaded
+    assert [g.id for g in controller.groups] == ["site", panel, circuit]
+    stored = site_entry.subentries[circuit]
+    assert stored.title == "Circuit 1"
+    assert dict(stored.data) == {
+        CONF_KIND: "circuit",
+        CONF_PARENT: panel,
+        CONF_RATING_A: 32.0,
+        CONF_PHASES: ["L1"],
+        CONF_CONTINUOUS_FACTOR: 0.8,
+        CONF_MAX_POWER_KW: 5.0,
+        CONF_FIXED_LOAD_A: 0.0,
+    }
+
+    # Devices follow the wiring: site -> panel -> circuit.
+    site_device = _device(device_registry, site_entry.entry_id)
+    panel_device = _device(device_registry, f"{site_entry.entry_id}_{panel}")
+    circuit_device = _device(device_registry, f"{site_entry.entry_id}_{circuit}")
+    assert site_device
+    assert panel_device
+    assert circuit_device
+    assert panel_device.name == "Garage panel"
+    assert panel_device.model == "Panel"
+    assert panel_device.via_device_id == site_device.id
+    assert circuit_device.via_device_id == panel_device.id
+    assert circuit_device.model == "Circuit"
+
+    # Each group has its own entities, tied to its subentry and device.
+    limit = entity_registry.async_get(
+        entity_registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{site_entry.entry_id}_{circuit}_limit"
+        )
+        or ""
+    )
+    assert limit is not None
+    assert limit.config_subentry_id == circuit
+    assert limit.device_id == circuit_device.id
+    assert limit.entity_id == "sensor.circuit_1_limit_per_phase"
+    assert _state(hass, site_entry, circuit, "limit") == "25.6"
+    assert _state(hass, site_entry, panel, "limit") == "50.4"
+
+    # Two 32 A chargers on the 32 A circuit share its 25.6 A; the 5 kW cap on
+    # one phase (230 V) binds first: 21.7 A, 10.8 A each (whole amps: 10 A).
+    transport = FakeTransport(
+        [_port("a", circuit, 0, "L1"), _port("b", circuit, 1, "L1")]
+    )
+    controller.add_source(transport)
+    await controller.async_refresh()
+    await hass.async_block_till_done()
+    assert transport.applied[-1] == {"a": 10.0, "b": 10.0}
+    assert float(_state(hass, site_entry, circuit, "power")) == pytest.approx(
+        5.0, abs=0.01
+    )
+    assert _state(hass, site_entry, panel, "active_ports") == "2"
+    assert _state(hass, site_entry, "site", "active_ports") == "2"
+    assert float(_state(hass, site_entry, panel, "load_l1")) == pytest.approx(
+        21.74, abs=0.01
+    )
+    assert _state(hass, site_entry, panel, "load_l2") == "0.0"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "error"),
+    [
+        ({CONF_NAME: "  "}, CONF_NAME, "name_required"),
+        ({CONF_NAME: "maple court"}, CONF_NAME, "name_taken"),
+        ({CONF_RATING_A: 0}, CONF_RATING_A, "rating_out_of_range"),
+        ({CONF_RATING_A: 2500}, CONF_RATING_A, "rating_out_of_range"),
+        ({CONF_CONTINUOUS_FACTOR: 40}, CONF_CONTINUOUS_FACTOR, "factor_out_of_range"),
+        ({CONF_MAX_POWER_KW: 0}, CONF_MAX_POWER_KW, "power_out_of_range"),
+        ({CONF_FIXED_LOAD_A: -1}, CONF_FIXED_LOAD_A, "fixed_load_negative"),
+        ({CONF_FIXED_LOAD_A: 50.4}, CONF_FIXED_LOAD_A, "fixed_load_too_high"),
+        ({CONF_PHASES: []}, CONF_PHASES, "phases_required"),
+    ],
+)
+async def test_bad_group_input_is_shown_on_its_field_and_recoverable(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    changes: dict[str, Any],
+    field: str,
+    error: str,
+) -> None:
+    await _setup(hass, site_entry)
+    result = await _flow(hass, site_entry, {**PANEL, **changes})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], PANEL
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert not site_entry.subentries[next(iter(site_entry.subentries))].data.get(
+        CONF_MAX_POWER_KW
+    )
+
+
+async def test_phases_must_be_carried_by_the_parent(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry, **{CONF_PHASES: ["L1", "L2"]})
+    result = await _flow(
+        hass,
+        site_entry,
+        {**PANEL, CONF_NAME: "C", CONF_PARENT: panel, CONF_PHASES: ["L3"]},
+    )
+    assert result["errors"] == {CONF_PHASES: "phases_not_in_parent"}
+    circuit = await _add(
+        hass, site_entry, **{CONF_NAME: "C", CONF_PARENT: panel, CONF_PHASES: ["L2"]}
+    )
+    # The panel can no longer drop a phase its circuit uses.
+    result = await _flow(
+        hass, site_entry, {**PANEL, CONF_PHASES: ["L1"]}, subentry_id=panel
+    )
+    assert result["errors"] == {CONF_PHASES: "phases_used_below"}
+    # Nor hang under itself or its own circuit: the form does not offer them.
+    for parent in (panel, circuit, "nowhere"):
+        with pytest.raises(InvalidData):
+            await _flow(
+                hass, site_entry, {**PANEL, CONF_PARENT: parent}, subentry_id=panel
+            )
+
+
+async def test_a_parent_removed_while_the_form_is_open_is_caught(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    result = await hass.config_entries.subentries.async_init(
+        (site_entry.entry_id, SUBENTRY_GROUP), context={"source": SOURCE_USER}
+    )
+    hass.config_entries.async_remove_subentry(site_entry, panel)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**PANEL, CONF_NAME: "C", CONF_PARENT: panel}
+    )
+    assert result["errors"] == {CONF_PARENT: "parent_invalid"}
+
+
+async def test_single_phase_site_offers_only_l1(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Cottage",
+        unique_id="cottage",
+        data={**SITE_DATA, CONF_NAME: "Cottage", CONF_SUPPLY: "single_phase_230"},
+    )
+    await _setup(hass, entry)
+    with pytest.raises(InvalidData):
+        await _flow(hass, entry, {**PANEL, CONF_PHASES: ["L1", "L2"]})
+    result = await _flow(hass, entry, {**PANEL, CONF_PHASES: ["L1"]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_reconfigure_a_group_applies_at_once(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    await _setup(hass, site_entry)
+    controller = site_entry.runtime_data.controller
+    panel = await _add(hass, site_entry)
+    second = await _add(hass, site_entry, **{CONF_NAME: "Second panel"})
+    transport = FakeTransport([_port("a", panel)])
+    controller.add_source(transport)
+    await controller.async_refresh()
+    assert transport.applied[-1] == {"a": 32.0}
+
+    result = await _flow(
+        hass,
+        site_entry,
+        {**PANEL, CONF_NAME: "Garage", CONF_RATING_A: 20, CONF_PARENT: second},
+        subentry_id=panel,
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert site_entry.runtime_data.controller is controller  # not reloaded
+    assert transport.applied[-1] == {"a": 16.0}
+    assert _state(hass, site_entry, panel, "limit") == "16.0"
+    device = _device(device_registry, f"{site_entry.entry_id}_{panel}")
+    parent = _device(device_registry, f"{site_entry.entry_id}_{second}")
+    assert device
+    assert parent
+    assert device.name == "Garage"
+    assert device.via_device_id == parent.id
+
+    # The form shows what is stored, as percentages.
+    result = await hass.config_entries.subentries.async_init(
+        (site_entry.entry_id, SUBENTRY_GROUP),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": panel},
+    )
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+    assert suggested[CONF_NAME] == "Garage"
+    assert suggested[CONF_CONTINUOUS_FACTOR] == 80.0
+    assert suggested[CONF_RATING_A] == 20.0
+    assert CONF_MAX_POWER_KW not in suggested
+
+
+async def test_removing_a_leaf_group_drops_it_cleanly(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    await _setup(hass, site_entry)
+    controller = site_entry.runtime_data.controller
+    panel = await _add(hass, site_entry)
+    await hass.services.async_call(
+        DOMAIN,
+        "set_limit",
+        {
+            "config_entry_id": site_entry.entry_id,
+            "group": "garage PANEL",
+            "current_a": 10,
+        },
+        blocking=True,
+    )
+    assert panel in controller.overrides
+
+    assert hass.config_entries.async_remove_subentry(site_entry, panel)
+    await hass.async_block_till_done()
+    assert panel not in site_entry.subentries
+    assert site_entry.runtime_data.controller is controller
+    assert [g.id for g in controller.groups] == ["site"]
+    assert panel not in controller.overrides
+    assert _device(device_registry, f"{site_entry.entry_id}_{panel}") is None
+    assert not [
+        e
+        for e in er.async_entries_for_config_entry(entity_registry, site_entry.entry_id)
+        if e.unique_id.startswith(f"{site_entry.entry_id}_{panel}_")
+    ]
+    assert not [s for s in hass.states.async_all() if "garage_panel" in s.entity_id]
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "clear_limit",
+            {"config_entry_id": site_entry.entry_id, "group": "Garage panel"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "group_not_found"
+
+
+async def test_removing_a_group_that_feeds_others_is_refused(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    circuit = await _add(
+        hass,
+        site_entry,
+        **{CONF_NAME: "Circuit 1", CONF_PARENT: panel, CONF_RATING_A: 32},
+    )
+    data, title = dict(site_entry.subentries[panel].data), "Garage panel"
+
+    assert hass.config_entries.async_remove_subentry(site_entry, panel)
+    await hass.async_block_till_done()
+    # Put back as it was, same id, and the site runs with it again.
+    assert panel in site_entry.subentries
+    assert dict(site_entry.subentries[panel].data) == data
+    assert site_entry.subentries[panel].title == title
+    controller = site_entry.runtime_data.controller
+    assert {g.id for g in controller.groups} == {"site", panel, circuit}
+    assert _device(device_registry, f"{site_entry.entry_id}_{panel}")
+    assert _state(hass, site_entry, panel, "limit") == "50.4"
+    issue = issue_registry.async_get_issue(DOMAIN, f"group_removal_refused_{panel}")
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {
+        "group": "Garage panel",
+        "site": "Maple Court",
+        "dependents": "Circuit 1",
+    }
+
+    # Remove the circuit first, then the panel: both go, and the issue with them.
+    assert hass.config_entries.async_remove_subentry(site_entry, circuit)
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_remove_subentry(site_entry, panel)
+    await hass.async_block_till_done()
+    assert site_entry.subentries == {}
+    assert [g.id for g in site_entry.runtime_data.controller.groups] == ["site"]
+    assert (
+        issue_registry.async_get_issue(DOMAIN, f"group_removal_refused_{panel}") is None
+    )
+
+
+async def test_refusal_issue_is_dismissed_by_its_fix_flow(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    await _add(hass, site_entry, **{CONF_NAME: "Circuit 1", CONF_PARENT: panel})
+    hass.config_entries.async_remove_subentry(site_entry, panel)
+    await hass.async_block_till_done()
+    issue_id = f"group_removal_refused_{panel}"
+    # What the Repairs dashboard does when the user opens the issue and confirms.
+    client = await hass_client()
+    response = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    )
+    assert response.status == 200
+    flow = await response.json()
+    assert flow["step_id"] == "confirm"
+    assert flow["description_placeholders"]["dependents"] == "Circuit 1"
+    response = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}")
+    assert response.status == 200
+    assert (await response.json())["type"] == "create_entry"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_repair_when_the_design_cannot_give_the_minimum(
+    hass: HomeAssistant, site_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    await _setup(hass, site_entry)
+    controller = site_entry.runtime_data.controller
+    circuit = await _add(
+        hass,
+        site_entry,
+        **{CONF_NAME: "Circuit 1", CONF_KIND: "circuit", CONF_RATING_A: 16},
+    )
+    # Three chargers on a 16 A circuit (12.8 A): 4.3 A each when all are busy.
+    transport = FakeTransport([_port(p, circuit) for p in "abc"])
+    controller.add_source(transport)
+    await controller.async_refresh()
+    issue_id = f"guarantee_below_minimum_{site_entry.entry_id}_{circuit}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "group": "Circuit 1",
+        "ports": "3",
+        "guaranteed": "4.3",
+        "minimum": "6",
+    }
+    assert _state(hass, site_entry, circuit, "guaranteed_current") == "4.266666"
+    # Rounds robin meanwhile: two charge at 6.4 A, one waits.
+    assert sorted(transport.applied[-1].values()) == [0.0, 6.0, 6.0]
+
+    # A bigger breaker keeps the promise: the issue goes away by itself.
+    await _flow(
+        hass,
+        site_entry,
+        {**PANEL, CONF_NAME: "Circuit 1", CONF_KIND: "circuit", CONF_RATING_A: 32},
+        subentry_id=circuit,
+    )
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    # ... and so would a lower minimum; a higher one raises it again.
+    hass.config_entries.async_update_entry(
+        site_entry, options={**site_entry.options, CONF_MIN_CURRENT_A: 10.0}
+    )
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    # Unloading the site withdraws it.
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_groups_survive_a_restart(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    assert await hass.config_entries.async_reload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [g.id for g in site_entry.runtime_data.controller.groups] == ["site", panel]
+    assert _state(hass, site_entry, panel, "limit") == "50.4"
