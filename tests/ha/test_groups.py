@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
@@ -33,9 +34,12 @@ from custom_components.ev_power_share.const import (
     SUBENTRY_GROUP,
 )
 from custom_components.ev_power_share.core.model import Port, Vehicle
+from custom_components.ev_power_share.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 
 from .conftest import SITE_DATA
-from .test_site_control import FakeTransport, _setup
+from .test_site_control import FakeTransport, _setup, assert_replays
 
 PANEL = {
     CONF_NAME: "Garage panel",
@@ -507,3 +511,41 @@ async def test_groups_survive_a_restart(
     await hass.async_block_till_done()
     assert [g.id for g in site_entry.runtime_data.controller.groups] == ["site", panel]
     assert _state(hass, site_entry, panel, "limit") == "50.4"
+
+
+async def test_diagnostics_of_a_site_with_groups_replay_exactly(
+    hass: HomeAssistant, site_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    await _setup(hass, site_entry)
+    controller = site_entry.runtime_data.controller
+    panel = await _add(hass, site_entry, **{CONF_FIXED_LOAD_A: 4.5})
+    circuit = await _add(
+        hass,
+        site_entry,
+        **{
+            CONF_NAME: "Circuit 1",
+            CONF_KIND: "circuit",
+            CONF_PARENT: panel,
+            CONF_RATING_A: 32,
+            CONF_PHASES: ["L2"],
+            CONF_MAX_POWER_KW: 4,
+        },
+    )
+    controller.add_source(
+        FakeTransport(
+            [
+                _port("a", circuit, 0, "L2"),
+                _port("b", circuit, 1, "L2"),
+                _port("c", panel, 2),
+                _port("d", "site", 3),
+            ]
+        )
+    )
+    await controller.async_refresh()
+    diag = await async_get_config_entry_diagnostics(hass, site_entry)
+    titles = {s["title"] for s in diag["entry"]["subentries"]}
+    assert titles == {"**REDACTED**"}
+    groups = {g["id"]: g for g in diag["last_allocation_input"]["groups"]}
+    assert groups[circuit]["parent"] == panel
+    assert groups[panel]["unmanaged_a"] == [4.5, 4.5, 4.5]
+    await assert_replays(hass, diag, tmp_path)

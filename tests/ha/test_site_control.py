@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 import subprocess
 import sys
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -222,20 +223,10 @@ async def test_failsafe_zero_is_allowed(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-async def test_diagnostics_replay_with_scripts_allocate(
-    hass: HomeAssistant, site_entry: MockConfigEntry, tmp_path: Path
+async def assert_replays(
+    hass: HomeAssistant, diag: Mapping[str, Any], tmp_path: Path
 ) -> None:
-    """The diagnostics' input, fed to scripts/allocate, gives the same output."""
-    await _setup(hass, site_entry)
-    controller = site_entry.runtime_data.controller
-    ports = _ports(5)
-    ports[4] = Port("port4", "site", "L2", max_a=16.0, online=False, failsafe_a=6.0)
-    controller.add_source(FakeTransport(ports))
-    controller.set_override("site", None)
-    await controller.async_refresh()
-    diag = await async_get_config_entry_diagnostics(hass, site_entry)
-    assert diag["entry"]["title"] == "**REDACTED**"
-    assert diag["entry"]["data"]["name"] == "**REDACTED**"
+    """``scripts/allocate`` on the diagnostics' input gives their output."""
     scenario = tmp_path / "scenario.json"
     scenario.write_text(json.dumps(diag["last_allocation_input"]))
     replay = await hass.async_add_executor_job(
@@ -250,6 +241,23 @@ async def test_diagnostics_replay_with_scripts_allocate(
     assert json.loads(replay.stdout) == json.loads(
         json.dumps(diag["last_allocation_output"])
     )
+
+
+async def test_diagnostics_replay_with_scripts_allocate(
+    hass: HomeAssistant, site_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    """The diagnostics' input, fed to scripts/allocate, gives the same output."""
+    await _setup(hass, site_entry)
+    controller = site_entry.runtime_data.controller
+    ports = _ports(5)
+    ports[4] = Port("port4", "site", "L2", max_a=16.0, online=False, failsafe_a=6.0)
+    controller.add_source(FakeTransport(ports))
+    controller.set_override("site", None)
+    await controller.async_refresh()
+    diag = await async_get_config_entry_diagnostics(hass, site_entry)
+    assert diag["entry"]["title"] == "**REDACTED**"
+    assert diag["entry"]["data"]["name"] == "**REDACTED**"
+    await assert_replays(hass, diag, tmp_path)
     assert diag["last_allocation_output"]["ports"]["port4"]["reason"] == "offline"
 
 
