@@ -1,5 +1,8 @@
 """Benchmark: how much event-loop time one control cycle takes, 200 ports.
 
+The site has 2 panels of 10 circuits each (23 power groups, every one with its
+entities), and the 200 ports hang under the circuits.
+
     .venv/bin/python bench/controller.py
 
 Runs a real Home Assistant (the pytest-homeassistant-custom-component harness,
@@ -26,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import custom_components.ev_power_share  # noqa: F401
 
 N_PORTS = 200
+N_PANELS = 2
+N_CIRCUITS = 10
 CYCLES = 200
 
 
@@ -60,6 +65,25 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
         Vehicle,
     )
 
+    def group(gid: str, parent: str, rating: float) -> dict[str, Any]:
+        return {
+            "subentry_id": gid,
+            "subentry_type": "group",
+            "title": gid,
+            "unique_id": None,
+            "data": {
+                "kind": "panel" if parent == "site" else "circuit",
+                "parent": parent,
+                "rating_a": rating,
+                "phases": ["L1", "L2", "L3"],
+                "continuous_factor": 0.8,
+                "max_power_kw": None,
+                "fixed_load_a": 0.0,
+            },
+        }
+
+    panels = [f"panel{p}" for p in range(N_PANELS)]
+    circuits = [f"{p}-c{c}" for p in panels for c in range(N_CIRCUITS)]
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Bench",
@@ -70,6 +94,8 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
             "main_breaker_a": 400.0,
             "continuous_factor": 0.8,
         },
+        subentries_data=[group(p, "site", 250.0) for p in panels]
+        + [group(c, c.split("-")[0], 63.0) for c in circuits],
     )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
@@ -79,7 +105,7 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
     ports = [
         Port(
             f"port{i:03d}",
-            "site",
+            circuits[i % len(circuits)],
             conns[i % 6],
             max_a=32.0,
             ev=Vehicle(
@@ -98,7 +124,10 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
         await hass.async_block_till_done()
         refresh_ms.append((time.perf_counter() - start) * 1000.0)
         allocation_ms.append(controller.data.cycle_ms)
-    print(f"\nControl cycle, {N_PORTS} ports on one site, {CYCLES} cycles, one core")
+    print(
+        f"\nControl cycle, {N_PORTS} ports under {len(circuits)} circuits and "
+        f"{N_PANELS} panels, {CYCLES} cycles, one core"
+    )
     print(_figures("allocation (in the controller)", allocation_ms))
     print(_figures("whole refresh (commands + entities)", refresh_ms))
     await hass.config_entries.async_unload(entry.entry_id)

@@ -186,7 +186,19 @@ class GroupSensor(EvPowerShareEntity, SensorEntity):
         super().__init__(controller, group_id, description.key)
         self.entity_description = description
 
+    _written: tuple[bool, float | int | str | None] | None = None
+
     @property
     def native_value(self) -> float | int | str | None:
         """The value in the controller's latest snapshot."""
         return self.entity_description.value_fn(self.coordinator.data, self.group_id)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when it changed: a cycle every few seconds would
+        otherwise write hundreds of unchanged states (and recorder rows)."""
+        available = self.available
+        shown = (available, self.native_value if available else None)
+        if shown != self._written:
+            self._written = shown
+            super()._handle_coordinator_update()
