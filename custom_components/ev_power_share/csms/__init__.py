@@ -1,0 +1,35 @@
+"""Embedded OCPP central system (1.6J and 2.0.1). No Home Assistant imports.
+
+The integration creates one :class:`CentralSystem`, gives it an ``authorize``
+callback (charge point id, password → :class:`Admission`) and a
+:class:`StationListener`, and commands the connected :class:`Station` objects
+(``set_limit``, ``set_failsafe``, ...). Everything OCPP-specific, including JSON
+schema validation, is done by the ``ocpp`` library.
+"""
+
+from .meter import MeterReading, parse_meter_values
+from .server import CentralSystem
+from .station import (
+    Admission,
+    ConnectorState,
+    Station,
+    StationConfig,
+    StationInfo,
+    StationListener,
+)
+from .v16 import V16Station
+from .v201 import V201Station
+
+__all__ = [
+    "Admission",
+    "CentralSystem",
+    "ConnectorState",
+    "MeterReading",
+    "Station",
+    "StationConfig",
+    "StationInfo",
+    "StationListener",
+    "V16Station",
+    "V201Station",
+    "parse_meter_values",
+]

@@ -1,0 +1,134 @@
+"""The charging profiles we send, for OCPP 1.6 and 2.0.1.
+
+Two TxDefaultProfiles, never a ChargePointMaxProfile (many chargers write that one to
+flash):
+
+* the **failsafe**: connector 0 (every connector), stack level 0, no ``validTo``;
+  what a charger applies when it hears nothing from us;
+* the **live** limit: one per connector, stack level 1, ``validTo`` = now + the
+  watchdog; refreshed by sending it again, it lapses to the failsafe by itself.
+
+Limits are whole amperes per phase (rounded down: never above what was allowed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+import math
+from typing import Any
+
+from ocpp.v16 import datatypes as dt16, enums as en16
+from ocpp.v201 import datatypes as dt201, enums as en201
+
+from ._ocpp import ocpp_time
+
+FAILSAFE_STACK_LEVEL = 0
+LIVE_STACK_LEVEL = 1
+FAILSAFE_PROFILE_ID = 7100
+"""Profile ids we own: the failsafe, and ``LIVE_PROFILE_ID_BASE + connector``."""
+LIVE_PROFILE_ID_BASE = 7100
+START_MARGIN = timedelta(minutes=5)
+"""``startSchedule`` lies this far in the past, so a charger whose clock runs a
+little behind still applies the schedule at once."""
+
+
+def whole_amps(amps: float) -> int:
+    """Whole amperes, rounded down, never negative."""
+    if not math.isfinite(amps) or amps <= 0:
+        return 0
+    return math.floor(amps + 1e-9)
+
+
+def live_profile_id(connector_id: int) -> int:
+    """The id of our live profile on a connector (EVSE)."""
+    return LIVE_PROFILE_ID_BASE + connector_id
+
+
+def our_profile_ids(
+    connector_ids: Iterable[int], installed: Iterable[int]
+) -> list[int]:
+    """Every profile id we may have installed: the ones we know we sent, plus the
+    failsafe and each known connector's live id (sent before a restart of ours)."""
+    ids = {FAILSAFE_PROFILE_ID, *installed}
+    ids.update(live_profile_id(c) for c in connector_ids if c > 0)
+    return sorted(ids)
+
+
+def v16_profile(
+    *,
+    profile_id: int,
+    stack_level: int,
+    amps: int,
+    number_phases: int,
+    now: datetime,
+    valid_to: datetime | None,
+) -> Any:
+    """An OCPP 1.6 TxDefaultProfile with one period of ``amps`` A."""
+    return dt16.ChargingProfile(
+        charging_profile_id=profile_id,
+        stack_level=stack_level,
+        charging_profile_purpose=en16.ChargingProfilePurposeType.tx_default_profile,
+        charging_profile_kind=en16.ChargingProfileKindType.absolute,
+        charging_schedule=dt16.ChargingSchedule(
+            charging_rate_unit=en16.ChargingRateUnitType.amps,
+            charging_schedule_period=[
+                dt16.ChargingSchedulePeriod(
+                    start_period=0, limit=float(amps), number_phases=number_phases
+                )
+            ],
+            start_schedule=ocpp_time(now - START_MARGIN),
+        ),
+        valid_to=ocpp_time(valid_to) if valid_to is not None else None,
+    )
+
+
+def v201_profile(
+    *,
+    profile_id: int,
+    stack_level: int,
+    amps: int,
+    number_phases: int,
+    now: datetime,
+    valid_to: datetime | None,
+) -> Any:
+    """An OCPP 2.0.1 TxDefaultProfile with one period of ``amps`` A."""
+    return dt201.ChargingProfileType(
+        id=profile_id,
+        stack_level=stack_level,
+        charging_profile_purpose=en201.ChargingProfilePurposeEnumType.tx_default_profile,
+        charging_profile_kind=en201.ChargingProfileKindEnumType.absolute,
+        charging_schedule=[
+            dt201.ChargingScheduleType(
+                id=profile_id,
+                charging_rate_unit=en201.ChargingRateUnitEnumType.amps,
+                charging_schedule_period=[
+                    dt201.ChargingSchedulePeriodType(
+                        start_period=0, limit=float(amps), number_phases=number_phases
+                    )
+                ],
+                start_schedule=ocpp_time(now - START_MARGIN),
+            )
+        ],
+        valid_to=ocpp_time(valid_to) if valid_to is not None else None,
+    )
+
+
+def first_limit_a(schedule: Any, elapsed_s: float = 0.0) -> float | None:
+    """The limit (A) in force ``elapsed_s`` into a composite schedule dict."""
+    if not isinstance(schedule, dict) or schedule.get("charging_rate_unit") != "A":
+        return None
+    periods = schedule.get("charging_schedule_period")
+    if not isinstance(periods, list):
+        return None
+    limit: float | None = None
+    for period in sorted(
+        (p for p in periods if isinstance(p, dict)),
+        key=lambda p: float(p.get("start_period", 0)),
+    ):
+        if float(period.get("start_period", 0)) <= elapsed_s:
+            try:
+                limit = float(period["limit"])
+            except (KeyError, TypeError, ValueError):
+                return None
+    return limit

@@ -1,0 +1,302 @@
+"""OCPP 1.6J: the messages a station sends us, and our commands to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+import logging
+from typing import Any
+
+from ocpp.v16 import ChargePoint as _ChargePoint, call, call_result
+from ocpp.v16.enums import (
+    Action,
+    AuthorizationStatus,
+    ChargingRateUnitType,
+    ConfigurationStatus,
+    DataTransferStatus,
+    RegistrationStatus,
+    ResetType,
+)
+
+from ._ocpp import ocpp_time, on
+from .meter import parse_meter_values
+from .profiles import (
+    FAILSAFE_PROFILE_ID,
+    FAILSAFE_STACK_LEVEL,
+    LIVE_STACK_LEVEL,
+    first_limit_a,
+    live_profile_id,
+    our_profile_ids,
+    v16_profile,
+    whole_amps,
+)
+from .station import Admission, Connection, Station, StationConfig, StationListener
+
+_LOGGER = logging.getLogger(__name__)
+
+MEASURANDS = "Energy.Active.Import.Register,Current.Import,Power.Active.Import,SoC"
+_ACCEPTED = {"status": AuthorizationStatus.accepted}
+
+
+class V16Station(Station):
+    """A station speaking OCPP 1.6J."""
+
+    version = "1.6"
+
+    def __init__(
+        self,
+        station_id: str,
+        connection: Connection,
+        *,
+        admission: Admission,
+        listener: StationListener,
+        config: StationConfig,
+        next_transaction_id: Callable[[], int],
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+    ) -> None:
+        super().__init__(
+            station_id,
+            connection,
+            admission=admission,
+            listener=listener,
+            config=config,
+            logger=logger,
+        )
+        self._next_transaction_id = next_transaction_id
+        self._handler = _Handler16(self, connection)
+
+    @property
+    def _cp(self) -> Any:
+        return self._handler
+
+    async def _configure_after_boot(self) -> None:
+        for key, value in (
+            ("MeterValueSampleInterval", str(self.config.meter_interval_s)),
+            ("MeterValuesSampledData", MEASURANDS),
+        ):
+            result = await self.call(call.ChangeConfiguration(key=key, value=value))
+            if result is None or result.status not in (
+                ConfigurationStatus.accepted,
+                ConfigurationStatus.reboot_required,
+            ):
+                _LOGGER.info("%s: %s not accepted", self.id, key)
+
+    async def _set_profile(self, connector_id: int, profile: Any) -> bool:
+        if self.commandable:
+            self.profile_ids.add(profile.charging_profile_id)
+        result = await self.call(
+            call.SetChargingProfile(
+                connector_id=connector_id, cs_charging_profiles=profile
+            )
+        )
+        return result is not None and result.status == "Accepted"
+
+    async def set_failsafe(self, amps: float, number_phases: int = 3) -> bool:
+        profile = v16_profile(
+            profile_id=FAILSAFE_PROFILE_ID,
+            stack_level=FAILSAFE_STACK_LEVEL,
+            amps=whole_amps(amps),
+            number_phases=number_phases,
+            now=datetime.now(UTC),
+            valid_to=None,
+        )
+        return await self._set_profile(0, profile)
+
+    async def set_limit(
+        self, connector_id: int, amps: float, number_phases: int = 3
+    ) -> bool:
+        now = datetime.now(UTC)
+        profile = v16_profile(
+            profile_id=live_profile_id(connector_id),
+            stack_level=LIVE_STACK_LEVEL,
+            amps=whole_amps(amps),
+            number_phases=number_phases,
+            now=now,
+            valid_to=now + timedelta(seconds=self.config.watchdog_s),
+        )
+        return await self._set_profile(connector_id, profile)
+
+    async def clear_limits(self) -> None:
+        for profile_id in our_profile_ids(self.connectors, self.profile_ids):
+            await self.call(call.ClearChargingProfile(id=profile_id))
+
+    async def composite_limit(
+        self, connector_id: int, duration_s: int = 60
+    ) -> float | None:
+        result = await self.call(
+            call.GetCompositeSchedule(
+                connector_id=connector_id,
+                duration=duration_s,
+                charging_rate_unit=ChargingRateUnitType.amps,
+            )
+        )
+        if result is None or result.status != "Accepted":
+            return None
+        return first_limit_a(result.charging_schedule)
+
+    async def remote_start(self, connector_id: int, id_tag: str) -> bool:
+        result = await self.call(
+            call.RemoteStartTransaction(id_tag=id_tag, connector_id=connector_id)
+        )
+        return result is not None and result.status == "Accepted"
+
+    async def remote_stop(self, connector_id: int) -> bool:
+        state = self.connectors.get(connector_id)
+        if state is None or state.transaction_id is None:
+            return False
+        try:
+            transaction_id = int(state.transaction_id)
+        except ValueError:
+            return False
+        result = await self.call(
+            call.RemoteStopTransaction(transaction_id=transaction_id)
+        )
+        return result is not None and result.status == "Accepted"
+
+    async def unlock(self, connector_id: int) -> bool:
+        result = await self.call(call.UnlockConnector(connector_id=connector_id))
+        return result is not None and result.status == "Unlocked"
+
+    async def reset(self, hard: bool = False) -> bool:
+        result = await self.call(
+            call.Reset(type=ResetType.hard if hard else ResetType.soft)
+        )
+        return result is not None and result.status == "Accepted"
+
+    # --- messages from the station ---------------------------------------------
+
+    def _meter(self, connector_id: int, meter_value: list[Any]) -> None:
+        state = self.connector(connector_id)
+        if state.apply(parse_meter_values(meter_value), datetime.now(UTC)):
+            self._notify("on_meter", connector_id)
+
+    def start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int
+    ) -> int:
+        """StartTransaction: a new transaction id, the session starts at ``meter_start``."""
+        transaction_id = self._next_transaction_id()
+        state = self.connector(connector_id)
+        state.transaction_id = str(transaction_id)
+        state.id_tag = id_tag
+        state.session_start_wh = float(meter_start)
+        state.energy_wh = float(meter_start)
+        state.vehicle_connected = True
+        self._notify("on_status", connector_id)
+        return transaction_id
+
+    def stop_transaction(
+        self, transaction_id: int, meter_stop: int, data: list[Any] | None
+    ) -> None:
+        """StopTransaction: the register reads ``meter_stop``; the session is over."""
+        connector_id = self.connector_of_transaction(str(transaction_id))
+        if connector_id is None:
+            _LOGGER.info("%s: stop of unknown transaction %s", self.id, transaction_id)
+            return
+        if data:
+            self._meter(connector_id, data)
+        state = self.connector(connector_id)
+        state.energy_wh = float(meter_stop)
+        state.transaction_id = None
+        self._notify("on_status", connector_id)
+
+
+def _now() -> str:
+    return ocpp_time(datetime.now(UTC))
+
+
+class _Handler16(_ChargePoint):  # type: ignore[misc]
+    """Routes 1.6 messages (schema-validated by the library) to the station."""
+
+    def __init__(self, station: V16Station, connection: Connection) -> None:
+        super().__init__(
+            station.id,
+            connection,
+            response_timeout=station.config.response_timeout_s,
+            logger=station._wire_logger,
+        )
+        self.station = station
+
+    @on(Action.boot_notification)
+    def on_boot_notification(
+        self, charge_point_vendor: str, charge_point_model: str, **kwargs: Any
+    ) -> Any:
+        serial = kwargs.get("charge_point_serial_number") or kwargs.get(
+            "charge_box_serial_number"
+        )
+        accepted = self.station._boot_accepted(
+            charge_point_vendor,
+            charge_point_model,
+            serial,
+            kwargs.get("firmware_version"),
+        )
+        config = self.station.config
+        return call_result.BootNotification(
+            current_time=_now(),
+            interval=config.heartbeat_s if accepted else config.pending_retry_s,
+            status=RegistrationStatus.accepted
+            if accepted
+            else RegistrationStatus.pending,
+        )
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self, **_: Any) -> Any:
+        return call_result.Heartbeat(current_time=_now())
+
+    @on(Action.status_notification)
+    def on_status_notification(self, connector_id: int, status: str, **_: Any) -> Any:
+        self.station.connector(connector_id).set_status(status)
+        self.station._notify("on_status", connector_id)
+        return call_result.StatusNotification()
+
+    @on(Action.meter_values)
+    def on_meter_values(
+        self, connector_id: int, meter_value: list[Any], **_: Any
+    ) -> Any:
+        self.station._meter(connector_id, meter_value)
+        return call_result.MeterValues()
+
+    @on(Action.start_transaction)
+    def on_start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, **_: Any
+    ) -> Any:
+        transaction_id = self.station.start_transaction(
+            connector_id, id_tag, meter_start
+        )
+        return call_result.StartTransaction(
+            transaction_id=transaction_id, id_tag_info=_ACCEPTED
+        )
+
+    @on(Action.stop_transaction)
+    def on_stop_transaction(
+        self, transaction_id: int, meter_stop: int, **kwargs: Any
+    ) -> Any:
+        self.station.stop_transaction(
+            transaction_id, meter_stop, kwargs.get("transaction_data")
+        )
+        if kwargs.get("id_tag") is None:
+            return call_result.StopTransaction()
+        return call_result.StopTransaction(id_tag_info=_ACCEPTED)
+
+    @on(Action.authorize)
+    def on_authorize(self, **_: Any) -> Any:
+        return call_result.Authorize(id_tag_info=_ACCEPTED)
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, **_: Any) -> Any:
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status_notification(self, **_: Any) -> Any:
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status_notification(self, **_: Any) -> Any:
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.security_event_notification)
+    def on_security_event_notification(self, **_: Any) -> Any:
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status_notification(self, **_: Any) -> Any:
+        return call_result.LogStatusNotification()

@@ -1,0 +1,6 @@
+"""Simulated devices that speak the real protocols, for tests, the demo and benchmarks."""
+
+from .chargepoint import SimulatedChargePoint
+from .smart import Profile, SmartCharging
+
+__all__ = ["Profile", "SimulatedChargePoint", "SmartCharging"]

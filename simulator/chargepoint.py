@@ -1,0 +1,751 @@
+"""A simulated OCPP charge point (1.6J or 2.0.1) over a real websocket.
+
+It connects as a client with aiohttp, answers the central system's commands with the
+``ocpp`` library's ChargePoint classes (schema-validated both ways), keeps the
+charging profiles it receives in a :class:`~.smart.SmartCharging` engine and can say
+at any instant which current it would allow (:meth:`effective_limit`), and when that
+changed (:meth:`limit_changes`, :attr:`limit_log`).
+
+    async with SimulatedChargePoint("cp-1", "ws://127.0.0.1:9000", version="2.0.1") as cp:
+        await cp.boot()
+        await cp.plug_in(1)
+        await cp.start_transaction(1, "TAG")
+        await cp.send_meter_values(1, currents=(16, 16, 16), energy_wh=1200)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+import itertools
+import logging
+from typing import Any, Literal, Self, cast
+import uuid
+
+import aiohttp
+from ocpp.routing import on as _on
+from ocpp.v16 import (
+    ChargePoint as ChargePoint16,
+    call as call16,
+    call_result as result16,
+)
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201 import (
+    ChargePoint as ChargePoint201,
+    call as call201,
+    call_result as result201,
+)
+from ocpp.v201.enums import Action as Action201
+
+from .smart import Profile, SmartCharging
+
+_LOGGER = logging.getLogger(__name__)
+
+Version = Literal["1.6", "2.0.1"]
+SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+
+
+def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """The library's ``@on`` route decorator, typed for mypy."""
+    return cast("Callable[[F], F]", _on(action))
+
+
+def _ocpp_time(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+class _ClientConnection:
+    """``send``/``recv`` for the ``ocpp`` library over an aiohttp client websocket."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+
+    async def send(self, message: str) -> None:
+        if self._ws.closed:
+            raise ConnectionResetError("websocket closed")
+        await self._ws.send_str(message)
+
+    async def recv(self) -> str:
+        msg = await self._ws.receive()
+        if msg.type is aiohttp.WSMsgType.TEXT:
+            return str(msg.data)
+        raise ConnectionResetError(f"websocket closed ({msg.type.name})")
+
+
+class SimulatedChargePoint:
+    """One simulated charge point with ``connectors`` connectors (EVSEs in 2.0.1)."""
+
+    def __init__(
+        self,
+        station_id: str,
+        url: str,
+        *,
+        version: Version = "1.6",
+        password: str | None = None,
+        connectors: int = 1,
+        max_current_a: float = 32.0,
+        vendor: str = "EV Power Share",
+        model: str = "Simulator",
+        serial: str | None = None,
+        firmware: str = "1.0.0",
+        clock: Callable[[], datetime] | None = None,
+        response_timeout: float = 5.0,
+    ) -> None:
+        self.id = station_id
+        self.url = f"{url.rstrip('/')}/{station_id}"
+        self.version: Version = version
+        self.password = password
+        self.connectors = connectors
+        self.vendor, self.model, self.firmware = vendor, model, firmware
+        self.serial = serial or f"SIM-{station_id}"
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.response_timeout = response_timeout
+        self.smart = SmartCharging(max_current_a, self.clock())
+        self.configuration: dict[str, str] = {}
+        """Keys set by ChangeConfiguration (1.6) / ``Component.Variable`` by SetVariables."""
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        """Every command received: (action, snake_cased payload)."""
+        self.limit_log: list[tuple[datetime, int, float]] = []
+        """(when, connector, new limit) each time a command or transaction changed it."""
+        self.plugged: dict[int, bool] = dict.fromkeys(range(1, connectors + 1), False)
+        self.transactions: dict[int, str] = {}
+        self.energy_wh: dict[int, float] = dict.fromkeys(range(1, connectors + 1), 0.0)
+        self.boot_status: str | None = None
+        self.unlocked: list[int] = []
+        self.resets: list[str] = []
+        self._seq = itertools.count()
+        self._remote_ids = itertools.count(1)
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._cp: Any = None
+        self._runner: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_limits: dict[int, float] = {}
+        self._record_limits()
+
+    # --- connection ------------------------------------------------------------
+
+    async def connect(self, *, protocols: tuple[str, ...] | None = None) -> None:
+        """Open the websocket (raises aiohttp.WSServerHandshakeError if refused)."""
+        self._session = aiohttp.ClientSession()
+        headers = {}
+        if self.password is not None:  # HTTP Basic, OCPP security profile 1
+            token = base64.b64encode(f"{self.id}:{self.password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        try:
+            self._ws = await self._session.ws_connect(
+                self.url,
+                protocols=protocols or (SUBPROTOCOL[self.version],),
+                headers=headers,
+            )
+        except BaseException:
+            await self._session.close()
+            self._session = None
+            raise
+        connection = _ClientConnection(self._ws)
+        handler = _Handler16 if self.version == "1.6" else _Handler201
+        self._cp = handler(self, connection)
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            await self._cp.start()
+        except ConnectionError:
+            _LOGGER.debug("%s: connection closed", self.id)
+
+    @property
+    def connected(self) -> bool:
+        """True while the websocket is open."""
+        return self._ws is not None and not self._ws.closed
+
+    async def wait_closed(self) -> None:
+        """Until the central system (or we) closed the websocket."""
+        if self._runner is not None:
+            await asyncio.shield(self._runner)
+
+    async def close(self) -> None:
+        """Close the websocket and stop every background task."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        self._ws = self._session = self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _call(self, payload: Any) -> Any:
+        return await asyncio.wait_for(
+            self._cp.call(payload, suppress=False), self.response_timeout
+        )
+
+    # --- smart charging --------------------------------------------------------
+
+    def effective_limit(self, connector: int, now: datetime | None = None) -> float:
+        """The current (A per phase) this charger allows on a connector at ``now``."""
+        return self.smart.limit(connector, now or self.clock())
+
+    def limit_changes(
+        self, connector: int, until: datetime | None = None
+    ) -> list[tuple[datetime, float]]:
+        """Every change of a connector's limit before ``until`` (default now), including
+        the ones time alone makes (a ``validTo`` passing)."""
+        return self.smart.changes(connector, until or self.clock())
+
+    def _record_limits(self, now: datetime | None = None) -> None:
+        now = now or self.clock()
+        for connector in range(1, self.connectors + 1):
+            limit = self.smart.limit(connector, now)
+            if self._last_limits.get(connector) != limit:
+                self._last_limits[connector] = limit
+                self.limit_log.append((now, connector, limit))
+
+    def _transaction_changed(self, connector: int, transaction_id: str | None) -> None:
+        now = self.clock()
+        if transaction_id is None:
+            self.smart.stop_transaction(connector, now)
+        else:
+            self.smart.start_transaction(connector, transaction_id, now)
+        self._record_limits(now)
+
+    def _store_profile(self, connector: int, data: dict[str, Any]) -> bool:
+        if not 0 <= connector <= self.connectors:
+            return False
+        now = self.clock()
+        try:
+            profile = Profile.from_ocpp(connector, data, now)
+        except (KeyError, TypeError, ValueError, IndexError):
+            return False
+        accepted = self.smart.add(profile, now)
+        self._record_limits(now)
+        return accepted
+
+    def _clear_profiles(self, **criteria: Any) -> bool:
+        now = self.clock()
+        cleared = self.smart.clear(now, **criteria)
+        self._record_limits(now)
+        return cleared
+
+    def _composite(self, connector: int, duration: int) -> list[dict[str, Any]]:
+        now = self.clock()
+        periods = [
+            {"start_period": 0, "limit": round(self.smart.limit(connector, now), 1)}
+        ]
+        for at, limit in self.smart.changes(
+            connector, now + timedelta(seconds=duration)
+        ):
+            offset = int((at - now).total_seconds())
+            if 0 < offset < duration and round(limit, 1) != periods[-1]["limit"]:
+                periods.append({"start_period": offset, "limit": round(limit, 1)})
+        return periods
+
+    # --- what a charger sends ----------------------------------------------------
+
+    async def boot(self) -> str:
+        """BootNotification; returns the status (Accepted, Pending, Rejected)."""
+        if self.version == "1.6":
+            result = await self._call(
+                call16.BootNotification(
+                    charge_point_model=self.model,
+                    charge_point_vendor=self.vendor,
+                    charge_point_serial_number=self.serial,
+                    firmware_version=self.firmware,
+                )
+            )
+        else:
+            result = await self._call(
+                call201.BootNotification(
+                    charging_station={
+                        "vendor_name": self.vendor,
+                        "model": self.model,
+                        "serial_number": self.serial,
+                        "firmware_version": self.firmware,
+                    },
+                    reason="PowerUp",
+                )
+            )
+        self.boot_status = str(result.status)
+        return self.boot_status
+
+    async def heartbeat(self) -> None:
+        """Heartbeat."""
+        await self._call(
+            call16.Heartbeat() if self.version == "1.6" else call201.Heartbeat()
+        )
+
+    async def status(self, connector: int, status: str) -> None:
+        """StatusNotification with a raw status of the protocol version."""
+        if self.version == "1.6":
+            await self._call(
+                call16.StatusNotification(
+                    connector_id=connector, error_code="NoError", status=status
+                )
+            )
+        else:
+            await self._call(
+                call201.StatusNotification(
+                    timestamp=_ocpp_time(self.clock()),
+                    connector_status=status,
+                    evse_id=connector,
+                    connector_id=1,
+                )
+            )
+
+    async def plug_in(self, connector: int = 1) -> None:
+        """A vehicle is plugged in."""
+        self.plugged[connector] = True
+        await self.status(
+            connector, "Preparing" if self.version == "1.6" else "Occupied"
+        )
+
+    async def unplug(self, connector: int = 1) -> None:
+        """The vehicle leaves."""
+        self.plugged[connector] = False
+        await self.status(connector, "Available")
+
+    async def authorize(self, id_tag: str) -> bool:
+        """Authorize; True if accepted."""
+        if self.version == "1.6":
+            result = await self._call(call16.Authorize(id_tag=id_tag))
+            return bool(result.id_tag_info["status"] == "Accepted")
+        result = await self._call(
+            call201.Authorize(id_token={"id_token": id_tag, "type": "ISO14443"})
+        )
+        return bool(result.id_token_info["status"] == "Accepted")
+
+    def _energy_sample(self, connector: int) -> dict[str, Any]:
+        return {
+            "timestamp": _ocpp_time(self.clock()),
+            "sampled_value": [
+                {
+                    "value": self.energy_wh[connector],
+                    "measurand": "Energy.Active.Import.Register",
+                    "unit_of_measure": {"unit": "Wh"},
+                }
+            ],
+        }
+
+    async def start_transaction(
+        self,
+        connector: int,
+        id_tag: str,
+        *,
+        meter_start_wh: float | None = None,
+        remote_start_id: int | None = None,
+    ) -> str:
+        """Start a transaction; returns its id (the central system's, in 1.6)."""
+        if meter_start_wh is not None:
+            self.energy_wh[connector] = meter_start_wh
+        if self.version == "1.6":
+            result = await self._call(
+                call16.StartTransaction(
+                    connector_id=connector,
+                    id_tag=id_tag,
+                    meter_start=int(self.energy_wh[connector]),
+                    timestamp=_ocpp_time(self.clock()),
+                )
+            )
+            transaction_id = str(result.transaction_id)
+            self.transactions[connector] = transaction_id
+            self._transaction_changed(connector, transaction_id)
+            await self.status(connector, "Charging")
+        else:
+            transaction_id = uuid.uuid4().hex[:16]
+            self.transactions[connector] = transaction_id
+            self._transaction_changed(connector, transaction_id)
+            info: dict[str, Any] = {
+                "transaction_id": transaction_id,
+                "charging_state": "Charging",
+            }
+            if remote_start_id is not None:
+                info["remote_start_id"] = remote_start_id
+            await self._call(
+                call201.TransactionEvent(
+                    event_type="Started",
+                    timestamp=_ocpp_time(self.clock()),
+                    trigger_reason="RemoteStart"
+                    if remote_start_id is not None
+                    else "Authorized",
+                    seq_no=next(self._seq),
+                    transaction_info=info,
+                    evse={"id": connector, "connector_id": 1},
+                    id_token={"id_token": id_tag, "type": "ISO14443"},
+                    meter_value=[self._energy_sample(connector)],
+                )
+            )
+        return transaction_id
+
+    async def stop_transaction(
+        self,
+        connector: int,
+        *,
+        meter_stop_wh: float | None = None,
+        reason: str = "Local",
+    ) -> None:
+        """Stop the transaction on a connector."""
+        transaction_id = self.transactions.pop(connector)
+        if meter_stop_wh is not None:
+            self.energy_wh[connector] = meter_stop_wh
+        self._transaction_changed(connector, None)
+        if self.version == "1.6":
+            await self._call(
+                call16.StopTransaction(
+                    meter_stop=int(self.energy_wh[connector]),
+                    timestamp=_ocpp_time(self.clock()),
+                    transaction_id=int(transaction_id),
+                    reason=reason,
+                )
+            )
+            await self.status(connector, "Finishing")
+        else:
+            await self._call(
+                call201.TransactionEvent(
+                    event_type="Ended",
+                    timestamp=_ocpp_time(self.clock()),
+                    trigger_reason="RemoteStop"
+                    if reason == "Remote"
+                    else "StopAuthorized",
+                    seq_no=next(self._seq),
+                    transaction_info={
+                        "transaction_id": transaction_id,
+                        "charging_state": "EVConnected",
+                        "stopped_reason": reason,
+                    },
+                    evse={"id": connector, "connector_id": 1},
+                    meter_value=[self._energy_sample(connector)],
+                )
+            )
+
+    async def send_meter_values(
+        self,
+        connector: int = 1,
+        *,
+        currents: tuple[float, ...] = (),
+        power_w: float | None = None,
+        energy_wh: float | None = None,
+        energy_unit: Literal["Wh", "kWh"] = "Wh",
+        soc: float | None = None,
+    ) -> None:
+        """MeterValues (or a 2.0.1 TransactionEvent Updated during a transaction)."""
+        v16 = self.version == "1.6"
+        samples: list[dict[str, Any]] = []
+
+        def sample(
+            value: float, measurand: str, unit: str, phase: str | None = None
+        ) -> None:
+            item: dict[str, Any] = {
+                "measurand": measurand,
+                "context": "Sample.Periodic",
+            }
+            if v16:
+                item |= {"value": f"{value:g}", "unit": unit}
+            else:
+                item |= {"value": value, "unit_of_measure": {"unit": unit}}
+            if phase is not None:
+                item["phase"] = phase
+            if measurand == "SoC":
+                item["location"] = "EV"
+            samples.append(item)
+
+        for index, current in enumerate(currents):
+            sample(current, "Current.Import", "A", f"L{index + 1}")
+        if power_w is not None:
+            sample(power_w, "Power.Active.Import", "W")
+        if energy_wh is not None:
+            self.energy_wh[connector] = energy_wh
+            value = energy_wh / 1000 if energy_unit == "kWh" else energy_wh
+            sample(value, "Energy.Active.Import.Register", energy_unit)
+        if soc is not None:
+            sample(soc, "SoC", "Percent")
+        meter_value = [
+            {"timestamp": _ocpp_time(self.clock()), "sampled_value": samples}
+        ]
+        transaction_id = self.transactions.get(connector)
+        if v16:
+            await self._call(
+                call16.MeterValues(
+                    connector_id=connector,
+                    meter_value=meter_value,
+                    transaction_id=int(transaction_id) if transaction_id else None,
+                )
+            )
+        elif transaction_id is not None:
+            await self._call(
+                call201.TransactionEvent(
+                    event_type="Updated",
+                    timestamp=_ocpp_time(self.clock()),
+                    trigger_reason="MeterValuePeriodic",
+                    seq_no=next(self._seq),
+                    transaction_info={
+                        "transaction_id": transaction_id,
+                        "charging_state": "Charging",
+                    },
+                    meter_value=meter_value,
+                )
+            )
+        else:
+            await self._call(
+                call201.MeterValues(evse_id=connector, meter_value=meter_value)
+            )
+
+    async def _remote_start(
+        self, connector: int, id_tag: str, remote_start_id: int | None
+    ) -> None:
+        if not self.plugged.get(connector):
+            await self.plug_in(connector)
+        await self.start_transaction(connector, id_tag, remote_start_id=remote_start_id)
+
+    def _connector_of(self, transaction_id: str) -> int | None:
+        return next(
+            (c for c, t in self.transactions.items() if t == transaction_id), None
+        )
+
+
+class _Handler16(ChargePoint16):  # type: ignore[misc]
+    """The commands a 1.6 charge point answers."""
+
+    def __init__(
+        self, sim: SimulatedChargePoint, connection: _ClientConnection
+    ) -> None:
+        super().__init__(sim.id, connection, response_timeout=sim.response_timeout)
+        self.sim = sim
+
+    def _log(self, action: str, payload: dict[str, Any]) -> None:
+        self.sim.received.append((action, payload))
+
+    @on(Action16.change_configuration)
+    def on_change_configuration(self, key: str, value: str) -> Any:
+        self._log("ChangeConfiguration", {"key": key, "value": value})
+        self.sim.configuration[key] = value
+        return result16.ChangeConfiguration(status="Accepted")
+
+    @on(Action16.set_charging_profile)
+    def on_set_charging_profile(
+        self, connector_id: int, cs_charging_profiles: dict[str, Any]
+    ) -> Any:
+        self._log(
+            "SetChargingProfile",
+            {
+                "connector_id": connector_id,
+                "cs_charging_profiles": cs_charging_profiles,
+            },
+        )
+        accepted = self.sim._store_profile(connector_id, cs_charging_profiles)
+        return result16.SetChargingProfile(
+            status="Accepted" if accepted else "Rejected"
+        )
+
+    @on(Action16.clear_charging_profile)
+    def on_clear_charging_profile(self, **kwargs: Any) -> Any:
+        self._log("ClearChargingProfile", kwargs)
+        cleared = self.sim._clear_profiles(
+            profile_id=kwargs.get("id"),
+            connector=kwargs.get("connector_id"),
+            purpose=kwargs.get("charging_profile_purpose"),
+            stack_level=kwargs.get("stack_level"),
+        )
+        return result16.ClearChargingProfile(
+            status="Accepted" if cleared else "Unknown"
+        )
+
+    @on(Action16.get_composite_schedule)
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, **kwargs: Any
+    ) -> Any:
+        self._log(
+            "GetCompositeSchedule",
+            {"connector_id": connector_id, "duration": duration, **kwargs},
+        )
+        if not 0 <= connector_id <= self.sim.connectors:
+            return result16.GetCompositeSchedule(status="Rejected")
+        now = _ocpp_time(self.sim.clock())
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=now,
+            charging_schedule={
+                "duration": duration,
+                "start_schedule": now,
+                "charging_rate_unit": "A",
+                "charging_schedule_period": self.sim._composite(connector_id, duration),
+            },
+        )
+
+    @on(Action16.remote_start_transaction)
+    def on_remote_start_transaction(
+        self, id_tag: str, connector_id: int | None = None, **kwargs: Any
+    ) -> Any:
+        self._log(
+            "RemoteStartTransaction",
+            {"id_tag": id_tag, "connector_id": connector_id, **kwargs},
+        )
+        connector = connector_id or 1
+        if (
+            connector in self.sim.transactions
+            or not 1 <= connector <= self.sim.connectors
+        ):
+            return result16.RemoteStartTransaction(status="Rejected")
+        self.sim._spawn(self.sim._remote_start(connector, id_tag, None))
+        return result16.RemoteStartTransaction(status="Accepted")
+
+    @on(Action16.remote_stop_transaction)
+    def on_remote_stop_transaction(self, transaction_id: int) -> Any:
+        self._log("RemoteStopTransaction", {"transaction_id": transaction_id})
+        connector = self.sim._connector_of(str(transaction_id))
+        if connector is None:
+            return result16.RemoteStopTransaction(status="Rejected")
+        self.sim._spawn(self.sim.stop_transaction(connector, reason="Remote"))
+        return result16.RemoteStopTransaction(status="Accepted")
+
+    @on(Action16.unlock_connector)
+    def on_unlock_connector(self, connector_id: int) -> Any:
+        self._log("UnlockConnector", {"connector_id": connector_id})
+        if not 1 <= connector_id <= self.sim.connectors:
+            return result16.UnlockConnector(status="NotSupported")
+        self.sim.unlocked.append(connector_id)
+        return result16.UnlockConnector(status="Unlocked")
+
+    @on(Action16.reset)
+    def on_reset(self, type: str) -> Any:  # noqa: A002 (the OCPP field name)
+        self._log("Reset", {"type": type})
+        self.sim.resets.append(type)
+        return result16.Reset(status="Accepted")
+
+
+class _Handler201(ChargePoint201):  # type: ignore[misc]
+    """The commands a 2.0.1 charging station answers."""
+
+    def __init__(
+        self, sim: SimulatedChargePoint, connection: _ClientConnection
+    ) -> None:
+        super().__init__(sim.id, connection, response_timeout=sim.response_timeout)
+        self.sim = sim
+
+    def _log(self, action: str, payload: dict[str, Any]) -> None:
+        self.sim.received.append((action, payload))
+
+    @on(Action201.set_variables)
+    def on_set_variables(
+        self, set_variable_data: list[dict[str, Any]], **_: Any
+    ) -> Any:
+        self._log("SetVariables", {"set_variable_data": set_variable_data})
+        results = []
+        for item in set_variable_data:
+            name = f"{item['component']['name']}.{item['variable']['name']}"
+            self.sim.configuration[name] = item["attribute_value"]
+            results.append(
+                {
+                    "attribute_status": "Accepted",
+                    "component": item["component"],
+                    "variable": item["variable"],
+                }
+            )
+        return result201.SetVariables(set_variable_result=results)
+
+    @on(Action201.set_charging_profile)
+    def on_set_charging_profile(
+        self, evse_id: int, charging_profile: dict[str, Any], **_: Any
+    ) -> Any:
+        self._log(
+            "SetChargingProfile",
+            {"evse_id": evse_id, "charging_profile": charging_profile},
+        )
+        accepted = self.sim._store_profile(evse_id, charging_profile)
+        return result201.SetChargingProfile(
+            status="Accepted" if accepted else "Rejected"
+        )
+
+    @on(Action201.clear_charging_profile)
+    def on_clear_charging_profile(self, **kwargs: Any) -> Any:
+        self._log("ClearChargingProfile", kwargs)
+        criteria = kwargs.get("charging_profile_criteria") or {}
+        cleared = self.sim._clear_profiles(
+            profile_id=kwargs.get("charging_profile_id"),
+            connector=criteria.get("evse_id"),
+            purpose=criteria.get("charging_profile_purpose"),
+            stack_level=criteria.get("stack_level"),
+        )
+        return result201.ClearChargingProfile(
+            status="Accepted" if cleared else "Unknown"
+        )
+
+    @on(Action201.get_composite_schedule)
+    def on_get_composite_schedule(
+        self, duration: int, evse_id: int, **kwargs: Any
+    ) -> Any:
+        self._log(
+            "GetCompositeSchedule", {"duration": duration, "evse_id": evse_id, **kwargs}
+        )
+        if not 0 <= evse_id <= self.sim.connectors:
+            return result201.GetCompositeSchedule(status="Rejected")
+        return result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": _ocpp_time(self.sim.clock()),
+                "charging_rate_unit": "A",
+                "charging_schedule_period": self.sim._composite(evse_id, duration),
+            },
+        )
+
+    @on(Action201.request_start_transaction)
+    def on_request_start_transaction(
+        self, id_token: dict[str, Any], remote_start_id: int, **kwargs: Any
+    ) -> Any:
+        self._log(
+            "RequestStartTransaction",
+            {"id_token": id_token, "remote_start_id": remote_start_id, **kwargs},
+        )
+        connector = kwargs.get("evse_id") or 1
+        if (
+            connector in self.sim.transactions
+            or not 1 <= connector <= self.sim.connectors
+        ):
+            return result201.RequestStartTransaction(status="Rejected")
+        self.sim._spawn(
+            self.sim._remote_start(connector, id_token["id_token"], remote_start_id)
+        )
+        return result201.RequestStartTransaction(status="Accepted")
+
+    @on(Action201.request_stop_transaction)
+    def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
+        self._log("RequestStopTransaction", {"transaction_id": transaction_id})
+        connector = self.sim._connector_of(transaction_id)
+        if connector is None:
+            return result201.RequestStopTransaction(status="Rejected")
+        self.sim._spawn(self.sim.stop_transaction(connector, reason="Remote"))
+        return result201.RequestStopTransaction(status="Accepted")
+
+    @on(Action201.unlock_connector)
+    def on_unlock_connector(self, evse_id: int, connector_id: int, **_: Any) -> Any:
+        self._log("UnlockConnector", {"evse_id": evse_id, "connector_id": connector_id})
+        if not 1 <= evse_id <= self.sim.connectors:
+            return result201.UnlockConnector(status="UnknownConnector")
+        self.sim.unlocked.append(evse_id)
+        return result201.UnlockConnector(status="Unlocked")
+
+    @on(Action201.reset)
+    def on_reset(self, type: str, **_: Any) -> Any:  # noqa: A002 (the OCPP field name)
+        self._log("Reset", {"type": type})
+        self.sim.resets.append(type)
+        return result201.Reset(status="Accepted")

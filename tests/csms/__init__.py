@@ -1,0 +1,1 @@
+"""Tests of the Home-Assistant-free OCPP central system, against simulated chargers."""

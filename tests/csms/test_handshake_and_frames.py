@@ -1,0 +1,203 @@
+"""Handshake (subprotocol, Basic auth) and robustness against bad frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from custom_components.ev_power_share.csms import CentralSystem, StationConfig
+from custom_components.ev_power_share.csms.server import (
+    basic_auth_password,
+    choose_subprotocol,
+)
+
+from .conftest import (
+    PASSWORDS,
+    TIMEOUT_S,
+    RecordingListener,
+    SimFactory,
+    authorize,
+    booted,
+    wait_until,
+)
+
+
+async def test_password_checked_at_handshake(
+    central: CentralSystem, make_sim: SimFactory
+) -> None:
+    good = await make_sim("cp-secure", password=PASSWORDS["cp-secure"])
+    async with asyncio.timeout(TIMEOUT_S):
+        assert await good.boot() == "Accepted"
+    await good.close()
+    for password in ("wrong", None):
+        sim = await make_sim("cp-secure", connect=False, password=password)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            async with asyncio.timeout(TIMEOUT_S):
+                await sim.connect()
+        assert refused.value.status == 401
+
+
+async def test_unknown_id_refused(make_sim: SimFactory) -> None:
+    sim = await make_sim("stranger", connect=False)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with asyncio.timeout(TIMEOUT_S):
+            await sim.connect()
+    assert refused.value.status == 401
+
+
+@pytest.mark.parametrize("protocols", [("ocpp1.5",), ("ocpp2.1", "mqtt"), ()])
+async def test_unsupported_subprotocol_refused(
+    central: CentralSystem, protocols: tuple[str, ...]
+) -> None:
+    async with aiohttp.ClientSession() as session, asyncio.timeout(TIMEOUT_S):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(
+                f"ws://127.0.0.1:{central.port}/cp-1", protocols=protocols
+            )
+    assert refused.value.status == 400
+    assert central.stations == {}
+
+
+@pytest.mark.parametrize(
+    ("offered", "chosen"),
+    [(("ocpp2.0.1", "ocpp1.6"), "2.0.1"), (("ocpp1.5", "ocpp1.6", "ocpp2.0.1"), "1.6")],
+)
+async def test_first_supported_subprotocol_wins(
+    central: CentralSystem, offered: tuple[str, ...], chosen: str
+) -> None:
+    url = f"ws://127.0.0.1:{central.port}/cp-9"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(TIMEOUT_S),
+        session.ws_connect(url, protocols=offered) as ws,
+    ):
+        assert ws.protocol == f"ocpp{chosen}"
+        await wait_until(lambda: "cp-9" in central.stations)
+        assert central.stations["cp-9"].version == chosen
+
+
+def test_header_parsing() -> None:
+    assert choose_subprotocol("ocpp1.5, ocpp2.0.1,ocpp1.6") == "ocpp2.0.1"
+    assert choose_subprotocol(None) is None
+    # "cp-1:pa:ss" → the password may contain colons
+    assert basic_auth_password("Basic Y3AtMTpwYTpzcw==", "cp-1") == "pa:ss"
+    assert basic_auth_password("Basic Y3AtMTpwYTpzcw==", "cp-2") is None  # user ≠ id
+    assert basic_auth_password("Basic !!!", "cp-1") is None
+    assert basic_auth_password("Bearer abc", "cp-1") is None
+    assert basic_auth_password(None, "cp-1") is None
+
+
+async def _answer(ws: aiohttp.ClientWebSocketResponse, frame: str) -> list[object]:
+    await ws.send_str(frame)
+    msg = await ws.receive(timeout=TIMEOUT_S)
+    assert msg.type is aiohttp.WSMsgType.TEXT
+    answer = json.loads(msg.data)
+    assert isinstance(answer, list)
+    return answer
+
+
+async def test_malformed_frames_get_callerror_and_others_keep_working(
+    central: CentralSystem, make_sim: SimFactory, version: str
+) -> None:
+    neighbour, neighbour_station = await booted(make_sim, central, "cp-good")
+    url = f"ws://127.0.0.1:{central.port}/cp-bad"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(3 * TIMEOUT_S),
+        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
+    ):
+        answer = await _answer(ws, "this is not json")
+        assert answer[:3] == [4, "-1", "FormatViolation"]
+        answer = await _answer(ws, '{"an": "object"}')
+        assert answer[:2] == [4, "-1"]
+        await ws.send_bytes(b"\x00\x01binary")  # ignored
+        answer = await _answer(
+            ws, '[2, "m1", "BootNotification", {}]'
+        )  # schema-invalid
+        assert answer[:2] == [4, "m1"]
+        assert answer[2] in {
+            "ProtocolError",
+            "OccurrenceConstraintViolation",
+            "FormatViolation",
+        }
+        answer = await _answer(ws, '[2, "m2", "NoSuchAction", {}]')
+        assert answer[:3] == [4, "m2", "NotSupported"]
+        answer = await _answer(ws, '[9, "m3"]')
+        assert answer[:3] == [4, "m3", "PropertyConstraintViolation"]
+        answer = await _answer(ws, '[2, "m4", "Heartbeat", "not an object"]')
+        assert answer[:2] == [4, "m4"]
+        await ws.send_str('[3, "nobody-asked", {}]')  # a stray response: ignored
+        answer = await _answer(ws, '[2, "m5", "Heartbeat", {}]')
+        assert answer[:2] == [3, "m5"]
+        assert "currentTime" in answer[2]  # type: ignore[operator]
+        # the neighbour was never disturbed
+        assert await neighbour_station.set_limit(1, 13)
+        assert neighbour.effective_limit(1) == 13
+        await neighbour.heartbeat()
+
+
+async def test_oversized_frame_closes_only_that_connection(
+    listener: RecordingListener, version: str
+) -> None:
+    system = CentralSystem(
+        port=0,
+        authorize=authorize,
+        listener=listener,
+        max_frame_bytes=1024,
+        config=StationConfig(),
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        await system.start()
+    try:
+        async with aiohttp.ClientSession() as session, asyncio.timeout(TIMEOUT_S):
+            url = f"ws://127.0.0.1:{system.port}"
+            async with (
+                session.ws_connect(
+                    f"{url}/cp-big", protocols=(f"ocpp{version}",)
+                ) as big,
+                session.ws_connect(
+                    f"{url}/cp-small", protocols=(f"ocpp{version}",)
+                ) as small,
+            ):
+                await big.send_str(
+                    json.dumps(
+                        [2, "x", "DataTransfer", {"vendorId": "v", "data": "x" * 4000}]
+                    )
+                )
+                msg = await big.receive()
+                assert msg.type in {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED}
+                answer = await _answer(small, '[2, "h", "Heartbeat", {}]')
+                assert answer[:2] == [3, "h"]
+                assert list(system.stations) == ["cp-small"]
+    finally:
+        async with asyncio.timeout(TIMEOUT_S):
+            await system.stop()
+
+
+async def test_port_in_use_raises(
+    central: CentralSystem, listener: RecordingListener
+) -> None:
+    other = CentralSystem(port=central.port, authorize=authorize, listener=listener)
+    with pytest.raises(OSError):
+        async with asyncio.timeout(TIMEOUT_S):
+            await other.start()
+    assert not other.running
+
+
+class _BrokenListener(RecordingListener):
+    def on_meter(self, station: object, connector_id: int) -> None:  # type: ignore[override]
+        raise RuntimeError("bug on the Home Assistant side")
+
+
+async def test_listener_errors_do_not_break_the_station(
+    make_sim: SimFactory, central: CentralSystem
+) -> None:
+    central._listener = _BrokenListener()
+    sim, station = await booted(make_sim, central)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.send_meter_values(1, energy_wh=100)
+        await sim.heartbeat()
+    assert station.connectors[1].energy_wh == 100

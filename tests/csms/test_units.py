@@ -1,0 +1,146 @@
+"""Pure parts: meter value parsing, the simulator's smart-charging engine, profiles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from custom_components.ev_power_share.csms import parse_meter_values
+from custom_components.ev_power_share.csms.profiles import whole_amps
+from simulator import Profile, SmartCharging
+
+T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_csms_has_no_homeassistant_imports() -> None:
+    package = Path(__file__).parents[2] / "custom_components/ev_power_share/csms"
+    for path in package.glob("*.py"):
+        assert "homeassistant" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_meter_values_both_versions() -> None:
+    v16 = parse_meter_values(
+        [
+            {
+                "timestamp": "2025-01-01T12:00:00Z",
+                "sampled_value": [
+                    {
+                        "value": "16.2",
+                        "measurand": "Current.Import",
+                        "phase": "L1",
+                        "unit": "A",
+                    },
+                    {
+                        "value": "15.8",
+                        "measurand": "Current.Import",
+                        "phase": "L2-N",
+                        "unit": "A",
+                    },
+                    {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"},
+                    {"value": "12.345", "unit": "kWh"},  # default measurand: energy
+                    {
+                        "value": "3000",
+                        "measurand": "Energy.Active.Import.Register",
+                        "phase": "L1",
+                    },
+                    {"value": "garbage", "measurand": "SoC"},
+                ],
+            }
+        ]
+    )
+    assert v16.currents() == (16.2, 15.8)
+    assert v16.power_w == pytest.approx(7400)
+    assert v16.energy_wh == pytest.approx(12345)
+    assert v16.soc is None
+    assert v16.timestamp == T0
+    v201 = parse_meter_values(
+        [
+            {
+                "sampled_value": [
+                    {
+                        "value": 1.5,
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit_of_measure": {"unit": "Wh", "multiplier": 3},
+                    },
+                    {
+                        "value": 55,
+                        "measurand": "SoC",
+                        "unit_of_measure": {"unit": "Percent"},
+                    },
+                    {"value": 10, "measurand": "Current.Import", "phase": "L3"},
+                    {
+                        "value": 1,
+                        "measurand": "Voltage",
+                        "unit_of_measure": {"unit": "furlong"},
+                    },
+                ]
+            }
+        ]
+    )
+    assert v201.energy_wh == pytest.approx(1500)
+    assert v201.soc == 55
+    assert v201.currents() == (0.0, 0.0, 10)
+    assert parse_meter_values([None, {"sampled_value": [None, {"value": "nan"}]}]).empty
+
+
+def _profile(
+    pid: int,
+    connector: int,
+    level: int,
+    purpose: str,
+    limit: float,
+    valid_to: datetime | None = None,
+    tx: str | None = None,
+) -> Profile:
+    data = {
+        "charging_profile_id": pid,
+        "stack_level": level,
+        "charging_profile_purpose": purpose,
+        "charging_profile_kind": "Absolute",
+        "charging_schedule": {
+            "charging_rate_unit": "A",
+            "start_schedule": "2025-01-01T11:00:00Z",
+            "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+        },
+        "valid_to": valid_to.isoformat() if valid_to else None,
+        "transaction_id": tx,
+    }
+    return Profile.from_ocpp(connector, data, T0)
+
+
+def test_smart_charging_stacking_and_fallback() -> None:
+    smart = SmartCharging(32, T0)
+    assert smart.limit(1, T0) == 32
+    assert smart.add(_profile(1, 0, 0, "TxDefaultProfile", 6), T0)
+    assert smart.add(
+        _profile(2, 1, 1, "TxDefaultProfile", 20, valid_to=T0 + timedelta(seconds=60)),
+        T0,
+    )
+    assert smart.limit(1, T0) == 20
+    assert smart.limit(2, T0) == 6  # connector 0's default applies to every connector
+    assert smart.limit(1, T0 + timedelta(seconds=60)) == 6  # validTo passed
+    assert not smart.add(_profile(3, 1, 0, "TxProfile", 10), T0)  # no transaction
+    smart.start_transaction(1, "tx", T0)
+    assert smart.add(_profile(3, 1, 0, "TxProfile", 10), T0)
+    assert (
+        smart.limit(1, T0) == 10
+    )  # TxProfile beats TxDefaultProfile, whatever the level
+    assert smart.add(_profile(4, 0, 0, "ChargePointMaxProfile", 8), T0)
+    assert smart.limit(1, T0) == 8  # capped by the station maximum
+    t1 = T0 + timedelta(seconds=5)
+    smart.stop_transaction(1, t1)
+    assert smart.limit(1, t1) == 8
+    assert smart.clear(t1, purpose="ChargePointMaxProfile")
+    assert smart.limit(1, t1) == 20
+    assert smart.limit(1, T0) == 8  # history is kept
+    assert [lim for _, lim in smart.changes(1, T0 + timedelta(minutes=5))] == [8, 20, 6]
+
+
+@pytest.mark.parametrize(
+    ("amps", "whole"),
+    [(16.7, 16), (6.0, 6), (5.9999999999, 6), (-3, 0), (float("nan"), 0)],
+)
+def test_whole_amps_round_down(amps: float, whole: int) -> None:
+    assert whole_amps(amps) == whole
