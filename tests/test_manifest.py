@@ -210,7 +210,11 @@ def test_repair_issues_are_translated() -> None:
         p.read_text() for p in INTEGRATION.glob("*.py") if p.name != "__init__.py"
     )
     raised = set(re.findall(r'^ISSUE_\w+ = "(\w+)"', source, re.MULTILINE))
-    assert raised == {"group_removal_refused", "guarantee_below_minimum"}
+    assert raised == {
+        "group_removal_refused",
+        "guarantee_below_minimum",
+        "unknown_charger",
+    }
     for key in raised:
         issue = TRANSLATIONS["issues"][key]
         assert issue["title"]

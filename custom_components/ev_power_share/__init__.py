@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN, SUBENTRY_GROUP
+from .const import CONF_OCPP_PORT, DEFAULT_OCPP_PORT, DOMAIN, SUBENTRY_GROUP
 from .controller import SiteController
+from .csms import CentralSystem, StationConfig
 from .data import (
     EvPowerShareConfigEntry,
     SiteRuntime,
     SiteSettings,
     control_settings,
+    site_chargers,
     site_groups,
 )
 from .entity import signal_groups_added
-from .groups import async_refused_removals, async_sync_group_devices
+from .groups import (
+    async_announce_unknown_charger,
+    async_refused_removals,
+    async_sync_group_devices,
+)
+from .ocpp_source import OcppSource
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+OCPP_HOST = "0.0.0.0"  # noqa: S104 - chargers on the LAN connect to Home Assistant
 PLATFORMS: list[Platform] = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
 
 
@@ -44,21 +53,64 @@ async def async_setup_entry(
         model="Site",
     )
     async_sync_group_devices(hass, entry)
+    control = control_settings(entry.options)
     controller = SiteController(
         hass,
         entry,
         settings.supply,
         site_groups(settings, entry.subentries),
-        control_settings(entry.options),
+        control,
     )
     await controller.async_load()
+
+    @callback
+    def changed() -> None:
+        entry.async_create_background_task(
+            hass, controller.async_request_refresh(), f"{DOMAIN} charger event"
+        )
+
+    ocpp = OcppSource(
+        site_chargers(entry.subentries),
+        config=StationConfig(),
+        site_failsafe_a=control.failsafe_a,
+        on_change=changed,
+        on_unknown=lambda cp_id: async_announce_unknown_charger(hass, entry, cp_id),
+    )
+    port = _ocpp_port(entry)
+    central = CentralSystem(
+        host=OCPP_HOST,
+        port=port,
+        authorize=ocpp.authorize,
+        listener=ocpp,
+        config=ocpp.config,
+    )
+    try:
+        await central.start()
+    except OSError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="ocpp_port_unavailable",
+            translation_placeholders={"port": str(port), "error": str(err)},
+        ) from err
+    entry.async_on_unload(central.stop)
+    entry.async_on_unload(ocpp.async_close)
+    entry.async_on_unload(controller.add_source(ocpp))
     await controller.async_config_entry_first_refresh()
     entry.runtime_data = SiteRuntime(
-        settings=settings, controller=controller, subentries=dict(entry.subentries)
+        settings=settings,
+        controller=controller,
+        ocpp=ocpp,
+        central=central,
+        ocpp_port=port,
+        subentries=dict(entry.subentries),
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _ocpp_port(entry: EvPowerShareConfigEntry) -> int:
+    return int(entry.options.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT))
 
 
 async def _async_entry_updated(
@@ -86,11 +138,17 @@ async def _async_entry_updated(
         hass.loop.call_soon(restore)
         return
     runtime.subentries = dict(entry.subentries)
+    if _ocpp_port(entry) != runtime.ocpp_port:
+        hass.config_entries.async_schedule_reload(entry.entry_id)  # rebind
+        return
     async_sync_group_devices(hass, entry)
+    control = control_settings(entry.options)
+    runtime.ocpp.site_failsafe_a = control.failsafe_a
+    runtime.ocpp.update_chargers(site_chargers(entry.subentries))
     runtime.controller.reconfigure(
         runtime.settings.supply,
         site_groups(runtime.settings, entry.subentries),
-        control_settings(entry.options),
+        control,
     )
     await runtime.controller.async_refresh()
     added = [

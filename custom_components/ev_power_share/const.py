@@ -80,3 +80,19 @@ GROUP_POWER_MAX_KW: Final = 10000.0
 REFERENCE_KEYS: Final = (CONF_PARENT, "group")
 """Subentry data keys that name the power group a subentry hangs under (a group's
 parent; a charger's or meter's group)."""
+
+# Chargers: config subentries of the site; each connector is a charging port.
+SUBENTRY_CHARGER: Final = "charger"
+CONF_CHARGE_POINT_ID: Final = "charge_point_id"
+CONF_GROUP: Final = "group"
+CONF_CONNECTORS: Final = "connectors"
+CONF_CONNECTION: Final = "connection"
+CONF_MAX_CURRENT_A: Final = "max_current_a"
+CONF_PASSWORD: Final = "password"  # noqa: S105 - the option's name
+CHARGER_MAX_CURRENT_RANGE_A: Final = (6.0, 80.0)
+CONNECTORS_RANGE: Final = (1, 4)
+CHARGE_POINT_ID_MAX: Final = 48
+
+# The embedded OCPP central system (site option).
+CONF_OCPP_PORT: Final = "ocpp_port"
+DEFAULT_OCPP_PORT: Final = 9000

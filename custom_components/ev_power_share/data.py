@@ -10,15 +10,21 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_NAME
 
 from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTION,
+    CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
     CONF_FAILSAFE_A,
     CONF_FIXED_LOAD_A,
+    CONF_GROUP,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
     CONF_MAIN_BREAKER_A,
+    CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
     CONF_PARENT,
+    CONF_PASSWORD,
     CONF_PHASES,
     CONF_POLICY,
     CONF_RATING_A,
@@ -26,12 +32,15 @@ from .const import (
     CONF_SUPPLY,
     DEFAULT_OPTIONS,
     SITE_GROUP_ID,
+    SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUPPLIES,
 )
 from .controller import ControlSettings, SiteController
 from .core.model import LEG_NAMES, Policy, Supply
 from .core.topology import GroupConfig
+from .csms import CentralSystem
+from .ocpp_source import ChargerConfig, OcppSource
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
 
@@ -91,6 +100,31 @@ def group_config(subentry: ConfigSubentry) -> GroupConfig:
     )
 
 
+def charger_config(subentry: ConfigSubentry) -> ChargerConfig:
+    """A charger as its subentry stores it."""
+    data = subentry.data
+    failsafe = data.get(CONF_FAILSAFE_A)
+    return ChargerConfig(
+        charge_point_id=data[CONF_CHARGE_POINT_ID],
+        name=subentry.title,
+        group=data[CONF_GROUP],
+        connectors=int(data[CONF_CONNECTORS]),
+        connection=data[CONF_CONNECTION],
+        max_current_a=float(data[CONF_MAX_CURRENT_A]),
+        failsafe_a=None if failsafe is None else float(failsafe),
+        password=data.get(CONF_PASSWORD) or None,
+    )
+
+
+def site_chargers(subentries: Mapping[str, ConfigSubentry]) -> list[ChargerConfig]:
+    """Every OCPP charger of a site."""
+    return [
+        charger_config(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_CHARGER
+    ]
+
+
 def site_groups(
     settings: SiteSettings, subentries: Mapping[str, ConfigSubentry]
 ) -> list[GroupConfig]:
@@ -121,5 +155,9 @@ class SiteRuntime:
 
     settings: SiteSettings
     controller: SiteController
+    ocpp: OcppSource
+    central: CentralSystem
+    ocpp_port: int
+    """The port the central system was asked to listen on."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)
     """The subentries as last applied: what changed is what differs from this."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.util import slugify
 
 from .const import CONF_KIND, CONF_PARENT, DOMAIN, REFERENCE_KEYS, SUBENTRY_GROUP
 from .entity import group_device_identifier
@@ -98,3 +99,51 @@ def async_refused_removals(
         )
         refused.append(subentry)
     return refused
+
+
+ISSUE_UNKNOWN_CHARGER = "unknown_charger"
+MAX_ANNOUNCED = 10
+"""Unknown chargers announced per site at most; more are refused (a flood)."""
+
+
+@callback
+def async_announce_unknown_charger(
+    hass: HomeAssistant, entry: ConfigEntry, charge_point_id: str
+) -> bool:
+    """Tell the user a charger nobody configured is connecting; True: hold it.
+
+    It is held as pending (BootNotification answered Pending, never commanded,
+    never allowed to charge under our control) until it is added as a charger.
+    """
+    registry = ir.async_get(hass)
+    prefix = f"{ISSUE_UNKNOWN_CHARGER}_{entry.entry_id}_"
+    issue_id = prefix + slugify(charge_point_id)
+    announced = [
+        i
+        for (domain, i) in registry.issues
+        if domain == DOMAIN and i.startswith(prefix)
+    ]
+    if issue_id not in announced and len(announced) >= MAX_ANNOUNCED:
+        return False
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_UNKNOWN_CHARGER,
+        translation_placeholders={"charger": charge_point_id, "site": entry.title},
+    )
+    return True
+
+
+@callback
+def async_forget_unknown_charger(
+    hass: HomeAssistant, entry: ConfigEntry, charge_point_id: str
+) -> None:
+    """The charger was added: withdraw its announcement."""
+    ir.async_delete_issue(
+        hass,
+        DOMAIN,
+        f"{ISSUE_UNKNOWN_CHARGER}_{entry.entry_id}_{slugify(charge_point_id)}",
+    )

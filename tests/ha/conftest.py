@@ -23,6 +23,16 @@ def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load custom integrations in every test."""
 
 
+@pytest.fixture(autouse=True)
+def ocpp_on_loopback(socket_enabled: None) -> Generator[None]:
+    """The embedded central system listens on 127.0.0.1, on a free port."""
+    with (
+        patch("custom_components.ev_power_share.OCPP_HOST", "127.0.0.1"),
+        patch("custom_components.ev_power_share.DEFAULT_OCPP_PORT", 0),
+    ):
+        yield
+
+
 SITE_DATA = {
     CONF_NAME: "Maple Court",
     CONF_SUPPLY: "three_phase_400",

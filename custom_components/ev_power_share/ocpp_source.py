@@ -1,0 +1,310 @@
+"""OCPP chargers as the controller's port source: state in, limits out.
+
+Bridges the embedded central system (:mod:`.csms`) and the controller: it decides
+who may connect, turns each configured charger's connectors into the allocator's
+ports, and sends the controller's currents as charging profiles. No Home
+Assistant imports: what it needs from Home Assistant is injected.
+
+Safety rules kept here:
+
+* A charger counts as **online** only once it booted, was accepted, and holds our
+  failsafe profile; until then (and whenever it is disconnected) the allocator
+  counts it at its failsafe current.
+* The live limit is re-sent before its ``validTo`` lapses (half the watchdog),
+  so a charger that loses Home Assistant falls back to the failsafe by itself.
+* A charger may keep the last limit we sent until that limit's ``validTo``, even
+  offline: until then it is counted at that limit if it is above its failsafe.
+  A limit it did not confirm counts the same way (it may still hold the old one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+import hmac
+import logging
+import time
+
+from .core.model import CONNECTIONS, Port, Vehicle
+from .csms import Admission, Station, StationConfig
+
+_LOGGER = logging.getLogger(__name__)
+CHARGING_THRESHOLD_A = 1.0
+"""A phase drawing more than this counts as used by the vehicle."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerConfig:
+    """A charger as its subentry configures it."""
+
+    charge_point_id: str
+    name: str
+    group: str
+    connectors: int = 1
+    connection: str = "L1-L2-L3"
+    max_current_a: float = 32.0
+    failsafe_a: float | None = None
+    """None: the site's failsafe current."""
+    password: str | None = None
+
+    def port_id(self, connector: int) -> str:
+        """The allocator's id of one connector."""
+        return f"{self.charge_point_id}:{connector}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    amps: float
+    at: float
+    station: Station
+    """The connection it was sent on (a reconnected charger gets it again)."""
+
+
+class OcppSource:
+    """The port source for the chargers of one site."""
+
+    def __init__(
+        self,
+        chargers: Iterable[ChargerConfig],
+        *,
+        config: StationConfig,
+        site_failsafe_a: float,
+        on_change: Callable[[], None],
+        on_unknown: Callable[[str], bool],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``on_unknown(id)`` is asked about a charger nobody configured: True
+        holds it as pending (announced to the user), False rejects it."""
+        self._chargers: dict[str, ChargerConfig] = {}
+        self.config = config
+        self.site_failsafe_a = site_failsafe_a
+        self._on_change = on_change
+        self._on_unknown = on_unknown
+        self._clock = clock
+        self.stations: dict[str, Station] = {}
+        self._ready: set[str] = set()
+        """Connected chargers that hold our failsafe profile."""
+        self._sent: dict[str, _Sent] = {}
+        self._unsure: set[str] = set()
+        """Ports whose last limit was not confirmed: they may hold the one before."""
+        self._arrived: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.update_chargers(chargers)
+
+    # -- configuration -----------------------------------------------------
+
+    @property
+    def chargers(self) -> Mapping[str, ChargerConfig]:
+        """Configured chargers by charge point id."""
+        return self._chargers
+
+    def update_chargers(self, chargers: Iterable[ChargerConfig]) -> None:
+        """Apply a new set of chargers; connected ones that changed are re-prepared."""
+        new = {c.charge_point_id: c for c in chargers}
+        old, self._chargers = self._chargers, new
+        for cp_id, station in list(self.stations.items()):
+            if cp_id not in new:
+                # Removed: drop it; the connection is closed so it reconnects as
+                # an unknown charger (and falls back to its failsafe meanwhile).
+                self._ready.discard(cp_id)
+                self._spawn(station.disconnect())
+            elif old.get(cp_id) != new[cp_id] and station.commandable:
+                self._ready.discard(cp_id)
+                self._spawn(self._prepare(station))
+        for pid in [p for p in self._sent if p.split(":")[0] not in new]:
+            del self._sent[pid]
+
+    def failsafe_of(self, charger: ChargerConfig) -> float:
+        """The current the charger falls back to, and is counted at offline."""
+        if charger.failsafe_a is None:
+            return self.site_failsafe_a
+        return charger.failsafe_a
+
+    # -- who may connect -----------------------------------------------------
+
+    def authorize(self, charge_point_id: str, password: str | None) -> Admission:
+        """Admission of a connecting charger (HTTP Basic password or None)."""
+        charger = self._chargers.get(charge_point_id)
+        if charger is None:
+            return (
+                Admission.PENDING
+                if self._on_unknown(charge_point_id)
+                else Admission.REJECTED
+            )
+        if charger.password:
+            given = (password or "").encode()
+            if not hmac.compare_digest(given, charger.password.encode()):
+                _LOGGER.warning(
+                    "Charger %s was refused: wrong or missing password",
+                    charge_point_id,
+                )
+                return Admission.REJECTED
+        return Admission.ACCEPTED
+
+    # -- the central system's listener ---------------------------------------
+
+    def on_connected(self, station: Station) -> None:
+        """A charger connected (it is not ready before its boot)."""
+        self.stations[station.id] = station
+        self._ready.discard(station.id)
+        self._on_change()
+
+    def on_disconnected(self, station: Station) -> None:
+        """A charger's connection closed: it falls back to its failsafe."""
+        if self.stations.get(station.id) is station:
+            del self.stations[station.id]
+            self._ready.discard(station.id)
+            _LOGGER.info("Charger %s went offline", station.id)
+        self._on_change()
+
+    def on_boot(self, station: Station) -> None:
+        """An accepted charger booted: install its failsafe, then it is ready."""
+        self.stations[station.id] = station
+        if station.admission is Admission.ACCEPTED and station.id in self._chargers:
+            self._ready.discard(station.id)
+            self._spawn(self._prepare(station))
+        self._on_change()
+
+    def on_status(self, station: Station, connector_id: int) -> None:
+        """A connector's status or transaction changed."""
+        pid = f"{station.id}:{connector_id}"
+        state = station.connectors.get(connector_id)
+        if state is not None and state.vehicle_connected:
+            self._arrived.setdefault(pid, self._clock())
+        else:
+            self._arrived.pop(pid, None)
+        self._on_change()
+
+    def on_meter(self, station: Station, connector_id: int) -> None:
+        """New measurements on a connector."""
+        self._on_change()
+
+    async def _prepare(self, station: Station) -> None:
+        charger = self._chargers.get(station.id)
+        if charger is None:
+            return
+        phases = len(CONNECTIONS[charger.connection].legs)
+        if await station.set_failsafe(self.failsafe_of(charger), phases):
+            self._ready.add(station.id)
+            _LOGGER.info("Charger %s is online and under control", station.id)
+        else:
+            _LOGGER.warning(
+                "Charger %s refused the failsafe profile; it stays counted as "
+                "offline at its failsafe current",
+                station.id,
+            )
+        self._on_change()
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def async_close(self) -> None:
+        """Cancel background work (the central system closes the sockets)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- the controller's port source ----------------------------------------
+
+    def online(self, charge_point_id: str) -> bool:
+        """Connected, accepted and holding our failsafe profile."""
+        station = self.stations.get(charge_point_id)
+        return (
+            station is not None
+            and station.commandable
+            and charge_point_id in self._ready
+        )
+
+    def held_a(self, port_id: str, now: float) -> float:
+        """The limit a port may still hold from us at ``now`` (0 once it lapsed)."""
+        sent = self._sent.get(port_id)
+        if sent is None or now >= sent.at + self.config.watchdog_s:
+            return 0.0
+        return sent.amps
+
+    def ports(self) -> list[Port]:
+        """Every connector of every configured charger, as it is now."""
+        now = self._clock()
+        ports: list[Port] = []
+        for cp_id, charger in self._chargers.items():
+            station = self.stations.get(cp_id)
+            conn = CONNECTIONS[charger.connection]
+            for connector in range(1, charger.connectors + 1):
+                pid = charger.port_id(connector)
+                held = self.held_a(pid, now)
+                if pid in self._unsure and held == 0.0:
+                    self._unsure.discard(pid)  # whatever it held has lapsed
+                online = self.online(cp_id) and pid not in self._unsure
+                ev: Vehicle | None = None
+                state = None if station is None else station.connectors.get(connector)
+                if online and state is not None and state.vehicle_connected:
+                    measured = [a for a in state.current_a if a > CHARGING_THRESHOLD_A]
+                    ev = Vehicle(
+                        # Unknown until it draws: assume every phase (the safe side).
+                        phases=len(measured) if measured else len(conn.legs),
+                        max_a=charger.max_current_a,
+                        draw_a=max(state.current_a) if state.current_a else None,
+                        offered_a=(self._sent[pid].amps if pid in self._sent else None),
+                        arrived_s=self._arrived.get(pid, 0.0),
+                    )
+                ports.append(
+                    Port(
+                        id=pid,
+                        group=charger.group,
+                        connection=charger.connection,
+                        max_a=charger.max_current_a,
+                        online=online,
+                        failsafe_a=max(self.failsafe_of(charger), held),
+                        ev=ev,
+                    )
+                )
+        return ports
+
+    async def async_apply(self, commands: Mapping[str, float]) -> None:
+        """Send what changed (and refresh what would lapse); decreases first."""
+        now = self._clock()
+        refresh_after = self.config.watchdog_s / 2.0
+        due: list[tuple[str, float]] = []
+        for pid, amps in commands.items():
+            sent = self._sent.get(pid)
+            if (
+                sent is None
+                or sent.amps != amps
+                or now - sent.at >= refresh_after
+                or sent.station is not self.stations.get(pid.rpartition(":")[0])
+            ):
+                due.append((pid, amps))
+        decreases = [
+            d for d in due if d[0] in self._sent and d[1] < self._sent[d[0]].amps
+        ]
+        others = [d for d in due if d not in decreases]
+        for batch in (decreases, others):
+            if batch:
+                await asyncio.gather(
+                    *(self._send(pid, amps, now) for pid, amps in batch)
+                )
+
+    async def _send(self, pid: str, amps: float, now: float) -> None:
+        cp_id, _, connector = pid.rpartition(":")
+        charger = self._chargers.get(cp_id)
+        station = self.stations.get(cp_id)
+        if charger is None or station is None or not self.online(cp_id):
+            return
+        phases = len(CONNECTIONS[charger.connection].legs)
+        if await station.set_limit(int(connector), amps, phases):
+            self._sent[pid] = _Sent(amps, now, station)
+            self._unsure.discard(pid)
+        else:
+            # It may still hold its previous limit: count it at that until the
+            # limit lapses, and send again when it is back under control.
+            self._unsure.add(pid)
+            _LOGGER.warning("Charger %s did not accept a limit of %s A", cp_id, amps)
+
+    def sent(self, port_id: str) -> float | None:
+        """The limit the port holds from us (A), if any."""
+        sent = self._sent.get(port_id)
+        return None if sent is None else sent.amps
