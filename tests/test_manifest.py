@@ -101,11 +101,13 @@ def test_hacs_json_uses_only_known_keys() -> None:
 
 
 SUBENTRY = "config_subentries.group"
+CHARGER = "config_subentries.charger"
 # Where each form-validating function's error keys must be translated.
 ERROR_SECTIONS = {
     "_validate": "config",
     "_validate_options": "options",
     "_validate_group": SUBENTRY,
+    "_validate_charger": CHARGER,
 }
 
 
@@ -147,7 +149,7 @@ def _flow_strings() -> tuple[
         section = (
             "options"
             if "OptionsFlow" in bases
-            else SUBENTRY
+            else (CHARGER if "Charger" in node.name else SUBENTRY)
             if "ConfigSubentryFlow" in bases
             else "config"
         )
@@ -185,6 +187,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
         "config": {"user", "reconfigure"},
         "options": {"init"},
         SUBENTRY: {"user", "reconfigure"},
+        CHARGER: {"user", "reconfigure"},
     }
     assert errors[SUBENTRY]  # the parser found them
     for section, ids in steps.items():
@@ -199,9 +202,9 @@ def test_translations_cover_every_step_error_and_abort() -> None:
     for section, reasons in aborts.items():
         known = _section(section).get("abort", {}).keys()
         assert reasons <= known, (section, reasons - known)
-    group = _section(SUBENTRY)
-    assert group["initiate_flow"].keys() == {"user", "reconfigure"}
-    assert group["entry_type"]
+    for kind in (SUBENTRY, CHARGER):
+        assert _section(kind)["initiate_flow"].keys() == {"user", "reconfigure"}
+        assert _section(kind)["entry_type"]
 
 
 def test_repair_issues_are_translated() -> None:

@@ -23,6 +23,7 @@ from .data import (
 from .entity import signal_groups_added
 from .groups import (
     async_announce_unknown_charger,
+    async_forget_unknown_charger,
     async_refused_removals,
     async_sync_group_devices,
 )
@@ -151,6 +152,8 @@ async def _async_entry_updated(
         control,
     )
     await runtime.controller.async_refresh()
+    for charger in runtime.ocpp.chargers:
+        async_forget_unknown_charger(hass, entry, charger)
     added = [
         sid
         for sid, s in entry.subentries.items()

@@ -24,26 +24,37 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from homeassistant.util import slugify
 
 from .compat import vol
 from .const import (
+    CHARGE_POINT_ID_MAX,
+    CHARGER_MAX_CURRENT_RANGE_A,
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTION,
+    CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
     CONF_FAILSAFE_A,
     CONF_FIXED_LOAD_A,
+    CONF_GROUP,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
     CONF_KIND,
     CONF_MAIN_BREAKER_A,
+    CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
     CONF_PARENT,
+    CONF_PASSWORD,
     CONF_PHASES,
     CONF_POLICY,
     CONF_RATING_A,
     CONF_ROTATION_MIN,
     CONF_SUPPLY,
+    CONNECTORS_RANGE,
     CONTINUOUS_PCT_DEFAULT,
     CONTINUOUS_PCT_MAX,
     CONTINUOUS_PCT_MIN,
@@ -61,12 +72,13 @@ from .const import (
     MIN_CURRENT_RANGE,
     ROTATION_RANGE_MIN,
     SITE_GROUP_ID,
+    SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUPPLIES,
 )
-from .core.model import LEG_NAMES, Policy
+from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
-from .data import SiteSettings, site_groups
+from .data import SiteSettings, control_settings, site_chargers, site_groups
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -151,7 +163,10 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Panels and circuits are added to a site as subentries."""
-        return {SUBENTRY_GROUP: PowerGroupSubentryFlow}
+        return {
+            SUBENTRY_GROUP: PowerGroupSubentryFlow,
+            SUBENTRY_CHARGER: ChargerSubentryFlow,
+        }
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -436,6 +451,155 @@ class PowerGroupSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={"site": entry.title},
+        )
+
+
+def _charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
+    """The form of an OCPP charger."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_CHARGE_POINT_ID): TextSelector(),
+            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=g.id, label=g.name) for g in groups
+                    ],
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_CONNECTORS, default=1): _box("", 1),
+            vol.Required(
+                CONF_CONNECTION, default="L1-L2-L3" if legs == 3 else "L1"
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        name for name, c in CONNECTIONS.items() if max(c.legs) < legs
+                    ],
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_MAX_CURRENT_A, default=32): _box(
+                UnitOfElectricCurrent.AMPERE, 1
+            ),
+            vol.Optional(CONF_FAILSAFE_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Optional(CONF_PASSWORD): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            ),
+        }
+    )
+
+
+def _validate_charger(
+    user_input: Mapping[str, Any],
+    entry: ConfigEntry,
+    groups: list[GroupConfig],
+    subentry_id: str | None,
+) -> dict[str, str]:
+    """Form errors by field for a charger (``subentry_id``: the one edited)."""
+    errors: dict[str, str] = {}
+    if not str(user_input[CONF_NAME]).strip():
+        errors[CONF_NAME] = "name_required"
+    cp_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
+    others = site_chargers(
+        {k: v for k, v in entry.subentries.items() if k != subentry_id}
+    )
+    if (
+        not cp_id
+        or len(cp_id) > CHARGE_POINT_ID_MAX
+        or any(ch.isspace() or ch in "/?#%" for ch in cp_id)
+    ):
+        errors[CONF_CHARGE_POINT_ID] = "charge_point_id_invalid"
+    elif cp_id in {c.charge_point_id for c in others}:
+        errors[CONF_CHARGE_POINT_ID] = "charge_point_id_taken"
+    group = next((g for g in groups if g.id == user_input[CONF_GROUP]), None)
+    if group is None:
+        errors[CONF_GROUP] = "group_invalid"
+    elif not set(CONNECTIONS[user_input[CONF_CONNECTION]].legs) <= set(group.phases):
+        errors[CONF_CONNECTION] = "connection_not_in_group"
+    if not _within(user_input[CONF_CONNECTORS], CONNECTORS_RANGE) or (
+        float(user_input[CONF_CONNECTORS]) % 1
+    ):
+        errors[CONF_CONNECTORS] = "connectors_out_of_range"
+    max_a = float(user_input[CONF_MAX_CURRENT_A])
+    if not _within(max_a, CHARGER_MAX_CURRENT_RANGE_A):
+        errors[CONF_MAX_CURRENT_A] = "max_current_out_of_range"
+    failsafe = user_input.get(CONF_FAILSAFE_A)
+    minimum = control_settings(entry.options).min_current_a
+    if (
+        failsafe is not None
+        and float(failsafe) != 0
+        and not (minimum <= float(failsafe) <= max_a)
+    ):
+        errors[CONF_FAILSAFE_A] = "failsafe_out_of_range"
+    return errors
+
+
+def _charger_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    failsafe = user_input.get(CONF_FAILSAFE_A)
+    return {
+        CONF_CHARGE_POINT_ID: str(user_input[CONF_CHARGE_POINT_ID]).strip(),
+        CONF_GROUP: user_input[CONF_GROUP],
+        CONF_CONNECTORS: int(float(user_input[CONF_CONNECTORS])),
+        CONF_CONNECTION: user_input[CONF_CONNECTION],
+        CONF_MAX_CURRENT_A: float(user_input[CONF_MAX_CURRENT_A]),
+        CONF_FAILSAFE_A: None if failsafe is None else float(failsafe),
+        CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
+    }
+
+
+class ChargerSubentryFlow(ConfigSubentryFlow):
+    """Add or change an OCPP charger of a site."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A new charger."""
+        return await self._async_form("user", None, user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a charger."""
+        subentry = self._get_reconfigure_subentry()
+        return await self._async_form("reconfigure", subentry.subentry_id, user_input)
+
+    async def _async_form(
+        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        settings = SiteSettings.from_entry_data(entry.data)
+        groups = site_groups(settings, entry.subentries)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _validate_charger(user_input, entry, groups, subentry_id)
+            if not errors:
+                title = str(user_input[CONF_NAME]).strip()
+                data = _charger_data(user_input)
+                if subentry_id is None:
+                    return self.async_create_entry(
+                        title=title, data=data, unique_id=data[CONF_CHARGE_POINT_ID]
+                    )
+                return self.async_update_and_abort(
+                    entry,
+                    self._get_reconfigure_subentry(),
+                    title=title,
+                    data=data,
+                    unique_id=data[CONF_CHARGE_POINT_ID],
+                )
+        suggested: Mapping[str, Any] | None = user_input
+        if suggested is None and subentry_id is not None:
+            stored = entry.subentries[subentry_id]
+            suggested = {
+                key: value for key, value in stored.data.items() if value is not None
+            } | {CONF_NAME: stored.title}
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _charger_schema(groups, settings.supply.legs), suggested
+            ),
             errors=errors,
             description_placeholders={"site": entry.title},
         )

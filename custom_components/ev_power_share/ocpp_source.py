@@ -109,6 +109,10 @@ class OcppSource:
                 # an unknown charger (and falls back to its failsafe meanwhile).
                 self._ready.discard(cp_id)
                 self._spawn(station.disconnect())
+            elif station.admission is not Admission.ACCEPTED:
+                # Held as pending (or refused) until now: have it reconnect, so
+                # it is admitted afresh and boots into our control.
+                self._spawn(station.disconnect())
             elif old.get(cp_id) != new[cp_id] and station.commandable:
                 self._ready.discard(cp_id)
                 self._spawn(self._prepare(station))

@@ -1,0 +1,211 @@
+"""Real chargers (simulated, real OCPP over real websockets on 127.0.0.1) balanced
+by a site running in Home Assistant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_power_share.const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTION,
+    CONF_CONNECTORS,
+    CONF_GROUP,
+    CONF_INTERVAL_S,
+    CONF_MAX_CURRENT_A,
+    CONF_PASSWORD,
+    DOMAIN,
+    SUBENTRY_CHARGER,
+)
+from simulator.chargepoint import SimulatedChargePoint
+
+from .conftest import SITE_DATA
+from .test_groups import PANEL, _add
+from .test_site_control import _setup
+
+CIRCUIT_LIMIT_A = 25.6  # a 32 A circuit under the 80 % rule
+
+
+async def _add_charger(
+    hass: HomeAssistant, entry: MockConfigEntry, cp_id: str, group: str, **extra: Any
+) -> dict[str, Any]:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_CHARGER), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: f"Space {cp_id}",
+            CONF_CHARGE_POINT_ID: cp_id,
+            CONF_GROUP: group,
+            CONF_CONNECTORS: 1,
+            CONF_CONNECTION: "L1-L2-L3",
+            CONF_MAX_CURRENT_A: 32,
+            **extra,
+        },
+    )
+    await hass.async_block_till_done()
+    return dict(result)
+
+
+async def _until(
+    hass: HomeAssistant, entry: MockConfigEntry, check: Callable[[], bool]
+) -> None:
+    """Run control cycles until ``check`` holds (at most 20 s)."""
+    controller = entry.runtime_data.controller
+    async with asyncio.timeout(20):
+        while True:
+            await controller.async_refresh()
+            await hass.async_block_till_done()
+            if check():
+                return
+            await asyncio.sleep(0.25)
+
+
+@pytest.fixture
+async def sims() -> AsyncGenerator[list[SimulatedChargePoint]]:
+    """Charge points to connect; closed after the test."""
+    made: list[SimulatedChargePoint] = []
+    yield made
+    for sim in made:
+        await sim.close()
+
+
+async def test_three_chargers_on_one_32_a_circuit_never_exceed_it(
+    hass: HomeAssistant,
+    sims: list[SimulatedChargePoint],
+) -> None:
+    site_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Maple Court",
+        unique_id="maple_court",
+        data=dict(SITE_DATA),
+        options={CONF_INTERVAL_S: 1.0},
+    )
+    await _setup(hass, site_entry)
+    circuit = await _add(
+        hass, site_entry, **{CONF_NAME: "Circuit 1", "kind": "circuit", "rating_a": 32}
+    )
+    assert PANEL  # the circuit hangs under the site
+    for cp_id in ("cp1", "cp2", "cp3"):
+        result = await _add_charger(hass, site_entry, cp_id, circuit)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+    runtime = site_entry.runtime_data
+    url = f"ws://127.0.0.1:{runtime.central.port}"
+    for cp_id, version in (("cp1", "1.6"), ("cp2", "2.0.1"), ("cp3", "1.6")):
+        sim = SimulatedChargePoint(cp_id, url, version=version)  # type: ignore[arg-type]
+        sims.append(sim)
+        await sim.connect()
+        assert await sim.boot() == "Accepted"
+    # Each holds our failsafe (6 A) once it is under control.
+    await _until(
+        hass,
+        site_entry,
+        lambda: (
+            all(runtime.ocpp.online(s.id) for s in sims)
+            and all(s.effective_limit(1) == 0 for s in sims)
+        ),
+    )
+    start = datetime.now(UTC)
+
+    # Vehicles arrive one by one: the first gets the circuit, then they share.
+    expected = {1: [25.0], 2: [12.0, 12.0], 3: [8.0, 8.0, 8.0]}
+    for n, sim in enumerate(sims, start=1):
+        await sim.plug_in(1)
+        await sim.start_transaction(1, f"tag{n}")
+        await _until(
+            hass,
+            site_entry,
+            lambda n=n: (
+                sorted(s.effective_limit(1) for s in sims[:n])  # type: ignore[misc]
+                == expected[n]
+            ),
+        )
+    # Then they leave in turn: what one leaves goes to the others.
+    await sims[0].stop_transaction(1)
+    await sims[0].unplug(1)
+    await _until(
+        hass,
+        site_entry,
+        lambda: [s.effective_limit(1) for s in sims] == [0.0, 12.0, 12.0],
+    )
+    await sims[1].stop_transaction(1)
+    await sims[1].unplug(1)
+    await _until(
+        hass,
+        site_entry,
+        lambda: [s.effective_limit(1) for s in sims] == [0.0, 0.0, 25.0],
+    )
+
+    # At every instant any charger's limit changed, the sum stayed within 25.6 A.
+    end = datetime.now(UTC)
+    instants = sorted(
+        {t for s in sims for t, _ in s.limit_changes(1, end) if t >= start} | {start}
+    )
+    totals = [sum(s.effective_limit(1, t) for s in sims) for t in instants]
+    assert len(instants) > 8
+    assert max(totals) <= CIRCUIT_LIMIT_A
+
+
+async def test_unknown_charger_is_held_pending_then_added(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    sims: list[SimulatedChargePoint],
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    await _setup(hass, site_entry)
+    runtime = site_entry.runtime_data
+    sim = SimulatedChargePoint(
+        "garage-1", f"ws://127.0.0.1:{runtime.central.port}", version="2.0.1"
+    )
+    sims.append(sim)
+    await sim.connect()
+    assert await sim.boot() == "Pending"
+    issue_id = f"unknown_charger_{site_entry.entry_id}_garage_1"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "charger": "garage-1",
+        "site": "Maple Court",
+    }
+    assert not runtime.ocpp.online("garage-1")
+    assert sim.received == []  # a pending charger is never commanded
+
+    # The user adds it: it is disconnected, reconnects, and is accepted.
+    result = await _add_charger(
+        hass, site_entry, "garage-1", "site", **{CONF_PASSWORD: "s3cret"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    async with asyncio.timeout(5):
+        await sim.wait_closed()
+    await sim.close()
+
+    wrong = SimulatedChargePoint(
+        "garage-1", f"ws://127.0.0.1:{runtime.central.port}", password="guess"
+    )
+    with pytest.raises(Exception, match="401"):
+        await wrong.connect()
+    await wrong.close()
+
+    right = SimulatedChargePoint(
+        "garage-1",
+        f"ws://127.0.0.1:{runtime.central.port}",
+        version="2.0.1",
+        password="s3cret",
+    )
+    sims.append(right)
+    await right.connect()
+    assert await right.boot() == "Accepted"
+    await _until(hass, site_entry, lambda: runtime.ocpp.online("garage-1"))
