@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -9,7 +12,15 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_OCPP_PORT, DEFAULT_OCPP_PORT, DOMAIN, SUBENTRY_GROUP
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTION,
+    CONF_CONNECTORS,
+    CONF_OCPP_PORT,
+    DEFAULT_OCPP_PORT,
+    DOMAIN,
+    SUBENTRY_CHARGER,
+)
 from .controller import SiteController
 from .csms import CentralSystem, StationConfig
 from .data import (
@@ -20,19 +31,27 @@ from .data import (
     site_chargers,
     site_groups,
 )
-from .entity import signal_groups_added
+from .entity import signal_subentries_added
 from .groups import (
     async_announce_unknown_charger,
     async_forget_unknown_charger,
     async_refused_removals,
     async_sync_group_devices,
+    async_update_charger_device,
 )
 from .ocpp_source import OcppSource
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 OCPP_HOST = "0.0.0.0"  # noqa: S104 - chargers on the LAN connect to Home Assistant
-PLATFORMS: list[Platform] = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -76,6 +95,7 @@ async def async_setup_entry(
         site_failsafe_a=control.failsafe_a,
         on_change=changed,
         on_unknown=lambda cp_id: async_announce_unknown_charger(hass, entry, cp_id),
+        on_boot=lambda station: async_update_charger_device(hass, entry, station),
     )
     port = _ocpp_port(entry)
     central = CentralSystem(
@@ -110,6 +130,19 @@ async def async_setup_entry(
     return True
 
 
+def _chargers_reshaped(
+    before: Mapping[str, ConfigSubentry], entry: EvPowerShareConfigEntry
+) -> bool:
+    """A charger's id or connectors changed: its entities must be made anew."""
+    shape = (CONF_CHARGE_POINT_ID, CONF_CONNECTORS, CONF_CONNECTION)
+    return any(
+        sid in before
+        and sub.subentry_type == SUBENTRY_CHARGER
+        and any(sub.data.get(k) != before[sid].data.get(k) for k in shape)
+        for sid, sub in entry.subentries.items()
+    )
+
+
 def _ocpp_port(entry: EvPowerShareConfigEntry) -> int:
     return int(entry.options.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT))
 
@@ -139,7 +172,7 @@ async def _async_entry_updated(
         hass.loop.call_soon(restore)
         return
     runtime.subentries = dict(entry.subentries)
-    if _ocpp_port(entry) != runtime.ocpp_port:
+    if _ocpp_port(entry) != runtime.ocpp_port or _chargers_reshaped(before, entry):
         hass.config_entries.async_schedule_reload(entry.entry_id)  # rebind
         return
     async_sync_group_devices(hass, entry)
@@ -154,13 +187,8 @@ async def _async_entry_updated(
     await runtime.controller.async_refresh()
     for charger in runtime.ocpp.chargers:
         async_forget_unknown_charger(hass, entry, charger)
-    added = [
-        sid
-        for sid, s in entry.subentries.items()
-        if sid not in before and s.subentry_type == SUBENTRY_GROUP
-    ]
-    if added:
-        async_dispatcher_send(hass, signal_groups_added(entry.entry_id), added)
+    if added := [sid for sid in entry.subentries if sid not in before]:
+        async_dispatcher_send(hass, signal_subentries_added(entry.entry_id), added)
 
 
 async def async_unload_entry(

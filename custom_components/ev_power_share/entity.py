@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, SITE_GROUP_ID
 from .controller import SiteController
+from .core.allocator import PortAllocation
+from .csms import ConnectorState, Station
+from .ocpp_source import ChargerConfig, OcppSource, PortControls
 
 
 def group_device_identifier(entry_id: str, group_id: str) -> tuple[str, str]:
@@ -16,9 +27,34 @@ def group_device_identifier(entry_id: str, group_id: str) -> tuple[str, str]:
     return (DOMAIN, f"{entry_id}_{group_id}")
 
 
-def signal_groups_added(entry_id: str) -> str:
-    """Dispatcher signal: new power groups (their ids) need entities."""
-    return f"{DOMAIN}_{entry_id}_groups_added"
+def signal_subentries_added(entry_id: str) -> str:
+    """Dispatcher signal: new subentries (their ids) need entities."""
+    return f"{DOMAIN}_{entry_id}_subentries_added"
+
+
+@callback
+def async_add_subentry_entities(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[ConfigSubentry], Iterable[Entity]],
+) -> None:
+    """Add ``make(subentry)``'s entities for every subentry, now and when added."""
+
+    @callback
+    def add(subentry_ids: Iterable[str]) -> None:
+        for sid in subentry_ids:
+            subentry = entry.subentries.get(sid)
+            if subentry is None:
+                continue
+            entities = list(make(subentry))
+            if entities:
+                async_add_entities(entities, config_subentry_id=sid)
+
+    add(list(entry.subentries))
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, signal_subentries_added(entry.entry_id), add)
+    )
 
 
 class EvPowerShareEntity(CoordinatorEntity[SiteController]):
@@ -44,3 +80,80 @@ class EvPowerShareEntity(CoordinatorEntity[SiteController]):
             super().available
             and self.group_id in self.coordinator.data.allocation.groups
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorView:
+    """Everything an entity of one connector shows, at this moment."""
+
+    charger: ChargerConfig
+    connector: int
+    station: Station | None
+    state: ConnectorState | None
+    online: bool
+    allocation: PortAllocation | None
+    controls: PortControls
+
+
+def charger_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
+    """The device registry identifier of a charger."""
+    return (DOMAIN, f"{entry_id}_{subentry_id}")
+
+
+class ChargerEntity(CoordinatorEntity[SiteController]):
+    """An entity of a charger (``connector`` None) or of one of its connectors.
+
+    A charger with several connectors names its connector entities "… (connector
+    2)"; with one, just "…".
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        controller: SiteController,
+        source: OcppSource,
+        subentry_id: str,
+        charger: ChargerConfig,
+        key: str,
+        connector: int | None = None,
+    ) -> None:
+        """Attach to the charger's device."""
+        super().__init__(controller)
+        entry_id = controller.config_entry.entry_id
+        self.source = source
+        self.connector = connector
+        self.charge_point_id = charger.charge_point_id
+        where = "" if connector is None else f"_{connector}"
+        self._attr_unique_id = f"{entry_id}_{subentry_id}{where}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={charger_device_identifier(entry_id, subentry_id)}
+        )
+        self._attr_translation_placeholders = {
+            "connector": f" (connector {connector})"
+            if connector is not None and charger.connectors > 1
+            else ""
+        }
+
+    @property
+    def view(self) -> ConnectorView:
+        """The connector (or, for charger entities, connector 1) as it is now."""
+        charger = self.source.chargers[self.charge_point_id]
+        connector = self.connector or 1
+        station = self.source.stations.get(self.charge_point_id)
+        pid = charger.port_id(connector)
+        snapshot = self.coordinator.data
+        return ConnectorView(
+            charger=charger,
+            connector=connector,
+            station=station,
+            state=None if station is None else station.connectors.get(connector),
+            online=self.source.online(self.charge_point_id),
+            allocation=None if snapshot is None else snapshot.allocation.ports.get(pid),
+            controls=self.source.control(pid),
+        )
+
+    @property
+    def available(self) -> bool:
+        """Only while the charger is configured; most entities also need it online."""
+        return super().available and self.charge_point_id in self.source.chargers

@@ -17,8 +17,18 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.util import slugify
 
-from .const import CONF_KIND, CONF_PARENT, DOMAIN, REFERENCE_KEYS, SUBENTRY_GROUP
-from .entity import group_device_identifier
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_GROUP,
+    CONF_KIND,
+    CONF_PARENT,
+    DOMAIN,
+    REFERENCE_KEYS,
+    SUBENTRY_CHARGER,
+    SUBENTRY_GROUP,
+)
+from .csms import Station
+from .entity import charger_device_identifier, group_device_identifier
 
 ISSUE_REMOVAL_REFUSED = "group_removal_refused"
 
@@ -41,7 +51,8 @@ def _depth(subentries: Mapping[str, ConfigSubentry], subentry_id: str) -> int:
 
 @callback
 def async_sync_group_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Create or update one device per power group, parents before children."""
+    """Create or update one device per power group (parents before children) and
+    per charger (under its group)."""
     registry = dr.async_get(hass)
     groups = {
         sid: s
@@ -61,6 +72,45 @@ def async_sync_group_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 entry.entry_id, subentry.data[CONF_PARENT]
             ),
         )
+    for sid, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_CHARGER:
+            continue
+        registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=sid,
+            identifiers={charger_device_identifier(entry.entry_id, sid)},
+            name=subentry.title,
+            via_device=group_device_identifier(
+                entry.entry_id, subentry.data[CONF_GROUP]
+            ),
+        )
+
+
+@callback
+def async_update_charger_device(
+    hass: HomeAssistant, entry: ConfigEntry, station: Station
+) -> None:
+    """What the charger said of itself at boot: vendor, model, firmware, serial."""
+    for sid, subentry in entry.subentries.items():
+        if (
+            subentry.subentry_type == SUBENTRY_CHARGER
+            and subentry.data[CONF_CHARGE_POINT_ID] == station.id
+        ):
+            registry = dr.async_get(hass)
+            device = registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                config_subentry_id=sid,
+                identifiers={charger_device_identifier(entry.entry_id, sid)},
+            )
+            info = station.info
+            registry.async_update_device(
+                device.id,
+                manufacturer=info.vendor,
+                model=info.model,
+                sw_version=info.firmware,
+                serial_number=info.serial,
+                hw_version=f"OCPP {station.version}",
+            )
 
 
 @callback

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 import hmac
 import logging
 import time
@@ -53,6 +54,25 @@ class ChargerConfig:
         return f"{self.charge_point_id}:{connector}"
 
 
+class ChargeMode(StrEnum):
+    """What a connector's vehicle is charged for (solar modes come with meters)."""
+
+    FAST = "fast"
+    """As fast as the limits allow."""
+    OFF = "off"
+    """Not at all: the connector is held at 0 A."""
+
+
+@dataclass(slots=True)
+class PortControls:
+    """What the user set for one connector (entities restore these)."""
+
+    max_current_a: float | None = None
+    """A cap below the charger's maximum; None: the charger's maximum."""
+    enabled: bool = True
+    mode: ChargeMode = ChargeMode.FAST
+
+
 @dataclass(frozen=True, slots=True)
 class _Sent:
     amps: float
@@ -72,6 +92,7 @@ class OcppSource:
         site_failsafe_a: float,
         on_change: Callable[[], None],
         on_unknown: Callable[[str], bool],
+        on_boot: Callable[[Station], None] = lambda _station: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``on_unknown(id)`` is asked about a charger nobody configured: True
@@ -81,6 +102,9 @@ class OcppSource:
         self.site_failsafe_a = site_failsafe_a
         self._on_change = on_change
         self._on_unknown = on_unknown
+        self._on_boot = on_boot
+        self.controls: dict[str, PortControls] = {}
+        """User settings by port id."""
         self._clock = clock
         self.stations: dict[str, Station] = {}
         self._ready: set[str] = set()
@@ -165,6 +189,7 @@ class OcppSource:
     def on_boot(self, station: Station) -> None:
         """An accepted charger booted: install its failsafe, then it is ready."""
         self.stations[station.id] = station
+        self._on_boot(station)
         if station.admission is Admission.ACCEPTED and station.id in self._chargers:
             self._ready.discard(station.id)
             self._spawn(self._prepare(station))
@@ -245,12 +270,17 @@ class OcppSource:
                 online = self.online(cp_id) and pid not in self._unsure
                 ev: Vehicle | None = None
                 state = None if station is None else station.connectors.get(connector)
-                if online and state is not None and state.vehicle_connected:
+                controls = self.controls.get(pid) or PortControls()
+                max_a = charger.max_current_a
+                if controls.max_current_a is not None:
+                    max_a = min(max_a, controls.max_current_a)
+                wants = controls.enabled and controls.mode is not ChargeMode.OFF
+                if online and wants and state is not None and state.vehicle_connected:
                     measured = [a for a in state.current_a if a > CHARGING_THRESHOLD_A]
                     ev = Vehicle(
                         # Unknown until it draws: assume every phase (the safe side).
                         phases=len(measured) if measured else len(conn.legs),
-                        max_a=charger.max_current_a,
+                        max_a=max_a,
                         draw_a=max(state.current_a) if state.current_a else None,
                         offered_a=(self._sent[pid].amps if pid in self._sent else None),
                         arrived_s=self._arrived.get(pid, 0.0),
@@ -260,7 +290,7 @@ class OcppSource:
                         id=pid,
                         group=charger.group,
                         connection=charger.connection,
-                        max_a=charger.max_current_a,
+                        max_a=max_a,
                         online=online,
                         failsafe_a=max(self.failsafe_of(charger), held),
                         ev=ev,
@@ -307,6 +337,10 @@ class OcppSource:
             # limit lapses, and send again when it is back under control.
             self._unsure.add(pid)
             _LOGGER.warning("Charger %s did not accept a limit of %s A", cp_id, amps)
+
+    def control(self, port_id: str) -> PortControls:
+        """The user's settings of a port (created on first use)."""
+        return self.controls.setdefault(port_id, PortControls())
 
     def sent(self, port_id: str) -> float | None:
         """The limit the port holds from us (A), if any."""

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfPower
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+    UnitOfPower,
+)
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SITE_GROUP_ID, SUBENTRY_GROUP
+from .const import SITE_GROUP_ID, SUBENTRY_CHARGER, SUBENTRY_GROUP
 from .controller import ControllerSnapshot, SiteController
-from .data import EvPowerShareConfigEntry
-from .entity import EvPowerShareEntity, signal_groups_added
+from .core.model import CONNECTIONS
+from .data import EvPowerShareConfigEntry, charger_config
+from .entity import (
+    ChargerEntity,
+    ConnectorView,
+    EvPowerShareEntity,
+    async_add_subentry_entities,
+)
+from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
 
@@ -155,20 +169,22 @@ async def async_setup_entry(
         for description in (*per_group, *SITE_SENSORS)
     )
 
-    @callback
-    def add_groups(group_ids: Iterable[str]) -> None:
-        for gid in group_ids:
-            async_add_entities(
-                (GroupSensor(controller, gid, d) for d in per_group),
-                config_subentry_id=gid,
-            )
+    source = entry.runtime_data.ocpp
 
-    add_groups(
-        sid for sid, s in entry.subentries.items() if s.subentry_type == SUBENTRY_GROUP
-    )
-    entry.async_on_unload(
-        async_dispatcher_connect(hass, signal_groups_added(entry.entry_id), add_groups)
-    )
+    def make(sub: ConfigSubentry) -> list[SensorEntity]:
+        if sub.subentry_type == SUBENTRY_GROUP:
+            return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
+        if sub.subentry_type != SUBENTRY_CHARGER:
+            return []
+        charger = charger_config(sub)
+        legs = len(CONNECTIONS[charger.connection].legs)
+        return [
+            ConnectorSensor(controller, source, sub.subentry_id, charger, d, n)
+            for n in range(1, charger.connectors + 1)
+            for d in (*CONNECTOR_CURRENTS[:legs], *CONNECTOR_SENSORS)
+        ]
+
+    async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
 class GroupSensor(EvPowerShareEntity, SensorEntity):
@@ -200,5 +216,160 @@ class GroupSensor(EvPowerShareEntity, SensorEntity):
         available = self.available
         shown = (available, self.native_value if available else None)
         if shown != self._written:
+            self._written = shown
+            super()._handle_coordinator_update()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorSensorDescription(SensorEntityDescription):
+    """A sensor of one charger connector and how to read it."""
+
+    value_fn: Callable[[ConnectorView], float | str | None]
+    while_offline: bool = False
+    """Available while the charger is offline (what we count it at, for one)."""
+
+
+def _kilo(value: float | None) -> float | None:
+    return None if value is None else round(value / 1000.0, 3)
+
+
+def _phase_current(leg: int) -> Callable[[ConnectorView], float | None]:
+    def value(view: ConnectorView) -> float | None:
+        if view.state is None or len(view.state.current_a) <= leg:
+            return None
+        return round(view.state.current_a[leg], 2)
+
+    return value
+
+
+CONNECTOR_CURRENTS = tuple(
+    ConnectorSensorDescription(
+        key=f"current_l{leg + 1}",
+        translation_key=f"connector_current_l{leg + 1}",
+        value_fn=_phase_current(leg),
+        **CURRENT,  # type: ignore[arg-type]
+    )
+    for leg in range(3)
+)
+
+CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
+    ConnectorSensorDescription(
+        key="status",
+        translation_key="connector_status",
+        value_fn=lambda v: None if v.state is None else v.state.status,
+    ),
+    ConnectorSensorDescription(
+        key="power",
+        translation_key="connector_power",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+        value_fn=lambda v: None if v.state is None else _kilo(v.state.power_w),
+    ),
+    ConnectorSensorDescription(
+        key="energy",
+        translation_key="connector_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        while_offline=True,
+        value_fn=lambda v: None if v.state is None else _kilo(v.state.energy_wh),
+    ),
+    ConnectorSensorDescription(
+        key="session_energy",
+        translation_key="connector_session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda v: (
+            None if v.state is None else _kilo(v.state.session_energy_wh)
+        ),
+    ),
+    ConnectorSensorDescription(
+        key="allocated_current",
+        translation_key="connector_allocated_current",
+        while_offline=True,
+        value_fn=lambda v: (
+            None if v.allocation is None else round(v.allocation.current_a, 2)
+        ),
+        **CURRENT,  # type: ignore[arg-type]
+    ),
+    ConnectorSensorDescription(
+        key="soc",
+        translation_key="connector_soc",
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda v: None if v.state is None else v.state.soc,
+    ),
+)
+
+
+class ConnectorSensor(ChargerEntity, RestoreSensor):
+    """A figure of one charger connector.
+
+    The energy register is restored across restarts until the charger reports
+    again, so the Energy dashboard never sees it drop to unknown and back.
+    """
+
+    entity_description: ConnectorSensorDescription
+    _restored: float | None = None
+    _written: tuple[bool, float | str | None, str | None] | None = None
+
+    def __init__(
+        self,
+        controller: SiteController,
+        source: OcppSource,
+        subentry_id: str,
+        charger: ChargerConfig,
+        description: ConnectorSensorDescription,
+        connector: int,
+    ) -> None:
+        """Describe the sensor."""
+        super().__init__(
+            controller, source, subentry_id, charger, description.key, connector
+        )
+        self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last energy register."""
+        await super().async_added_to_hass()
+        if self.entity_description.state_class is SensorStateClass.TOTAL_INCREASING:
+            last = await self.async_get_last_sensor_data()
+            if last is not None and isinstance(last.native_value, (int, float)):
+                self._restored = float(last.native_value)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the charger is offline, unless this is what we count."""
+        return super().available and (
+            self.entity_description.while_offline
+            or self.source.online(self.charge_point_id)
+        )
+
+    @property
+    def native_value(self) -> float | str | None:
+        """The connector's value now (the energy register: else the restored one)."""
+        value = self.entity_description.value_fn(self.view)
+        return self._restored if value is None else value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, str] | None:
+        """Why the allocated current is what it is."""
+        if self.entity_description.key != "allocated_current":
+            return None
+        allocation = self.view.allocation
+        return None if allocation is None else {"reason": allocation.reason}
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        available = self.available
+        value = self.native_value if available else None
+        reason = (
+            (self.extra_state_attributes or {}).get("reason") if available else None
+        )
+        if (shown := (available, value, reason)) != self._written:
             self._written = shown
             super()._handle_coordinator_update()

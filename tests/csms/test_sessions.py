@@ -188,10 +188,12 @@ async def test_remote_start_and_stop(
     sim, station = await booted(make_sim, central)
     async with asyncio.timeout(TIMEOUT_S):
         assert await station.remote_start(1, "REMOTE-TAG")
+    # Both sides know the transaction once the simulator has the answer too.
     await wait_until(
-        lambda: station.connectors.get(1) and station.connectors[1].transaction_id
+        lambda: station.connectors.get(1)
+        and station.connectors[1].transaction_id is not None
+        and station.connectors[1].transaction_id == sim.transactions.get(1)
     )
-    assert station.connectors[1].transaction_id == sim.transactions[1]
     assert station.connectors[1].id_tag == "REMOTE-TAG"
     async with asyncio.timeout(TIMEOUT_S):
         assert not await station.remote_start(1, "OTHER")  # busy
@@ -220,9 +222,9 @@ async def test_disconnect_and_reconnect(
     first, station = await booted(make_sim, central)
     async with asyncio.timeout(TIMEOUT_S):
         await first.close()
-    await wait_until(lambda: "cp-1" not in central.stations)
+    await wait_until(lambda: listener.count("disconnected", "cp-1") == 1)
+    assert "cp-1" not in central.stations
     assert not station.online
-    assert listener.count("disconnected", "cp-1") == 1
     async with asyncio.timeout(TIMEOUT_S):
         assert not await station.set_limit(1, 10)  # offline: nothing sent, no hang
 
