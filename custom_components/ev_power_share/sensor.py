@@ -351,9 +351,14 @@ class ConnectorSensor(ChargerEntity, RestoreSensor):
 
     @property
     def native_value(self) -> float | str | None:
-        """The connector's value now (the energy register: else the restored one)."""
+        """The connector's value now; the energy register keeps its last value
+        while the charger is offline, and across restarts."""
         value = self.entity_description.value_fn(self.view)
-        return self._restored if value is None else value
+        if self.entity_description.state_class is not SensorStateClass.TOTAL_INCREASING:
+            return value
+        if isinstance(value, float):
+            self._restored = value
+        return self._restored
 
     @property
     def extra_state_attributes(self) -> dict[str, str] | None:

@@ -15,13 +15,21 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 
+from .commands import async_command
 from .compat import vol
-from .const import CONF_POLICY, DOMAIN, SITE_GROUP_ID
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_POLICY,
+    DOMAIN,
+    SITE_GROUP_ID,
+    SUBENTRY_CHARGER,
+)
 from .controller import LimitOverride, SiteController
 from .core.model import Policy
-from .data import EvPowerShareConfigEntry
+from .data import EvPowerShareConfigEntry, SiteRuntime
+from .entity import charger_device_identifier
 
 CONF_CONFIG_ENTRY_ID = "config_entry_id"
 SERVICE_SET_LIMIT = "set_limit"
@@ -124,6 +132,58 @@ async def _allocate_preview(call: ServiceCall) -> ServiceResponse:
     return result
 
 
+CHARGER_SERVICES = {
+    "start_charging": "start",
+    "stop_charging": "stop",
+    "unlock_connector": "unlock",
+    "restart_charger": "reset",
+}
+ATTR_DEVICE_ID = "device_id"
+ATTR_CONNECTOR = "connector"
+CHARGER_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_CONNECTOR, default=1): vol.All(
+            vol.Coerce(int), vol.Range(min=1)
+        ),
+    }
+)
+
+
+def _charger(call: ServiceCall) -> tuple[SiteRuntime, str]:
+    """The site and charge point id of the charger device the call names."""
+    device_id = str(call.data[ATTR_DEVICE_ID])
+    device = dr.async_get(call.hass).async_get(device_id)
+    for entry in call.hass.config_entries.async_entries(DOMAIN):
+        for sid, subentry in entry.subentries.items():
+            if subentry.subentry_type != SUBENTRY_CHARGER or device is None:
+                continue
+            if charger_device_identifier(entry.entry_id, sid) in device.identifiers:
+                if entry.state is not ConfigEntryState.LOADED:
+                    raise ServiceValidationError(
+                        translation_domain=DOMAIN,
+                        translation_key="entry_not_loaded",
+                        translation_placeholders={"site": entry.title},
+                    )
+                runtime: SiteRuntime = entry.runtime_data
+                return runtime, str(subentry.data[CONF_CHARGE_POINT_ID])
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="charger_not_found",
+        translation_placeholders={"device": device_id},
+    )
+
+
+async def _charger_command(call: ServiceCall) -> None:
+    runtime, charge_point_id = _charger(call)
+    await async_command(
+        runtime.ocpp,
+        charge_point_id,
+        CHARGER_SERVICES[call.service],
+        call.data[ATTR_CONNECTOR],
+    )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's service actions (once, in async_setup)."""
@@ -143,3 +203,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
         PREVIEW_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
+    for service in CHARGER_SERVICES:
+        hass.services.async_register(DOMAIN, service, _charger_command, CHARGER_SCHEMA)

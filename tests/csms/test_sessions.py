@@ -190,9 +190,11 @@ async def test_remote_start_and_stop(
         assert await station.remote_start(1, "REMOTE-TAG")
     # Both sides know the transaction once the simulator has the answer too.
     await wait_until(
-        lambda: station.connectors.get(1)
-        and station.connectors[1].transaction_id is not None
-        and station.connectors[1].transaction_id == sim.transactions.get(1)
+        lambda: (
+            station.connectors.get(1)
+            and station.connectors[1].transaction_id is not None
+            and station.connectors[1].transaction_id == sim.transactions.get(1)
+        )
     )
     assert station.connectors[1].id_tag == "REMOTE-TAG"
     async with asyncio.timeout(TIMEOUT_S):

@@ -12,7 +12,12 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -209,3 +214,158 @@ async def test_unknown_charger_is_held_pending_then_added(
     await right.connect()
     assert await right.boot() == "Accepted"
     await _until(hass, site_entry, lambda: runtime.ocpp.online("garage-1"))
+
+
+def _eid(hass: HomeAssistant, platform: str, unique_suffix: str) -> str:
+    registry = er.async_get(hass)
+    found = [
+        e.entity_id
+        for e in registry.entities.values()
+        if e.platform == DOMAIN
+        and e.domain == platform
+        and e.unique_id.endswith(unique_suffix)
+    ]
+    assert len(found) == 1, (platform, unique_suffix, found)
+    return found[0]
+
+
+def _st(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_charger_entities_and_controls(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    sims: list[SimulatedChargePoint],
+    device_registry: dr.DeviceRegistry,
+    version: str,
+) -> None:
+    await _setup(hass, site_entry)
+    result = await _add_charger(hass, site_entry, "cp9", "site")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    runtime = site_entry.runtime_data
+    sim = SimulatedChargePoint(
+        "cp9",
+        f"ws://127.0.0.1:{runtime.central.port}",
+        version=version,  # type: ignore[arg-type]
+        vendor="Acme",
+        model="Wallbox 22",
+        firmware="4.2",
+    )
+    sims.append(sim)
+    online = _eid(hass, "binary_sensor", "_online")
+    allocated = _eid(hass, "sensor", "_1_allocated_current")
+    assert _st(hass, online) == "off"
+    # Offline, it is counted at the site's failsafe current (6 A).
+    await _until(hass, site_entry, lambda: _st(hass, allocated) == "6.0")
+    assert _st(hass, _eid(hass, "sensor", "_1_power")) == "unavailable"
+
+    await sim.connect()
+    assert await sim.boot() == "Accepted"
+    await _until(hass, site_entry, lambda: _st(hass, online) == "on")
+    device = next(
+        d
+        for d in dr.async_entries_for_config_entry(device_registry, site_entry.entry_id)
+        if d.name == "Space cp9"
+    )
+    assert (device.manufacturer, device.model, device.sw_version) == (
+        "Acme",
+        "Wallbox 22",
+        "4.2",
+    )
+    assert device.hw_version == f"OCPP {version}"
+
+    await sim.plug_in(1)
+    await sim.start_transaction(1, "tag", meter_start_wh=1000)
+    await sim.send_meter_values(
+        1, currents=(15.9, 16.1, 16.0), power_w=11040, energy_wh=2500, soc=55
+    )
+    # It draws 16 A of the 32 A it could have: it is given 2 A above its draw,
+    # the rest stays free for others.
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 18)
+    assert _st(hass, _eid(hass, "binary_sensor", "_1_vehicle")) == "on"
+    assert _st(hass, _eid(hass, "sensor", "_1_current_l2")) == "16.1"
+    assert _st(hass, _eid(hass, "sensor", "_1_power")) == "11.04"
+    assert _st(hass, _eid(hass, "sensor", "_1_energy")) == "2.5"
+    assert _st(hass, _eid(hass, "sensor", "_1_session_energy")) == "1.5"
+    assert _st(hass, _eid(hass, "sensor", "_1_soc")) == "55.0"
+    assert _st(hass, allocated) == "18.1"
+    assert hass.states.get(allocated).attributes["reason"] == "ev_limit"
+
+    # The user caps the connector, pauses it, and sets it to off.
+    number = _eid(hass, "number", "_1_max")
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": number, "value": 10}, blocking=True
+    )
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 10)
+    switch = _eid(hass, "switch", "_1_charging")
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": switch}, blocking=True
+    )
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 0)
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": switch}, blocking=True
+    )
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 10)
+    select = _eid(hass, "select", "_1_mode")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": select, "option": "off"}, blocking=True
+    )
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 0)
+    assert _st(hass, allocated) == "0.0"
+
+    # Buttons reach the charger.
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": _eid(hass, "button", "_1_unlock")},
+        blocking=True,
+    )
+    assert sim.unlocked == [1]
+    await hass.services.async_call(
+        "button", "press", {"entity_id": _eid(hass, "button", "_reset")}, blocking=True
+    )
+    assert len(sim.resets) == 1
+    # ... and so do the service actions, by device.
+    await hass.services.async_call(
+        DOMAIN,
+        "unlock_connector",
+        {"device_id": device.id, "connector": 1},
+        blocking=True,
+    )
+    assert sim.unlocked == [1, 1]
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "stop_charging",
+            {"device_id": device.id, "connector": 2},
+            blocking=True,
+        )
+    assert err.value.translation_key == "connector_not_found"
+
+    # Offline again: unavailable, counted at the failsafe, energy kept.
+    await sim.close()
+    await _until(hass, site_entry, lambda: _st(hass, online) == "off")
+    assert _st(hass, _eid(hass, "sensor", "_1_power")) == "unavailable"
+    assert _st(hass, _eid(hass, "sensor", "_1_energy")) == "2.5"
+    assert _st(hass, _eid(hass, "button", "_1_unlock")) == "unavailable"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "unlock_connector", {"device_id": device.id}, blocking=True
+        )
+    assert err.value.translation_key == "charger_offline"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "restart_charger", {"device_id": "nope"}, blocking=True
+        )
+    assert err.value.translation_key == "charger_not_found"
+
+    # Across a restart the energy register and the user's settings come back.
+    assert await hass.config_entries.async_reload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert _st(hass, _eid(hass, "sensor", "_1_energy")) == "2.5"
+    assert _st(hass, _eid(hass, "number", "_1_max")) == "10.0"
+    assert _st(hass, _eid(hass, "select", "_1_mode")) == "off"

@@ -19,15 +19,24 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.ev_power_share import PLATFORMS
 from custom_components.ev_power_share.const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTION,
+    CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
+    CONF_FAILSAFE_A,
     CONF_FIXED_LOAD_A,
+    CONF_GROUP,
     CONF_KIND,
+    CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_PARENT,
+    CONF_PASSWORD,
     CONF_PHASES,
     CONF_RATING_A,
     DOMAIN,
+    SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
 )
 from custom_components.ev_power_share.core.model import Port, Vehicle
@@ -37,6 +46,7 @@ from .test_site_control import FakeTransport
 
 ENTRY_ID = "01JSITE000000000000000000"
 PANEL_ID = "01JPANEL00000000000000000"
+CHARGER_ID = "01JCHARGER000000000000000"
 
 
 @pytest.fixture
@@ -63,7 +73,23 @@ def site_with_panel() -> MockConfigEntry:
                     CONF_MAX_POWER_KW: None,
                     CONF_FIXED_LOAD_A: 2.0,
                 },
-            }
+            },
+            {
+                # An OCPP charger that never connected (offline: failsafe).
+                "subentry_id": CHARGER_ID,
+                "subentry_type": SUBENTRY_CHARGER,
+                "title": "Space 12",
+                "unique_id": "space-12",
+                "data": {
+                    CONF_CHARGE_POINT_ID: "space-12",
+                    CONF_GROUP: PANEL_ID,
+                    CONF_CONNECTORS: 2,
+                    CONF_CONNECTION: "L1-L2-L3",
+                    CONF_MAX_CURRENT_A: 16.0,
+                    CONF_FAILSAFE_A: None,
+                    CONF_PASSWORD: None,
+                },
+            },
         ],
     )
 
@@ -94,9 +120,7 @@ def _projection(hass: HomeAssistant, entry: er.RegistryEntry) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(
-    "platform", [Platform.NUMBER, Platform.SELECT, Platform.SENSOR]
-)
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
 async def test_platform_snapshot(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
