@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from homeassistant.components.binary_sensor import (
+from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined,unused-ignore]
+    # The device class moved to .const in 2026 but is still re-exported; the
+    # 2025.4 package only has it here, so import it from the package for both.
     BinarySensorDeviceClass,
     BinarySensorEntity,
 )

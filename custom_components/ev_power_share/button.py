@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from homeassistant.components.button import ButtonDeviceClass, ButtonEntity
+# The device class moved to .const in 2026 (still re-exported at runtime); 2025.4
+# only has it in the package, so import it from the package for both versions.
+from homeassistant.components.button import (  # type: ignore[attr-defined,unused-ignore]
+    ButtonDeviceClass,
+    ButtonEntity,
+)
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
