@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -17,7 +17,9 @@ from .const import (
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_OCPP_PORT,
+    CONF_WATCHDOG_S,
     DEFAULT_OCPP_PORT,
+    DEFAULT_WATCHDOG_S,
     DOMAIN,
     SUBENTRY_CHARGER,
 )
@@ -91,7 +93,7 @@ async def async_setup_entry(
 
     ocpp = OcppSource(
         site_chargers(entry.subentries),
-        config=StationConfig(),
+        config=StationConfig(watchdog_s=_watchdog_s(entry)),
         site_failsafe_a=control.failsafe_a,
         on_change=changed,
         on_unknown=lambda cp_id: async_announce_unknown_charger(hass, entry, cp_id),
@@ -113,8 +115,15 @@ async def async_setup_entry(
             translation_key="ocpp_port_unavailable",
             translation_placeholders={"port": str(port), "error": str(err)},
         ) from err
-    entry.async_on_unload(central.stop)
-    entry.async_on_unload(ocpp.async_close)
+
+    async def close(_event: Event | None = None) -> None:
+        # Chargers drop to their failsafe at once, rather than when the live
+        # limit lapses; then the sockets close.
+        await ocpp.async_close()
+        await central.stop()
+
+    entry.async_on_unload(close)
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
     entry.async_on_unload(controller.add_source(ocpp))
     await controller.async_config_entry_first_refresh()
     entry.runtime_data = SiteRuntime(
@@ -147,6 +156,10 @@ def _ocpp_port(entry: EvPowerShareConfigEntry) -> int:
     return int(entry.options.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT))
 
 
+def _watchdog_s(entry: EvPowerShareConfigEntry) -> float:
+    return float(entry.options.get(CONF_WATCHDOG_S, DEFAULT_WATCHDOG_S))
+
+
 async def _async_entry_updated(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
 ) -> None:
@@ -172,7 +185,11 @@ async def _async_entry_updated(
         hass.loop.call_soon(restore)
         return
     runtime.subentries = dict(entry.subentries)
-    if _ocpp_port(entry) != runtime.ocpp_port or _chargers_reshaped(before, entry):
+    if (
+        _ocpp_port(entry) != runtime.ocpp_port
+        or _watchdog_s(entry) != runtime.ocpp.config.watchdog_s
+        or _chargers_reshaped(before, entry)
+    ):
         hass.config_entries.async_schedule_reload(entry.entry_id)  # rebind
         return
     async_sync_group_devices(hass, entry)

@@ -47,6 +47,7 @@ from .const import (
     CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
+    CONF_OCPP_PORT,
     CONF_PARENT,
     CONF_PASSWORD,
     CONF_PHASES,
@@ -54,12 +55,15 @@ from .const import (
     CONF_RATING_A,
     CONF_ROTATION_MIN,
     CONF_SUPPLY,
+    CONF_WATCHDOG_S,
     CONNECTORS_RANGE,
     CONTINUOUS_PCT_DEFAULT,
     CONTINUOUS_PCT_MAX,
     CONTINUOUS_PCT_MIN,
+    DEFAULT_OCPP_PORT,
     DEFAULT_OPTIONS,
     DEFAULT_SUPPLY,
+    DEFAULT_WATCHDOG_S,
     DOMAIN,
     FAILSAFE_MAX_A,
     GROUP_KINDS,
@@ -70,11 +74,13 @@ from .const import (
     MAIN_BREAKER_MAX_A,
     MAIN_BREAKER_MIN_A,
     MIN_CURRENT_RANGE,
+    OCPP_PORT_RANGE,
     ROTATION_RANGE_MIN,
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUPPLIES,
+    WATCHDOG_RANGE_S,
 )
 from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
@@ -245,6 +251,8 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_ROTATION_MIN): _box("min", 1),
         vol.Required(CONF_INTERVAL_S): _box("s", 1),
         vol.Required(CONF_HYSTERESIS_A): _box(UnitOfElectricCurrent.AMPERE, 0.5),
+        vol.Optional(CONF_OCPP_PORT): _box("", 1),
+        vol.Optional(CONF_WATCHDOG_S): _box("s", 10),
     }
 )
 
@@ -269,6 +277,12 @@ def _validate_options(user_input: Mapping[str, Any]) -> dict[str, str]:
         errors[CONF_INTERVAL_S] = "interval_out_of_range"
     if not _within(user_input[CONF_HYSTERESIS_A], HYSTERESIS_RANGE_A):
         errors[CONF_HYSTERESIS_A] = "hysteresis_out_of_range"
+    port = user_input.get(CONF_OCPP_PORT)
+    if port is not None and (float(port) % 1 or not _within(port, OCPP_PORT_RANGE)):
+        errors[CONF_OCPP_PORT] = "port_out_of_range"
+    watchdog = user_input.get(CONF_WATCHDOG_S)
+    if watchdog is not None and not _within(watchdog, WATCHDOG_RANGE_S):
+        errors[CONF_WATCHDOG_S] = "watchdog_out_of_range"
     return errors
 
 
@@ -284,11 +298,22 @@ class EvPowerShareOptionsFlow(OptionsFlow):
             errors = _validate_options(user_input)
             if not errors:
                 data = {
-                    key: (value if key == CONF_POLICY else float(value))
+                    key: (
+                        value
+                        if key == CONF_POLICY
+                        else int(value)
+                        if key == CONF_OCPP_PORT
+                        else float(value)
+                    )
                     for key, value in user_input.items()
                 }
                 return self.async_create_entry(data=data)
-        current = {**DEFAULT_OPTIONS, **self.config_entry.options}
+        current = {
+            CONF_OCPP_PORT: DEFAULT_OCPP_PORT,
+            CONF_WATCHDOG_S: DEFAULT_WATCHDOG_S,
+            **DEFAULT_OPTIONS,
+            **self.config_entry.options,
+        }
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(

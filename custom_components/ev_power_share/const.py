@@ -96,3 +96,7 @@ CHARGE_POINT_ID_MAX: Final = 48
 # The embedded OCPP central system (site option).
 CONF_OCPP_PORT: Final = "ocpp_port"
 DEFAULT_OCPP_PORT: Final = 9000
+CONF_WATCHDOG_S: Final = "ocpp_watchdog_s"
+DEFAULT_WATCHDOG_S: Final = 120.0
+WATCHDOG_RANGE_S: Final = (30.0, 900.0)
+OCPP_PORT_RANGE: Final = (1024, 65535)

@@ -230,8 +230,20 @@ class OcppSource:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def async_close(self) -> None:
-        """Cancel background work (the central system closes the sockets)."""
+    async def async_close(self, timeout_s: float = 5.0) -> None:
+        """Drop every charger under control to its failsafe (our live limits are
+        cleared, the failsafe profile stays), then cancel background work."""
+        stations = [s for s in self.stations.values() if self.online(s.id)]
+        self._ready.clear()
+        if stations:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await asyncio.gather(
+                        *(s.clear_limits(keep_failsafe=True) for s in stations),
+                        return_exceptions=True,
+                    )
+            except TimeoutError:
+                _LOGGER.warning("Chargers did not confirm their failsafe in time")
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
@@ -25,10 +25,12 @@ from custom_components.ev_power_share.const import (
     CONF_CHARGE_POINT_ID,
     CONF_CONNECTION,
     CONF_CONNECTORS,
+    CONF_FAILSAFE_A,
     CONF_GROUP,
     CONF_INTERVAL_S,
     CONF_MAX_CURRENT_A,
     CONF_PASSWORD,
+    CONF_WATCHDOG_S,
     DOMAIN,
     SUBENTRY_CHARGER,
 )
@@ -369,3 +371,62 @@ async def test_charger_entities_and_controls(
     assert _st(hass, _eid(hass, "sensor", "_1_energy")) == "2.5"
     assert _st(hass, _eid(hass, "number", "_1_max")) == "10.0"
     assert _st(hass, _eid(hass, "select", "_1_mode")) == "off"
+
+
+async def _charging(
+    hass: HomeAssistant,
+    sims: list[SimulatedChargePoint],
+    options: dict[str, Any],
+) -> tuple[MockConfigEntry, SimulatedChargePoint]:
+    """A site with one charger (cp1) charging a vehicle that draws 16 A."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Maple Court",
+        unique_id="maple_court",
+        data=dict(SITE_DATA),
+        options=options,
+    )
+    await _setup(hass, entry)
+    await _add_charger(hass, entry, "cp1", "site")
+    sim = SimulatedChargePoint(
+        "cp1", f"ws://127.0.0.1:{entry.runtime_data.central.port}"
+    )
+    sims.append(sim)
+    await sim.connect()
+    assert await sim.boot() == "Accepted"
+    await sim.plug_in(1)
+    await sim.start_transaction(1, "tag")
+    await sim.send_meter_values(1, currents=(16.0, 16.0, 16.0))
+    await _until(hass, entry, lambda: sim.effective_limit(1) == 18)
+    return entry, sim
+
+
+async def test_charger_falls_back_to_failsafe_when_home_assistant_dies(
+    hass: HomeAssistant, sims: list[SimulatedChargePoint]
+) -> None:
+    entry, sim = await _charging(
+        hass, sims, {CONF_WATCHDOG_S: 30.0, CONF_FAILSAFE_A: 8.0}
+    )
+    # The central system dies mid-session: nothing clears or refreshes anything.
+    await entry.runtime_data.central.stop()
+    async with asyncio.timeout(5):
+        await sim.wait_closed()
+    now = datetime.now(UTC)
+    assert sim.effective_limit(1, now) == 18  # it keeps its limit a while ...
+    later = now + timedelta(seconds=31)
+    assert sim.effective_limit(1, later) == 8  # ... then the failsafe, by itself
+    # Meanwhile the site counts it at what it may still hold, not at 8 A.
+    ports = {p.id: p for p in entry.runtime_data.ocpp.ports()}
+    assert not ports["cp1:1"].online
+    assert ports["cp1:1"].failsafe_a == 18
+
+
+async def test_unloading_the_site_drops_chargers_to_failsafe_at_once(
+    hass: HomeAssistant, sims: list[SimulatedChargePoint]
+) -> None:
+    entry, sim = await _charging(hass, sims, {CONF_FAILSAFE_A: 8.0})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert sim.effective_limit(1) == 8
+    async with asyncio.timeout(5):
+        await sim.wait_closed()

@@ -318,8 +318,9 @@ class Station(ABC):
         """Install (or refresh) the live limit of a connector; True if accepted."""
 
     @abstractmethod
-    async def clear_limits(self) -> None:
-        """Remove every charging profile we installed."""
+    async def clear_limits(self, *, keep_failsafe: bool = False) -> None:
+        """Remove the charging profiles we installed (all, or all but the failsafe:
+        then the station falls back to the failsafe at once)."""
 
     @abstractmethod
     async def composite_limit(

@@ -116,8 +116,10 @@ class V16Station(Station):
         )
         return await self._set_profile(connector_id, profile)
 
-    async def clear_limits(self) -> None:
+    async def clear_limits(self, *, keep_failsafe: bool = False) -> None:
         for profile_id in our_profile_ids(self.connectors, self.profile_ids):
+            if keep_failsafe and profile_id == FAILSAFE_PROFILE_ID:
+                continue
             await self.call(call.ClearChargingProfile(id=profile_id))
 
     async def composite_limit(
