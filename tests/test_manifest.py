@@ -221,7 +221,12 @@ def test_repair_issues_are_translated() -> None:
     for key in raised:
         issue = TRANSLATIONS["issues"][key]
         assert issue["title"]
-        assert issue.get("description") or issue["fix_flow"]["step"]["confirm"]
+        if "fix_flow" in issue:  # every step of the fix flow says what it does
+            steps = issue["fix_flow"]["step"]
+            assert steps
+            assert all(step["title"] and step["description"] for step in steps.values())
+        else:
+            assert issue["description"]
 
 
 def test_entity_names_and_icons_are_translated() -> None:

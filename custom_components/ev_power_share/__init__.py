@@ -8,7 +8,11 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
@@ -17,6 +21,7 @@ from .const import (
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_OCPP_PORT,
+    CONF_REJECTED_CHARGERS,
     CONF_WATCHDOG_S,
     DEFAULT_OCPP_PORT,
     DEFAULT_WATCHDOG_S,
@@ -204,6 +209,15 @@ async def _async_entry_updated(
     await runtime.controller.async_refresh()
     for charger in runtime.ocpp.chargers:
         async_forget_unknown_charger(hass, entry, charger)
+    rejected = list(entry.options.get(CONF_REJECTED_CHARGERS, ()))
+    if added_back := set(rejected) & set(runtime.ocpp.chargers):
+        # A charger the user once rejected was added after all.
+        options = {
+            k: v for k, v in entry.options.items() if k != CONF_REJECTED_CHARGERS
+        }
+        if still := [i for i in rejected if i not in added_back]:
+            options[CONF_REJECTED_CHARGERS] = still
+        hass.config_entries.async_update_entry(entry, options=options)
     if added := [sid for sid in entry.subentries if sid not in before]:
         async_dispatcher_send(hass, signal_subentries_added(entry.entry_id), added)
 
@@ -213,3 +227,14 @@ async def async_unload_entry(
 ) -> bool:
     """Unload a site (the controller's shutdown is registered on unload)."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: EvPowerShareConfigEntry
+) -> None:
+    """A site was deleted: withdraw the issues it raised."""
+    registry = ir.async_get(hass)
+    ids = {entry.entry_id, *entry.subentries}
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and any(i in issue_id for i in ids):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

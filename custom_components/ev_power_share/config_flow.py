@@ -53,6 +53,7 @@ from .const import (
     CONF_PHASES,
     CONF_POLICY,
     CONF_RATING_A,
+    CONF_REJECTED_CHARGERS,
     CONF_ROTATION_MIN,
     CONF_SUPPLY,
     CONF_WATCHDOG_S,
@@ -292,12 +293,27 @@ class EvPowerShareOptionsFlow(OptionsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """One form with every option."""
+        """One form with every option (and the rejected chargers, if any)."""
+        options = self.config_entry.options
+        rejected = list(options.get(CONF_REJECTED_CHARGERS, ()))
+        schema = OPTIONS_SCHEMA
+        if rejected:
+            schema = schema.extend(
+                {
+                    vol.Optional(CONF_REJECTED_CHARGERS): SelectSelector(
+                        SelectSelectorConfig(
+                            options=rejected,
+                            multiple=True,
+                            mode=SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            )
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate_options(user_input)
             if not errors:
-                data = {
+                data: dict[str, Any] = {
                     key: (
                         value
                         if key == CONF_POLICY
@@ -306,18 +322,23 @@ class EvPowerShareOptionsFlow(OptionsFlow):
                         else float(value)
                     )
                     for key, value in user_input.items()
+                    if key != CONF_REJECTED_CHARGERS
                 }
+                # Unticking a rejected charger lets it connect again (as unknown).
+                kept = set(user_input.get(CONF_REJECTED_CHARGERS, ()))
+                if still := [i for i in rejected if i in kept]:
+                    data[CONF_REJECTED_CHARGERS] = still
                 return self.async_create_entry(data=data)
         current = {
             CONF_OCPP_PORT: DEFAULT_OCPP_PORT,
             CONF_WATCHDOG_S: DEFAULT_WATCHDOG_S,
             **DEFAULT_OPTIONS,
-            **self.config_entry.options,
+            **options,
         }
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or current
+                schema, user_input or current
             ),
             errors=errors,
         )
@@ -481,7 +502,7 @@ class PowerGroupSubentryFlow(ConfigSubentryFlow):
         )
 
 
-def _charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
+def charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
     """The form of an OCPP charger."""
     return vol.Schema(
         {
@@ -517,7 +538,7 @@ def _charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
     )
 
 
-def _validate_charger(
+def validate_charger(
     user_input: Mapping[str, Any],
     entry: ConfigEntry,
     groups: list[GroupConfig],
@@ -562,7 +583,7 @@ def _validate_charger(
     return errors
 
 
-def _charger_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+def charger_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     failsafe = user_input.get(CONF_FAILSAFE_A)
     return {
         CONF_CHARGE_POINT_ID: str(user_input[CONF_CHARGE_POINT_ID]).strip(),
@@ -599,10 +620,10 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         groups = site_groups(settings, entry.subentries)
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _validate_charger(user_input, entry, groups, subentry_id)
+            errors = validate_charger(user_input, entry, groups, subentry_id)
             if not errors:
                 title = str(user_input[CONF_NAME]).strip()
-                data = _charger_data(user_input)
+                data = charger_data(user_input)
                 if subentry_id is None:
                     return self.async_create_entry(
                         title=title, data=data, unique_id=data[CONF_CHARGE_POINT_ID]
@@ -623,7 +644,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                _charger_schema(groups, settings.supply.legs), suggested
+                charger_schema(groups, settings.supply.legs), suggested
             ),
             errors=errors,
             description_placeholders={"site": entry.title},

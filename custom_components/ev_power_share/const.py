@@ -100,3 +100,6 @@ CONF_WATCHDOG_S: Final = "ocpp_watchdog_s"
 DEFAULT_WATCHDOG_S: Final = 120.0
 WATCHDOG_RANGE_S: Final = (30.0, 900.0)
 OCPP_PORT_RANGE: Final = (1024, 65535)
+CONF_REJECTED_CHARGERS: Final = "rejected_chargers"
+"""Charge point ids the user rejected (site option): refused at once, not announced."""
+REJECTED_MAX: Final = 100

@@ -22,6 +22,7 @@ from .const import (
     CONF_GROUP,
     CONF_KIND,
     CONF_PARENT,
+    CONF_REJECTED_CHARGERS,
     DOMAIN,
     REFERENCE_KEYS,
     SUBENTRY_CHARGER,
@@ -163,8 +164,11 @@ def async_announce_unknown_charger(
     """Tell the user a charger nobody configured is connecting; True: hold it.
 
     It is held as pending (BootNotification answered Pending, never commanded,
-    never allowed to charge under our control) until it is added as a charger.
+    never allowed to charge under our control) until it is added as a charger or
+    rejected, from the repair issue's fix flow. A rejected one is refused at once.
     """
+    if charge_point_id in entry.options.get(CONF_REJECTED_CHARGERS, ()):
+        return False
     registry = ir.async_get(hass)
     prefix = f"{ISSUE_UNKNOWN_CHARGER}_{entry.entry_id}_"
     issue_id = prefix + slugify(charge_point_id)
@@ -179,7 +183,8 @@ def async_announce_unknown_charger(
         hass,
         DOMAIN,
         issue_id,
-        is_fixable=False,
+        is_fixable=True,
+        data={"entry_id": entry.entry_id, "charge_point_id": charge_point_id},
         severity=ir.IssueSeverity.WARNING,
         translation_key=ISSUE_UNKNOWN_CHARGER,
         translation_placeholders={"charger": charge_point_id, "site": entry.title},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import patch
 
@@ -16,6 +16,7 @@ from custom_components.ev_power_share.const import (
     CONF_SUPPLY,
     DOMAIN,
 )
+from simulator.chargepoint import SimulatedChargePoint
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +60,12 @@ def no_setup() -> Generator[None]:
     """Keep config-flow tests from setting the entry up."""
     with patch("custom_components.ev_power_share.async_setup_entry", return_value=True):
         yield
+
+
+@pytest.fixture
+async def sims() -> AsyncGenerator[list[SimulatedChargePoint]]:
+    """Simulated charge points a test connects; closed after the test."""
+    made: list[SimulatedChargePoint] = []
+    yield made
+    for sim in made:
+        await sim.close()

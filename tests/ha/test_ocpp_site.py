@@ -4,7 +4,7 @@ by a site running in Home Assistant."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,15 +78,6 @@ async def _until(
             if check():
                 return
             await asyncio.sleep(0.25)
-
-
-@pytest.fixture
-async def sims() -> AsyncGenerator[list[SimulatedChargePoint]]:
-    """Charge points to connect; closed after the test."""
-    made: list[SimulatedChargePoint] = []
-    yield made
-    for sim in made:
-        await sim.close()
 
 
 async def test_three_chargers_on_one_32_a_circuit_never_exceed_it(
