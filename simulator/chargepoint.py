@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 import itertools
 import logging
+import ssl
 from typing import Any, Literal, Self, cast
 import uuid
 
@@ -94,6 +95,7 @@ class SimulatedChargePoint:
         firmware: str = "1.0.0",
         clock: Callable[[], datetime] | None = None,
         response_timeout: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.id = station_id
         self.url = f"{url.rstrip('/')}/{station_id}"
@@ -104,6 +106,8 @@ class SimulatedChargePoint:
         self.serial = serial or f"SIM-{station_id}"
         self.clock = clock or (lambda: datetime.now(UTC))
         self.response_timeout = response_timeout
+        self.ssl_context = ssl_context
+        """For a wss:// url: the context that trusts the central system's certificate."""
         self.smart = SmartCharging(max_current_a, self.clock())
         self.configuration: dict[str, str] = {}
         """Keys set by ChangeConfiguration (1.6) / ``Component.Variable`` by SetVariables."""
@@ -141,6 +145,7 @@ class SimulatedChargePoint:
                 self.url,
                 protocols=protocols or (SUBPROTOCOL[self.version],),
                 headers=headers,
+                ssl=self.ssl_context if self.ssl_context is not None else True,
             )
         except BaseException:
             await self._session.close()

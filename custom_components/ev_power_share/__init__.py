@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import ssl
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -22,6 +23,8 @@ from .const import (
     CONF_CONNECTORS,
     CONF_OCPP_PORT,
     CONF_REJECTED_CHARGERS,
+    CONF_SSL_CERTIFICATE,
+    CONF_SSL_KEY,
     CONF_WATCHDOG_S,
     DEFAULT_OCPP_PORT,
     DEFAULT_WATCHDOG_S,
@@ -30,6 +33,7 @@ from .const import (
 )
 from .controller import SiteController
 from .csms import CentralSystem, StationConfig
+from .csms.tls import TlsError, server_ssl_context
 from .data import (
     EvPowerShareConfigEntry,
     SiteRuntime,
@@ -111,6 +115,7 @@ async def async_setup_entry(
         authorize=ocpp.authorize,
         listener=ocpp,
         config=ocpp.config,
+        ssl_context=await _async_ssl_context(hass, entry),
     )
     try:
         await central.start()
@@ -155,6 +160,27 @@ def _chargers_reshaped(
         and any(sub.data.get(k) != before[sid].data.get(k) for k in shape)
         for sid, sub in entry.subentries.items()
     )
+
+
+async def _async_ssl_context(
+    hass: HomeAssistant, entry: EvPowerShareConfigEntry
+) -> ssl.SSLContext | None:
+    """The TLS context of the central system (wss://), if the site has one.
+
+    Never falls back to plain ws:// when the files cannot be used: the site
+    waits (and retries) with a message saying why.
+    """
+    cert, key = entry.data.get(CONF_SSL_CERTIFICATE), entry.data.get(CONF_SSL_KEY)
+    if not cert or not key:
+        return None
+    try:
+        return await hass.async_add_executor_job(server_ssl_context, cert, key)
+    except TlsError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="tls_unavailable",
+            translation_placeholders={"error": str(err)},
+        ) from err
 
 
 def _ocpp_port(entry: EvPowerShareConfigEntry) -> int:

@@ -55,6 +55,8 @@ from .const import (
     CONF_RATING_A,
     CONF_REJECTED_CHARGERS,
     CONF_ROTATION_MIN,
+    CONF_SSL_CERTIFICATE,
+    CONF_SSL_KEY,
     CONF_SUPPLY,
     CONF_WATCHDOG_S,
     CONNECTORS_RANGE,
@@ -85,6 +87,7 @@ from .const import (
 )
 from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
+from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, control_settings, site_chargers, site_groups
 
 SITE_SCHEMA = vol.Schema(
@@ -196,7 +199,8 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change a site's name, supply or main breaker."""
+        """Change a site's name, supply, main breaker, or the TLS of its chargers'
+        connections (OCPP security profile 2)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -209,8 +213,9 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
                 )[1:]
             ):
                 errors[CONF_SUPPLY] = "supply_phases_in_use"
+            tls = await self._async_validate_tls(user_input, errors)
             if not errors:
-                data = _entry_data(user_input)
+                data = _entry_data(user_input) | tls
                 unique_id = slugify(data[CONF_NAME])
                 for other in self._async_current_entries(include_ignore=False):
                     if (
@@ -221,13 +226,47 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry, unique_id=unique_id, title=data[CONF_NAME], data=data
                 )
+        current = _form_values(entry.data) | {
+            key: entry.data[key] for key in TLS_KEYS if entry.data.get(key)
+        }
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                SITE_SCHEMA, user_input or _form_values(entry.data)
+                RECONFIGURE_SCHEMA, user_input or current
             ),
             errors=errors,
         )
+
+    async def _async_validate_tls(
+        self, user_input: Mapping[str, Any], errors: dict[str, str]
+    ) -> dict[str, str | None]:
+        """Certificate and key paths: both or neither, and loadable (off the loop)."""
+        cert, key = (str(user_input.get(k) or "").strip() or None for k in TLS_KEYS)
+        if cert is None and key is None:
+            return dict.fromkeys(TLS_KEYS)
+        if cert is None or key is None:
+            errors[CONF_SSL_CERTIFICATE if cert is None else CONF_SSL_KEY] = (
+                "tls_pair_required"
+            )
+            return {}
+        try:
+            await self.hass.async_add_executor_job(server_ssl_context, cert, key)
+        except TlsError as err:
+            field = CONF_SSL_KEY if err.reason == "invalid" else CONF_SSL_CERTIFICATE
+            if err.reason == "missing" and err.detail == key:
+                field = CONF_SSL_KEY
+            errors[field] = f"tls_{err.reason}"
+            return {}
+        return {CONF_SSL_CERTIFICATE: cert, CONF_SSL_KEY: key}
+
+
+TLS_KEYS = (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
+RECONFIGURE_SCHEMA = SITE_SCHEMA.extend(
+    {
+        vol.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
+        vol.Optional(CONF_SSL_KEY): TextSelector(),
+    }
+)
 
 
 def _box(unit: str, step: float) -> NumberSelector:

@@ -103,3 +103,7 @@ OCPP_PORT_RANGE: Final = (1024, 65535)
 CONF_REJECTED_CHARGERS: Final = "rejected_chargers"
 """Charge point ids the user rejected (site option): refused at once, not announced."""
 REJECTED_MAX: Final = 100
+
+# TLS of the central system (site data, set in the site's reconfigure flow).
+CONF_SSL_CERTIFICATE: Final = "ssl_certificate"
+CONF_SSL_KEY: Final = "ssl_key"
