@@ -12,6 +12,7 @@ from custom_components.ev_power_share.csms import CentralSystem, StationConfig
 from custom_components.ev_power_share.csms.server import (
     basic_auth_password,
     choose_subprotocol,
+    station_id_of,
 )
 
 from .conftest import (
@@ -79,6 +80,20 @@ async def test_first_supported_subprotocol_wins(
         assert central.stations["cp-9"].version == chosen
 
 
+@pytest.mark.parametrize("path", ["/ocpp/cp-7", "/cp-7/"])
+async def test_charger_that_adds_its_id_to_a_longer_url(
+    central: CentralSystem, path: str
+) -> None:
+    url = f"ws://127.0.0.1:{central.port}{path}"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(TIMEOUT_S),
+        session.ws_connect(url, protocols=("ocpp1.6",)),
+    ):
+        await wait_until(lambda: "cp-7" in central.stations)
+        assert list(central.stations) == ["cp-7"]
+
+
 def test_header_parsing() -> None:
     assert choose_subprotocol("ocpp1.5, ocpp2.0.1,ocpp1.6") == "ocpp2.0.1"
     assert choose_subprotocol(None) is None
@@ -88,6 +103,13 @@ def test_header_parsing() -> None:
     assert basic_auth_password("Basic !!!", "cp-1") is None
     assert basic_auth_password("Bearer abc", "cp-1") is None
     assert basic_auth_password(None, "cp-1") is None
+    # The id is the path's last segment, whatever prefix a charger puts before it.
+    assert station_id_of("cp-1") == "cp-1"
+    assert station_id_of("ocpp/cp-1") == "cp-1"
+    assert station_id_of("steve/websocket/CentralSystemService/cp-1/") == "cp-1"
+    assert station_id_of("") is None
+    assert station_id_of("ocpp/") == "ocpp"
+    assert station_id_of("x" * 49) is None
 
 
 async def _answer(ws: aiohttp.ClientWebSocketResponse, frame: str) -> list[object]:

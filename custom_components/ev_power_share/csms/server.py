@@ -79,6 +79,18 @@ def choose_subprotocol(header: str | None) -> str | None:
     return None
 
 
+def station_id_of(path: str) -> str | None:
+    """The charge point id in a websocket path: its last segment.
+
+    Chargers are told ``ws://host:port/<id>``; some append their id to whatever
+    URL they were given (``/ocpp/<id>``) or add a slash: all mean ``<id>``.
+    """
+    station_id = path.rstrip("/").rpartition("/")[2]
+    if not station_id or len(station_id) > MAX_ID_LENGTH:
+        return None
+    return station_id
+
+
 def basic_auth_password(header: str | None, station_id: str) -> str | None:
     """The password of an HTTP Basic header whose user is the station id."""
     if not header:
@@ -146,7 +158,7 @@ class CentralSystem:
         if self._runner is not None:
             return
         app = web.Application()
-        app.router.add_get("/{station_id}", self._handle)
+        app.router.add_get("/{path:.*}", self._handle)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -206,8 +218,8 @@ class CentralSystem:
         )
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        station_id = request.match_info["station_id"]
-        if not station_id or len(station_id) > MAX_ID_LENGTH:
+        station_id = station_id_of(request.match_info["path"])
+        if station_id is None:
             raise web.HTTPNotFound
         protocol = choose_subprotocol(request.headers.get("Sec-WebSocket-Protocol"))
         if protocol is None:
