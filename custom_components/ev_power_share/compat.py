@@ -5,4 +5,13 @@ try:  # Home Assistant 2026 validates with probatio, voluptuous-compatible
 except ImportError:  # Home Assistant 2025
     import voluptuous as vol  # type: ignore[no-redef,unused-ignore]
 
-__all__ = ["vol"]
+try:  # Home Assistant 2026 types what a repair flow step returns
+    from homeassistant.components.repairs import (  # type: ignore[attr-defined,unused-ignore]
+        RepairsFlowResult,
+    )
+except ImportError:  # Home Assistant 2025: a plain flow result
+    from homeassistant.data_entry_flow import (  # type: ignore[assignment,no-redef,unused-ignore]
+        FlowResult as RepairsFlowResult,
+    )
+
+__all__ = ["RepairsFlowResult", "vol"]

@@ -13,9 +13,8 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult
-import voluptuous as vol
 
+from .compat import RepairsFlowResult, vol
 from .config_flow import charger_data, charger_schema, validate_charger
 from .const import (
     CONF_CHARGE_POINT_ID,
@@ -40,7 +39,7 @@ class UnknownChargerRepairFlow(RepairsFlow):
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
-    ) -> FlowResult:
+    ) -> RepairsFlowResult:
         """Ask what to do with it."""
         return self.async_show_menu(
             step_id="init",
@@ -50,7 +49,7 @@ class UnknownChargerRepairFlow(RepairsFlow):
 
     async def async_step_add(
         self, user_input: dict[str, Any] | None = None
-    ) -> FlowResult:
+    ) -> RepairsFlowResult:
         """The charger form, its charge point id filled in."""
         entry = self._entry
         settings = SiteSettings.from_entry_data(entry.data)
@@ -85,7 +84,7 @@ class UnknownChargerRepairFlow(RepairsFlow):
 
     async def async_step_reject(
         self, user_input: dict[str, Any] | None = None
-    ) -> FlowResult:
+    ) -> RepairsFlowResult:
         """Confirm, then refuse it from now on (it is disconnected at once)."""
         if user_input is None:
             return self.async_show_form(
