@@ -96,7 +96,14 @@ class SimulatedChargePoint:
         clock: Callable[[], datetime] | None = None,
         response_timeout: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        composite_schedule: bool = True,
+        obeys_profiles: bool = True,
     ) -> None:
+        """``composite_schedule=False``: GetCompositeSchedule is answered Rejected,
+        as by chargers that do not implement it. ``obeys_profiles=False``:
+        SetChargingProfile is answered Accepted but the profile is dropped, as when
+        the charger's own load management or a vendor cloud drives it; its limit
+        stays at its own maximum. Both may be changed while it runs."""
         self.id = station_id
         self.url = f"{url.rstrip('/')}/{station_id}"
         self.version: Version = version
@@ -108,6 +115,8 @@ class SimulatedChargePoint:
         self.response_timeout = response_timeout
         self.ssl_context = ssl_context
         """For a wss:// url: the context that trusts the central system's certificate."""
+        self.composite_schedule = composite_schedule
+        self.obeys_profiles = obeys_profiles
         self.smart = SmartCharging(max_current_a, self.clock())
         self.configuration: dict[str, str] = {}
         """Keys set by ChangeConfiguration (1.6) / ``Component.Variable`` by SetVariables."""
@@ -240,6 +249,8 @@ class SimulatedChargePoint:
             profile = Profile.from_ocpp(connector, data, now)
         except (KeyError, TypeError, ValueError, IndexError):
             return False
+        if not self.obeys_profiles:
+            return True  # "Accepted", and ignored
         accepted = self.smart.add(profile, now)
         self._record_limits(now)
         return accepted
@@ -580,7 +591,9 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
             "GetCompositeSchedule",
             {"connector_id": connector_id, "duration": duration, **kwargs},
         )
-        if not 0 <= connector_id <= self.sim.connectors:
+        if not self.sim.composite_schedule or not (
+            0 <= connector_id <= self.sim.connectors
+        ):
             return result16.GetCompositeSchedule(status="Rejected")
         now = _ocpp_time(self.sim.clock())
         return result16.GetCompositeSchedule(
@@ -700,7 +713,7 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
         self._log(
             "GetCompositeSchedule", {"duration": duration, "evse_id": evse_id, **kwargs}
         )
-        if not 0 <= evse_id <= self.sim.connectors:
+        if not self.sim.composite_schedule or not 0 <= evse_id <= self.sim.connectors:
             return result201.GetCompositeSchedule(status="Rejected")
         return result201.GetCompositeSchedule(
             status="Accepted",

@@ -214,6 +214,7 @@ def test_repair_issues_are_translated() -> None:
     )
     raised = set(re.findall(r'^ISSUE_\w+ = "(\w+)"', source, re.MULTILINE))
     assert raised == {
+        "charger_ignores_limits",
         "group_removal_refused",
         "guarantee_below_minimum",
         "unknown_charger",

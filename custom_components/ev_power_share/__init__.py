@@ -45,6 +45,7 @@ from .data import (
 from .entity import signal_subentries_added
 from .groups import (
     async_announce_unknown_charger,
+    async_charger_disobeys,
     async_forget_unknown_charger,
     async_refused_removals,
     async_sync_group_devices,
@@ -107,6 +108,9 @@ async def async_setup_entry(
         on_change=changed,
         on_unknown=lambda cp_id: async_announce_unknown_charger(hass, entry, cp_id),
         on_boot=lambda station: async_update_charger_device(hass, entry, station),
+        on_disobeys=lambda cp_id, disobeys: async_charger_disobeys(
+            hass, entry, cp_id, disobeys
+        ),
     )
     port = _ocpp_port(entry)
     central = CentralSystem(

@@ -202,3 +202,40 @@ def async_forget_unknown_charger(
         DOMAIN,
         f"{ISSUE_UNKNOWN_CHARGER}_{entry.entry_id}_{slugify(charge_point_id)}",
     )
+
+
+ISSUE_CHARGER_DISOBEYS = "charger_ignores_limits"
+
+
+@callback
+def async_charger_disobeys(
+    hass: HomeAssistant, entry: ConfigEntry, charge_point_id: str, disobeys: bool
+) -> None:
+    """Raise (or withdraw) the issue of a charger that applies more than we set.
+
+    It is counted at what it applies meanwhile, so the site stays within its
+    limits; but the others get less, and the user can fix it (switch off the
+    charger's own load management or its vendor cloud's control).
+    """
+    issue_id = f"{ISSUE_CHARGER_DISOBEYS}_{entry.entry_id}_{slugify(charge_point_id)}"
+    if not disobeys:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    title = next(
+        (
+            s.title
+            for s in entry.subentries.values()
+            if s.subentry_type == SUBENTRY_CHARGER
+            and s.data.get(CONF_CHARGE_POINT_ID) == charge_point_id
+        ),
+        charge_point_id,
+    )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_CHARGER_DISOBEYS,
+        translation_placeholders={"charger": title, "site": entry.title},
+    )

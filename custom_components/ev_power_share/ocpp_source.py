@@ -15,6 +15,10 @@ Safety rules kept here:
 * A charger may keep the last limit we sent until that limit's ``validTo``, even
   offline: until then it is counted at that limit if it is above its failsafe.
   A limit it did not confirm counts the same way (it may still hold the old one).
+* A changed limit is checked with GetCompositeSchedule (where the charger supports
+  it). A connector that applies more than we set is driven by someone else (its
+  own load management, a vendor cloud): it counts as offline at what it applies
+  until a later check (at the refresh cadence) shows it follows us again.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from .csms import Admission, Station, StationConfig
 _LOGGER = logging.getLogger(__name__)
 CHARGING_THRESHOLD_A = 1.0
 """A phase drawing more than this counts as used by the vehicle."""
+VERIFY_TOLERANCE_A = 0.5
+"""A charger may apply this much above our limit (rounding) and still follow it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +99,21 @@ class OcppSource:
         on_change: Callable[[], None],
         on_unknown: Callable[[str], bool],
         on_boot: Callable[[Station], None] = lambda _station: None,
+        on_disobeys: Callable[[str, bool], None] = lambda _cp_id, _disobeys: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``on_unknown(id)`` is asked about a charger nobody configured: True
-        holds it as pending (announced to the user), False rejects it."""
+        holds it as pending (announced to the user), False rejects it.
+        ``on_disobeys(id, True)`` tells that a charger applies more than our
+        limit (someone else drives it); ``(id, False)`` that it follows it again
+        (or was removed)."""
         self._chargers: dict[str, ChargerConfig] = {}
         self.config = config
         self.site_failsafe_a = site_failsafe_a
         self._on_change = on_change
         self._on_unknown = on_unknown
         self._on_boot = on_boot
+        self._on_disobeys = on_disobeys
         self.controls: dict[str, PortControls] = {}
         """User settings by port id."""
         self._clock = clock
@@ -113,6 +124,12 @@ class OcppSource:
         self._unsure: set[str] = set()
         """Ports whose last limit was not confirmed: they may hold the one before."""
         self._arrived: dict[str, float] = {}
+        self._no_composite: dict[str, Station] = {}
+        """Connections whose charger does not report its composite schedule."""
+        self._disobeying: dict[str, float] = {}
+        """Ports that apply more than our limit: the current (A) they reported."""
+        self._checked: dict[str, float] = {}
+        """When each disobeying port was last checked."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.update_chargers(chargers)
 
@@ -142,6 +159,12 @@ class OcppSource:
                 self._spawn(self._prepare(station))
         for pid in [p for p in self._sent if p.split(":")[0] not in new]:
             del self._sent[pid]
+        gone = {p.rpartition(":")[0] for p in self._disobeying} - set(new)
+        for pid in [p for p in self._disobeying if p.rpartition(":")[0] in gone]:
+            del self._disobeying[pid]
+            self._checked.pop(pid, None)
+        for cp_id in gone:
+            self._on_disobeys(cp_id, False)
 
     def failsafe_of(self, charger: ChargerConfig) -> float:
         """The current the charger falls back to, and is counted at offline."""
@@ -184,6 +207,8 @@ class OcppSource:
             del self.stations[station.id]
             self._ready.discard(station.id)
             _LOGGER.info("Charger %s went offline", station.id)
+        if self._no_composite.get(station.id) is station:
+            del self._no_composite[station.id]
         self._on_change()
 
     def on_boot(self, station: Station) -> None:
@@ -279,7 +304,10 @@ class OcppSource:
                 held = self.held_a(pid, now)
                 if pid in self._unsure and held == 0.0:
                     self._unsure.discard(pid)  # whatever it held has lapsed
-                online = self.online(cp_id) and pid not in self._unsure
+                applied = self._disobeying.get(pid)
+                online = (
+                    self.online(cp_id) and pid not in self._unsure and applied is None
+                )
                 ev: Vehicle | None = None
                 state = None if station is None else station.connectors.get(connector)
                 controls = self.controls.get(pid) or PortControls()
@@ -304,37 +332,70 @@ class OcppSource:
                         connection=charger.connection,
                         max_a=max_a,
                         online=online,
-                        failsafe_a=max(self.failsafe_of(charger), held),
+                        failsafe_a=max(self.failsafe_of(charger), held, applied or 0.0),
                         ev=ev,
                     )
                 )
         return ports
 
     async def async_apply(self, commands: Mapping[str, float]) -> None:
-        """Send what changed (and refresh what would lapse); decreases first."""
+        """Send what changed (and refresh what would lapse); decreases first.
+
+        A changed limit is checked once accepted, decreases before any increase
+        is sent (increases are held back if a decrease was not applied). A port
+        that disobeyed gets its last limit again and is checked at the refresh
+        cadence, until it follows it."""
         now = self._clock()
         refresh_after = self.config.watchdog_s / 2.0
-        due: list[tuple[str, float]] = []
+        due: list[tuple[str, float, bool]] = []
         for pid, amps in commands.items():
             sent = self._sent.get(pid)
             if (
                 sent is None
                 or sent.amps != amps
-                or now - sent.at >= refresh_after
                 or sent.station is not self.stations.get(pid.rpartition(":")[0])
             ):
-                due.append((pid, amps))
-        decreases = [
+                due.append((pid, amps, True))
+            elif now - sent.at >= refresh_after:
+                due.append((pid, amps, False))
+        rechecks: list[tuple[str, float, bool]] = []
+        for pid in self._disobeying:
+            cp_id = pid.rpartition(":")[0]
+            charger = self._chargers.get(cp_id)
+            if (
+                pid in commands
+                or charger is None
+                or not self.online(cp_id)
+                or now - self._checked.get(pid, now) < refresh_after
+            ):
+                continue
+            self._checked[pid] = now
+            sent = self._sent.get(pid)
+            amps = self.failsafe_of(charger) if sent is None else sent.amps
+            rechecks.append((pid, amps, True))
+        decreases = rechecks + [
             d for d in due if d[0] in self._sent and d[1] < self._sent[d[0]].amps
         ]
         others = [d for d in due if d not in decreases]
-        for batch in (decreases, others):
-            if batch:
-                await asyncio.gather(
-                    *(self._send(pid, amps, now) for pid, amps in batch)
-                )
+        disobeying = set(self._disobeying)
+        if decreases:
+            await asyncio.gather(
+                *(self._send(pid, amps, now, check) for pid, amps, check in decreases)
+            )
+        if not set(self._disobeying) <= disobeying:
+            # A decrease was not applied: the increases may rely on it. Hold them
+            # back; the next cycle counts that port at what it applies.
+            others = [
+                d
+                for d in others
+                if d[0] in self._sent and d[1] <= self._sent[d[0]].amps
+            ]
+        if others:
+            await asyncio.gather(
+                *(self._send(pid, amps, now, check) for pid, amps, check in others)
+            )
 
-    async def _send(self, pid: str, amps: float, now: float) -> None:
+    async def _send(self, pid: str, amps: float, now: float, check: bool) -> None:
         cp_id, _, connector = pid.rpartition(":")
         charger = self._chargers.get(cp_id)
         station = self.stations.get(cp_id)
@@ -344,11 +405,74 @@ class OcppSource:
         if await station.set_limit(int(connector), amps, phases):
             self._sent[pid] = _Sent(amps, now, station)
             self._unsure.discard(pid)
+            if check or pid in self._disobeying:
+                await self._verify(pid, station, amps, now)
         else:
             # It may still hold its previous limit: count it at that until the
             # limit lapses, and send again when it is back under control.
             self._unsure.add(pid)
             _LOGGER.warning("Charger %s did not accept a limit of %s A", cp_id, amps)
+
+    async def _verify(
+        self, pid: str, station: Station, amps: float, now: float
+    ) -> None:
+        """Ask what the charger applies after accepting ``amps``; a connector above
+        it is not under our control (counted at what it applies, not online)."""
+        cp_id, _, connector = pid.rpartition(":")
+        disobeying = pid in self._disobeying
+        if not disobeying and self._no_composite.get(cp_id) is station:
+            return
+        applied = await station.composite_limit(int(connector))
+        if applied is None:
+            # Not supported (or no answer): limits stay unverified on this
+            # connection. A port that disobeyed stays counted so, and is asked
+            # again at the next check.
+            if not disobeying and self._no_composite.get(cp_id) is not station:
+                self._no_composite[cp_id] = station
+                _LOGGER.info(
+                    "Charger %s does not report its composite schedule: the limits "
+                    "it applies are not verified",
+                    cp_id,
+                )
+            return
+        if applied > amps + VERIFY_TOLERANCE_A:
+            self._set_disobeys(pid, applied, amps, now)
+        elif disobeying:
+            self._set_complies(pid)
+
+    def _set_disobeys(self, pid: str, applied: float, amps: float, now: float) -> None:
+        cp_id = pid.rpartition(":")[0]
+        first = not any(p.rpartition(":")[0] == cp_id for p in self._disobeying)
+        changed = self._disobeying.get(pid) != applied
+        if pid not in self._disobeying:
+            _LOGGER.warning(
+                "Charger %s applies %s A on %s after accepting %s A: something else "
+                "controls it; it is counted at %s A until it follows our limits",
+                cp_id,
+                applied,
+                pid,
+                amps,
+                applied,
+            )
+        self._disobeying[pid] = applied
+        self._checked[pid] = now
+        if first:
+            self._on_disobeys(cp_id, True)
+        if changed:
+            self._on_change()
+
+    def _set_complies(self, pid: str) -> None:
+        cp_id = pid.rpartition(":")[0]
+        del self._disobeying[pid]
+        self._checked.pop(pid, None)
+        _LOGGER.info("Charger %s follows our limits again on %s", cp_id, pid)
+        if not any(p.rpartition(":")[0] == cp_id for p in self._disobeying):
+            self._on_disobeys(cp_id, False)
+        self._on_change()
+
+    def disobeys(self, port_id: str) -> float | None:
+        """What a port applies (A) while it ignores our limit, else None."""
+        return self._disobeying.get(port_id)
 
     def control(self, port_id: str) -> PortControls:
         """The user's settings of a port (created on first use)."""
