@@ -102,12 +102,25 @@ def test_hacs_json_uses_only_known_keys() -> None:
 
 SUBENTRY = "config_subentries.group"
 CHARGER = "config_subentries.charger"
+METER = "config_subentries.meter"
 # Where each form-validating function's error keys must be translated.
 ERROR_SECTIONS = {
     "_validate": "config",
     "_validate_options": "options",
     "_validate_group": SUBENTRY,
-    "_validate_charger": CHARGER,
+    "validate_charger": CHARGER,
+    "_common_errors": METER,
+    "validate_sensors": METER,
+    "async_validate_modbus": METER,
+}
+FLOW_MODULES = ("config_flow.py", "meter_flow.py")
+# Error keys made at run time, from a reason: every reason must be translated.
+COMPUTED_ERRORS = {
+    "config": {"tls_missing", "tls_invalid"},
+    METER: {
+        f"meter_{r}"
+        for r in ("cannot_connect", "no_response", "device_error", "implausible")
+    },
 }
 
 
@@ -119,7 +132,8 @@ def _section(name: str) -> dict[str, Any]:
 
 
 def _error_keys(node: ast.AST) -> set[str]:
-    return {
+    """``errors[...] = "key"`` and ``errors.setdefault(..., "key")``."""
+    assigned = {
         n.value.value
         for n in ast.walk(node)
         if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
@@ -128,56 +142,79 @@ def _error_keys(node: ast.AST) -> set[str]:
         and isinstance(target.value, ast.Name)
         and target.value.id == "errors"
     }
+    defaulted = {
+        n.args[1].value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "setdefault"
+        and isinstance(n.func.value, ast.Name)
+        and n.func.value.id == "errors"
+        and len(n.args) == 2
+        and isinstance(n.args[1], ast.Constant)
+    }
+    return assigned | defaulted
+
+
+def _class_section(node: ast.ClassDef) -> str:
+    bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+    if "OptionsFlow" in bases:
+        return "options"
+    if "ConfigSubentryFlow" in bases:
+        if "Charger" in node.name:
+            return CHARGER
+        return METER if "Meter" in node.name else SUBENTRY
+    return "config"
 
 
 def _flow_strings() -> tuple[
     dict[str, set[str]], dict[str, set[str]], dict[str, set[str]]
 ]:
     """Step ids, error keys and abort reasons per translation section."""
-    tree = ast.parse((INTEGRATION / "config_flow.py").read_text())
     steps: dict[str, set[str]] = {}
     errors: dict[str, set[str]] = {}
     aborts: dict[str, set[str]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in ERROR_SECTIONS:
-            errors.setdefault(ERROR_SECTIONS[node.name], set()).update(
-                _error_keys(node)
-            )
-        if not isinstance(node, ast.ClassDef):
-            continue
-        bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
-        section = (
-            "options"
-            if "OptionsFlow" in bases
-            else (CHARGER if "Charger" in node.name else SUBENTRY)
-            if "ConfigSubentryFlow" in bases
-            else "config"
-        )
-        for item in node.body:
-            if isinstance(item, ast.AsyncFunctionDef) and item.name.startswith(
-                "async_step_"
-            ):
-                steps.setdefault(section, set()).add(
-                    item.name.removeprefix("async_step_")
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    for module in FLOW_MODULES:
+        tree = ast.parse((INTEGRATION / module).read_text())
+        for node in tree.body:
+            if isinstance(node, functions) and node.name in ERROR_SECTIONS:
+                errors.setdefault(ERROR_SECTIONS[node.name], set()).update(
+                    _error_keys(node)
                 )
-        errors.setdefault(section, set()).update(_error_keys(node))
-        for call in ast.walk(node):
-            if not (
-                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            ):
+            if not isinstance(node, ast.ClassDef):
                 continue
-            name = call.func.attr
-            found = aborts.setdefault(section, set())
-            if name == "_abort_if_unique_id_configured":
-                found.add("already_configured")
-            elif name in {"async_update_reload_and_abort", "async_update_and_abort"}:
-                found.add("reconfigure_successful")
-            elif name == "async_abort":
-                found.update(
-                    kw.value.value
-                    for kw in call.keywords
-                    if kw.arg == "reason" and isinstance(kw.value, ast.Constant)
-                )
+            section = _class_section(node)
+            for item in node.body:
+                if isinstance(item, ast.AsyncFunctionDef) and item.name.startswith(
+                    "async_step_"
+                ):
+                    steps.setdefault(section, set()).add(
+                        item.name.removeprefix("async_step_")
+                    )
+            errors.setdefault(section, set()).update(_error_keys(node))
+            for call in ast.walk(node):
+                if not (
+                    isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                ):
+                    continue
+                name = call.func.attr
+                found = aborts.setdefault(section, set())
+                if name == "_abort_if_unique_id_configured":
+                    found.add("already_configured")
+                elif name in {
+                    "async_update_reload_and_abort",
+                    "async_update_and_abort",
+                }:
+                    found.add("reconfigure_successful")
+                elif name == "async_abort":
+                    found.update(
+                        kw.value.value
+                        for kw in call.keywords
+                        if kw.arg == "reason" and isinstance(kw.value, ast.Constant)
+                    )
+    for section, keys in COMPUTED_ERRORS.items():
+        errors.setdefault(section, set()).update(keys)
     return steps, errors, aborts
 
 
@@ -188,11 +225,27 @@ def test_translations_cover_every_step_error_and_abort() -> None:
         "options": {"init"},
         SUBENTRY: {"user", "reconfigure"},
         CHARGER: {"user", "reconfigure"},
+        METER: {
+            "user",
+            "sensors",
+            "modbus",
+            "reconfigure",
+            "reconfigure_sensors",
+            "reconfigure_modbus",
+        },
     }
-    assert errors[SUBENTRY]  # the parser found them
+    # The parser found them.
+    assert errors[SUBENTRY]
+    assert "charge_point_id_taken" in errors[CHARGER]
+    assert {"current_required", "group_has_meter", "poll_out_of_range"} <= errors[METER]
     for section, ids in steps.items():
         for step in ids:
+            if section == METER and step == "reconfigure":
+                continue  # it only picks the form of the meter's source
             strings = _section(section)["step"][step]
+            if "menu_options" in strings:
+                assert strings["menu_options"], step
+                continue
             # Every field of a step has a label and a description.
             assert strings["data"], step
             assert strings["data"].keys() == strings["data_description"].keys(), step
@@ -202,7 +255,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
     for section, reasons in aborts.items():
         known = _section(section).get("abort", {}).keys()
         assert reasons <= known, (section, reasons - known)
-    for kind in (SUBENTRY, CHARGER):
+    for kind in (SUBENTRY, CHARGER, METER):
         assert _section(kind)["initiate_flow"].keys() == {"user", "reconfigure"}
         assert _section(kind)["entry_type"]
 
@@ -215,6 +268,7 @@ def test_repair_issues_are_translated() -> None:
     raised = set(re.findall(r'^ISSUE_\w+ = "(\w+)"', source, re.MULTILINE))
     assert raised == {
         "charger_ignores_limits",
+        "meter_unavailable",
         "group_removal_refused",
         "guarantee_below_minimum",
         "unknown_charger",

@@ -47,10 +47,12 @@ from .groups import (
     async_announce_unknown_charger,
     async_charger_disobeys,
     async_forget_unknown_charger,
+    async_meter_problem,
     async_refused_removals,
     async_sync_group_devices,
     async_update_charger_device,
 )
+from .meters import SiteMeters, site_meters
 from .ocpp_source import OcppSource
 from .services import async_setup_services
 
@@ -136,12 +138,28 @@ async def async_setup_entry(
         await ocpp.async_close()
         await central.stop()
 
+    meters = SiteMeters(
+        hass,
+        settings.supply,
+        _group_phases(controller),
+        site_meters(entry.subentries),
+        on_reading=changed,
+        on_problem=lambda meter, problem: async_meter_problem(
+            hass, entry, meter.id, meter.name, problem
+        ),
+        failsafe_currents=ocpp.failsafe_currents,
+        phase_currents=ocpp.phase_currents,
+    )
+    await meters.async_start()
+    entry.async_on_unload(meters.async_stop)
+    entry.async_on_unload(controller.add_adjuster(meters))
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
     entry.async_on_unload(controller.add_source(ocpp))
     await controller.async_config_entry_first_refresh()
     entry.runtime_data = SiteRuntime(
         settings=settings,
+        meters=meters,
         controller=controller,
         ocpp=ocpp,
         central=central,
@@ -185,6 +203,10 @@ async def _async_ssl_context(
             translation_key="tls_unavailable",
             translation_placeholders={"error": str(err)},
         ) from err
+
+
+def _group_phases(controller: SiteController) -> dict[str, tuple[int, ...]]:
+    return {g.id: g.phases for g in controller.groups}
 
 
 def _ocpp_port(entry: EvPowerShareConfigEntry) -> int:
@@ -235,6 +257,9 @@ async def _async_entry_updated(
         runtime.settings.supply,
         site_groups(runtime.settings, entry.subentries),
         control,
+    )
+    await runtime.meters.async_update_meters(
+        site_meters(entry.subentries), _group_phases(runtime.controller)
     )
     await runtime.controller.async_refresh()
     for charger in runtime.ocpp.chargers:

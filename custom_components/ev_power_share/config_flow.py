@@ -82,6 +82,7 @@ from .const import (
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
+    SUBENTRY_METER,
     SUPPLIES,
     WATCHDOG_RANGE_S,
 )
@@ -89,6 +90,7 @@ from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, control_settings, site_chargers, site_groups
+from .meter_flow import MeterSubentryFlow
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -172,10 +174,11 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Panels and circuits are added to a site as subentries."""
+        """Panels, circuits, chargers and meters are added to a site as subentries."""
         return {
             SUBENTRY_GROUP: PowerGroupSubentryFlow,
             SUBENTRY_CHARGER: ChargerSubentryFlow,
+            SUBENTRY_METER: MeterSubentryFlow,
         }
 
     async def async_step_user(

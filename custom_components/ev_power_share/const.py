@@ -107,3 +107,24 @@ REJECTED_MAX: Final = 100
 # TLS of the central system (site data, set in the site's reconfigure flow).
 CONF_SSL_CERTIFICATE: Final = "ssl_certificate"
 CONF_SSL_KEY: Final = "ssl_key"
+
+# Meters (CT clamps, site meters): config subentries of the site, each measuring
+# the total current through one power group.
+SUBENTRY_METER: Final = "meter"
+CONF_SOURCE: Final = "source"
+METER_SOURCES: Final = ("sensors", "modbus")
+CONF_CURRENT_ENTITIES: Final = ("current_l1", "current_l2", "current_l3")
+CONF_POWER_ENTITY: Final = "power"
+CONF_POWER_SIGN: Final = "power_sign"
+POWER_SIGNS: Final = ("import_positive", "export_positive")
+CONF_HOST: Final = "host"
+CONF_PORT: Final = "port"
+CONF_UNIT: Final = "unit"
+CONF_PROFILE: Final = "profile"
+CONF_POLL_S: Final = "poll_interval_s"
+CONF_STALE_S: Final = "stale_after_s"
+DEFAULT_POLL_S: Final = 2.0
+POLL_RANGE_S: Final = (1.0, 60.0)
+DEFAULT_STALE_S: Final = 15.0
+STALE_RANGE_S: Final = (5.0, 300.0)
+MODBUS_UNIT_RANGE: Final = (1, 247)

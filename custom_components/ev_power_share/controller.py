@@ -57,6 +57,17 @@ class PortSource(Protocol):
         """Send new current limits (A per phase; 0 = pause) to the ports."""
 
 
+class SiteAdjuster(Protocol):
+    """Something that refines each cycle's site before it is allocated: meters
+    (a group's measured non-EV load), solar and tariffs (caps on ports).
+
+    Called exactly once per cycle, in the order they were added.
+    """
+
+    def adjust(self, site: Site, now: float) -> Site:
+        """The site to allocate at ``now``."""
+
+
 @dataclass(frozen=True, slots=True)
 class LimitOverride:
     """A temporary cap on a group, set by a service action or an entity."""
@@ -134,6 +145,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         self.groups = groups
         self.settings = settings
         self.sources: list[PortSource] = []
+        self.adjusters: list[SiteAdjuster] = []
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
@@ -174,6 +186,18 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         def remove() -> None:
             if source in self.sources:
                 self.sources.remove(source)
+
+        return remove
+
+    @callback
+    def add_adjuster(self, adjuster: SiteAdjuster) -> Callable[[], None]:
+        """Refine every cycle's site with ``adjuster``; returns its removal."""
+        self.adjusters.append(adjuster)
+
+        @callback
+        def remove() -> None:
+            if adjuster in self.adjusters:
+                self.adjusters.remove(adjuster)
 
         return remove
 
@@ -291,7 +315,8 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
     # -- the cycle ---------------------------------------------------------
 
     def build_site(self, now: float) -> Site:
-        """The site as it is at ``now``: configuration, overrides, ports."""
+        """The site as it is at ``now``: configuration, overrides, ports, then
+        what the adjusters (meters, solar) make of it. Once per cycle."""
         overrides = self._persisted.overrides
         groups = build_groups(
             self.groups,
@@ -323,7 +348,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             for source in self.sources
             for p in source.ports()
         )
-        return Site(
+        site = Site(
             groups=groups,
             ports=ports,
             supply=self.supply,
@@ -332,6 +357,9 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             rotation_period_s=s.rotation_period_s,
             now_s=now,
         )
+        for adjuster in self.adjusters:
+            site = adjuster.adjust(site, now)
+        return site
 
     def _design_figures(self, site: Site) -> Mapping[str, DesignFigures]:
         """Design figures, recomputed only when the installation changes."""

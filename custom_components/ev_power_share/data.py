@@ -40,6 +40,7 @@ from .controller import ControlSettings, SiteController
 from .core.model import LEG_NAMES, Policy, Supply
 from .core.topology import GroupConfig
 from .csms import CentralSystem
+from .meters import SiteMeters
 from .ocpp_source import ChargerConfig, OcppSource
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
@@ -157,6 +158,7 @@ class SiteRuntime:
     controller: SiteController
     ocpp: OcppSource
     central: CentralSystem
+    meters: SiteMeters
     ocpp_port: int
     """The port the central system was asked to listen on."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)

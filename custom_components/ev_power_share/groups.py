@@ -22,14 +22,19 @@ from .const import (
     CONF_GROUP,
     CONF_KIND,
     CONF_PARENT,
+    CONF_PROFILE,
     CONF_REJECTED_CHARGERS,
+    CONF_SOURCE,
     DOMAIN,
     REFERENCE_KEYS,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
+    SUBENTRY_METER,
 )
 from .csms import Station
 from .entity import charger_device_identifier, group_device_identifier
+from .meter_sensor import meter_device_identifier
+from .modbus import PROFILES
 
 ISSUE_REMOVAL_REFUSED = "group_removal_refused"
 
@@ -74,17 +79,34 @@ def async_sync_group_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
             ),
         )
     for sid, subentry in entry.subentries.items():
-        if subentry.subentry_type != SUBENTRY_CHARGER:
-            continue
-        registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            config_subentry_id=sid,
-            identifiers={charger_device_identifier(entry.entry_id, sid)},
-            name=subentry.title,
-            via_device=group_device_identifier(
-                entry.entry_id, subentry.data[CONF_GROUP]
-            ),
-        )
+        if subentry.subentry_type == SUBENTRY_CHARGER:
+            registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                config_subentry_id=sid,
+                identifiers={charger_device_identifier(entry.entry_id, sid)},
+                name=subentry.title,
+                via_device=group_device_identifier(
+                    entry.entry_id, subentry.data[CONF_GROUP]
+                ),
+            )
+        elif subentry.subentry_type == SUBENTRY_METER:
+            modbus = subentry.data.get(CONF_SOURCE) == "modbus"
+            profile = PROFILES.get(str(subentry.data.get(CONF_PROFILE)))
+            registry.async_get_or_create(
+                config_entry_id=entry.entry_id,
+                config_subentry_id=sid,
+                identifiers={meter_device_identifier(entry.entry_id, sid)},
+                name=subentry.title,
+                manufacturer=(
+                    profile.name.rsplit(" ", 1)[0] if modbus and profile else None
+                ),
+                model=profile.name.rsplit(" ", 1)[1]
+                if modbus and profile
+                else "Sensors",
+                via_device=group_device_identifier(
+                    entry.entry_id, subentry.data[CONF_GROUP]
+                ),
+            )
 
 
 @callback
@@ -238,4 +260,27 @@ def async_charger_disobeys(
         severity=ir.IssueSeverity.WARNING,
         translation_key=ISSUE_CHARGER_DISOBEYS,
         translation_placeholders={"charger": title, "site": entry.title},
+    )
+
+
+ISSUE_METER_UNAVAILABLE = "meter_unavailable"
+
+
+@callback
+def async_meter_problem(
+    hass: HomeAssistant, entry: ConfigEntry, meter_id: str, name: str, problem: bool
+) -> None:
+    """Raise (or withdraw) the issue of a meter without a fresh reading."""
+    issue_id = f"{ISSUE_METER_UNAVAILABLE}_{entry.entry_id}_{meter_id}"
+    if not problem:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_METER_UNAVAILABLE,
+        translation_placeholders={"meter": name, "site": entry.title},
     )

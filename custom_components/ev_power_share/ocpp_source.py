@@ -482,3 +482,24 @@ class OcppSource:
         """The limit the port holds from us (A), if any."""
         sent = self._sent.get(port_id)
         return None if sent is None else sent.amps
+
+    def failsafe_currents(self) -> dict[str, float]:
+        """The configured failsafe current of every port (not what it may hold)."""
+        return {
+            charger.port_id(n): self.failsafe_of(charger)
+            for charger in self._chargers.values()
+            for n in range(1, charger.connectors + 1)
+        }
+
+    def phase_currents(self) -> dict[str, tuple[float, ...]]:
+        """What each connected port measures per phase (in its connection's order)."""
+        currents: dict[str, tuple[float, ...]] = {}
+        for cp_id, charger in self._chargers.items():
+            station = self.stations.get(cp_id)
+            if station is None:
+                continue
+            for n in range(1, charger.connectors + 1):
+                state = station.connectors.get(n)
+                if state is not None and state.current_a:
+                    currents[charger.port_id(n)] = tuple(state.current_a)
+        return currents

@@ -23,7 +23,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SITE_GROUP_ID, SUBENTRY_CHARGER, SUBENTRY_GROUP
+from .const import SITE_GROUP_ID, SUBENTRY_CHARGER, SUBENTRY_GROUP, SUBENTRY_METER
 from .controller import ControllerSnapshot, SiteController
 from .core.model import CONNECTIONS
 from .data import EvPowerShareConfigEntry, charger_config
@@ -33,6 +33,9 @@ from .entity import (
     EvPowerShareEntity,
     async_add_subentry_entities,
 )
+from .meter_sensor import MeterSensor, meter_sensor_descriptions
+from .meters import meter_settings
+from .modbus import PROFILES
 from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
@@ -170,10 +173,19 @@ async def async_setup_entry(
     )
 
     source = entry.runtime_data.ocpp
+    meters = entry.runtime_data.meters
 
     def make(sub: ConfigSubentry) -> list[SensorEntity]:
         if sub.subentry_type == SUBENTRY_GROUP:
             return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
+        if sub.subentry_type == SUBENTRY_METER:
+            meter = meter_settings(sub)
+            group_legs = _group_legs(controller, meter.group)
+            phases = PROFILES[meter.profile].phases if meter.source == "modbus" else 0
+            return [
+                MeterSensor(controller, meters, meter, d)
+                for d in meter_sensor_descriptions(meter, group_legs, phases)
+            ]
         if sub.subentry_type != SUBENTRY_CHARGER:
             return []
         charger = charger_config(sub)
@@ -185,6 +197,13 @@ async def async_setup_entry(
         ]
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
+
+
+def _group_legs(controller: SiteController, group_id: str) -> tuple[int, ...]:
+    for group in controller.groups:
+        if group.id == group_id:
+            return group.phases
+    return tuple(range(controller.supply.legs))
 
 
 class GroupSensor(EvPowerShareEntity, SensorEntity):

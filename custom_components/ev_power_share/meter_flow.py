@@ -1,0 +1,386 @@
+"""The meter subentry flow: a CT clamp set or site meter on a power group.
+
+Two sources: sensor entities Home Assistant already has (any CT clamp, P1/DSMR
+reader, Shelly, inverter …: currents per phase and/or a power), or a Modbus TCP
+meter that the site reads itself (probed before it is saved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    CONF_NAME,
+    UnitOfElectricCurrent,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+
+from .compat import vol
+from .const import (
+    CONF_CURRENT_ENTITIES,
+    CONF_GROUP,
+    CONF_HOST,
+    CONF_POLL_S,
+    CONF_PORT,
+    CONF_POWER_ENTITY,
+    CONF_POWER_SIGN,
+    CONF_PROFILE,
+    CONF_SOURCE,
+    CONF_STALE_S,
+    CONF_UNIT,
+    DEFAULT_POLL_S,
+    DEFAULT_STALE_S,
+    MODBUS_UNIT_RANGE,
+    POLL_RANGE_S,
+    POWER_SIGNS,
+    SITE_GROUP_ID,
+    STALE_RANGE_S,
+    SUBENTRY_METER,
+)
+from .core.topology import GroupConfig
+from .data import SiteSettings, site_groups
+from .modbus import DEFAULT_PORT, PROFILES, MeterError, probe
+
+CURRENT_UNITS = {UnitOfElectricCurrent.AMPERE, UnitOfElectricCurrent.MILLIAMPERE}
+POWER_UNITS = {UnitOfPower.WATT, UnitOfPower.KILO_WATT, UnitOfPower.MEGA_WATT}
+PROBE_TIMEOUT_S = 5.0
+
+
+def _box(unit: str, step: float) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            mode=NumberSelectorMode.BOX, step=step, unit_of_measurement=unit
+        )
+    )
+
+
+def _group_selector(groups: list[GroupConfig]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[SelectOptionDict(value=g.id, label=g.name) for g in groups],
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def _sensors_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
+    fields: dict[Any, Any] = {
+        vol.Required(CONF_NAME): TextSelector(),
+        vol.Required(CONF_GROUP, default=SITE_GROUP_ID): _group_selector(groups),
+    }
+    for key in CONF_CURRENT_ENTITIES[:legs]:
+        fields[vol.Optional(key)] = EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class="current")
+        )
+    fields[vol.Optional(CONF_POWER_ENTITY)] = EntitySelector(
+        EntitySelectorConfig(domain="sensor", device_class="power")
+    )
+    fields[vol.Required(CONF_POWER_SIGN, default=POWER_SIGNS[0])] = SelectSelector(
+        SelectSelectorConfig(
+            options=list(POWER_SIGNS),
+            mode=SelectSelectorMode.LIST,
+            translation_key=CONF_POWER_SIGN,
+        )
+    )
+    fields[vol.Required(CONF_STALE_S, default=DEFAULT_STALE_S)] = _box("s", 1)
+    return vol.Schema(fields)
+
+
+def _modbus_schema(groups: list[GroupConfig]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): _group_selector(groups),
+            vol.Required(CONF_PROFILE, default="sdm630"): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(PROFILES),
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_PROFILE,
+                )
+            ),
+            vol.Required(CONF_HOST): TextSelector(),
+            vol.Required(CONF_PORT, default=DEFAULT_PORT): _box("", 1),
+            vol.Required(CONF_UNIT, default=1): _box("", 1),
+            vol.Required(CONF_POLL_S, default=DEFAULT_POLL_S): _box("s", 1),
+            vol.Required(CONF_STALE_S, default=DEFAULT_STALE_S): _box("s", 1),
+        }
+    )
+
+
+def _common_errors(
+    user_input: Mapping[str, Any],
+    entry: ConfigEntry,
+    groups: list[GroupConfig],
+    subentry_id: str | None,
+) -> tuple[dict[str, str], GroupConfig | None]:
+    errors: dict[str, str] = {}
+    if not str(user_input[CONF_NAME]).strip():
+        errors[CONF_NAME] = "name_required"
+    group = next((g for g in groups if g.id == user_input[CONF_GROUP]), None)
+    if group is None:
+        errors[CONF_GROUP] = "group_invalid"
+    elif any(
+        s.subentry_type == SUBENTRY_METER
+        and sid != subentry_id
+        and s.data.get(CONF_GROUP) == group.id
+        for sid, s in entry.subentries.items()
+    ):
+        errors[CONF_GROUP] = "group_has_meter"
+    if not STALE_RANGE_S[0] <= float(user_input[CONF_STALE_S]) <= STALE_RANGE_S[1]:
+        errors[CONF_STALE_S] = "stale_out_of_range"
+    return errors, group
+
+
+def _unit_of(hass: HomeAssistant, entity_id: str) -> str | bool | None:
+    """The entity's unit; False if it does not exist."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return False
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    return None if unit is None else str(unit)
+
+
+def validate_sensors(
+    hass: HomeAssistant,
+    user_input: Mapping[str, Any],
+    entry: ConfigEntry,
+    groups: list[GroupConfig],
+    subentry_id: str | None,
+) -> dict[str, str]:
+    """Form errors by field for a meter made of sensor entities."""
+    errors, group = _common_errors(user_input, entry, groups, subentry_id)
+    currents = {
+        i: user_input[key]
+        for i, key in enumerate(CONF_CURRENT_ENTITIES)
+        if user_input.get(key)
+    }
+    power = user_input.get(CONF_POWER_ENTITY)
+    if not currents and not power:
+        errors["base"] = "sources_required"
+    for i, entity_id in currents.items():
+        key = CONF_CURRENT_ENTITIES[i]
+        unit = _unit_of(hass, entity_id)
+        if unit is False:
+            errors[key] = "entity_missing"
+        elif unit not in CURRENT_UNITS:
+            errors[key] = "entity_not_current"
+        elif group is not None and i not in group.phases:
+            errors[key] = "phase_not_in_group"
+    if currents and group is not None:
+        # A leg without a sensor would count as carrying nothing: not safe.
+        for leg in group.phases:
+            if leg not in currents:
+                errors.setdefault(CONF_CURRENT_ENTITIES[leg], "current_required")
+    if power:
+        unit = _unit_of(hass, power)
+        if unit is False:
+            errors[CONF_POWER_ENTITY] = "entity_missing"
+        elif unit not in POWER_UNITS:
+            errors[CONF_POWER_ENTITY] = "entity_not_power"
+    return errors
+
+
+def sensors_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """What a sensor meter stores."""
+    return {
+        CONF_SOURCE: "sensors",
+        CONF_GROUP: user_input[CONF_GROUP],
+        **{key: user_input.get(key) or None for key in CONF_CURRENT_ENTITIES},
+        CONF_POWER_ENTITY: user_input.get(CONF_POWER_ENTITY) or None,
+        CONF_POWER_SIGN: user_input[CONF_POWER_SIGN],
+        CONF_STALE_S: float(user_input[CONF_STALE_S]),
+    }
+
+
+async def async_validate_modbus(
+    user_input: Mapping[str, Any],
+    entry: ConfigEntry,
+    groups: list[GroupConfig],
+    subentry_id: str | None,
+) -> dict[str, str]:
+    """Form errors for a Modbus meter; the meter is read once when all else is right."""
+    errors, group = _common_errors(user_input, entry, groups, subentry_id)
+    host = str(user_input[CONF_HOST]).strip()
+    if not host or any(c.isspace() or c in "/?#" for c in host):
+        errors[CONF_HOST] = "host_invalid"
+    port = float(user_input[CONF_PORT])
+    if port % 1 or not 1 <= port <= 65535:
+        errors[CONF_PORT] = "port_invalid"
+    unit = float(user_input[CONF_UNIT])
+    if unit % 1 or not MODBUS_UNIT_RANGE[0] <= unit <= MODBUS_UNIT_RANGE[1]:
+        errors[CONF_UNIT] = "unit_invalid"
+    if not POLL_RANGE_S[0] <= float(user_input[CONF_POLL_S]) <= POLL_RANGE_S[1]:
+        errors[CONF_POLL_S] = "poll_out_of_range"
+    profile = PROFILES[user_input[CONF_PROFILE]]
+    if group is not None and profile.phases != len(group.phases):
+        errors[CONF_PROFILE] = "meter_phases_mismatch"
+    if errors:
+        return errors
+    try:
+        await probe(host, int(port), int(unit), profile, timeout=PROBE_TIMEOUT_S)
+    except MeterError as err:
+        errors["base"] = f"meter_{err.reason.value}"
+    return errors
+
+
+def modbus_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """What a Modbus meter stores."""
+    return {
+        CONF_SOURCE: "modbus",
+        CONF_GROUP: user_input[CONF_GROUP],
+        CONF_PROFILE: user_input[CONF_PROFILE],
+        CONF_HOST: str(user_input[CONF_HOST]).strip(),
+        CONF_PORT: int(float(user_input[CONF_PORT])),
+        CONF_UNIT: int(float(user_input[CONF_UNIT])),
+        CONF_POLL_S: float(user_input[CONF_POLL_S]),
+        CONF_STALE_S: float(user_input[CONF_STALE_S]),
+    }
+
+
+class MeterSubentryFlow(ConfigSubentryFlow):
+    """Add or change a meter of a site."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Where its figures come from."""
+        return self.async_show_menu(step_id="user", menu_options=["sensors", "modbus"])
+
+    async def async_step_sensors(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A meter made of sensor entities."""
+        return await self._async_sensors("sensors", None, user_input)
+
+    async def async_step_modbus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A Modbus TCP meter."""
+        return await self._async_modbus("modbus", None, user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a meter (its source stays)."""
+        subentry = self._get_reconfigure_subentry()
+        if subentry.data[CONF_SOURCE] == "modbus":
+            return await self.async_step_reconfigure_modbus(user_input)
+        return await self.async_step_reconfigure_sensors(user_input)
+
+    async def async_step_reconfigure_sensors(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a meter made of sensor entities."""
+        subentry = self._get_reconfigure_subentry()
+        return await self._async_sensors(
+            "reconfigure_sensors", subentry.subentry_id, user_input
+        )
+
+    async def async_step_reconfigure_modbus(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a Modbus meter."""
+        subentry = self._get_reconfigure_subentry()
+        return await self._async_modbus(
+            "reconfigure_modbus", subentry.subentry_id, user_input
+        )
+
+    def _groups_and_legs(self) -> tuple[list[GroupConfig], int]:
+        entry = self._get_entry()
+        settings = SiteSettings.from_entry_data(entry.data)
+        return site_groups(settings, entry.subentries), settings.supply.legs
+
+    def _stored(self, subentry_id: str | None) -> dict[str, Any] | None:
+        if subentry_id is None:
+            return None
+        stored = self._get_entry().subentries[subentry_id]
+        return {k: v for k, v in stored.data.items() if v is not None} | {
+            CONF_NAME: stored.title
+        }
+
+    def _done(
+        self,
+        subentry_id: str | None,
+        user_input: Mapping[str, Any],
+        data: dict[str, Any],
+    ) -> SubentryFlowResult:
+        title = str(user_input[CONF_NAME]).strip()
+        unique_id = (
+            f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
+            if data[CONF_SOURCE] == "modbus"
+            else None
+        )
+        if subentry_id is None:
+            return self.async_create_entry(title=title, data=data, unique_id=unique_id)
+        return self.async_update_and_abort(
+            self._get_entry(),
+            self._get_reconfigure_subentry(),
+            title=title,
+            data=data,
+            unique_id=unique_id,
+        )
+
+    async def _async_sensors(
+        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        groups, legs = self._groups_and_legs()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_sensors(
+                self.hass, user_input, self._get_entry(), groups, subentry_id
+            )
+            if not errors:
+                return self._done(subentry_id, user_input, sensors_data(user_input))
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _sensors_schema(groups, legs), user_input or self._stored(subentry_id)
+            ),
+            errors=errors,
+        )
+
+    async def _async_modbus(
+        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        groups, _legs = self._groups_and_legs()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await async_validate_modbus(
+                user_input, self._get_entry(), groups, subentry_id
+            )
+            if not errors:
+                data = modbus_data(user_input)
+                if subentry_id is None and any(
+                    s.unique_id
+                    == f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
+                    for s in self._get_entry().subentries.values()
+                ):
+                    return self.async_abort(reason="already_configured")
+                return self._done(subentry_id, user_input, data)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _modbus_schema(groups), user_input or self._stored(subentry_id)
+            ),
+            errors=errors,
+        )
