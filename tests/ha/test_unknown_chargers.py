@@ -163,7 +163,8 @@ async def test_unknown_charger_is_rejected_then_allowed_again(
     values = {
         str(k): k.description["suggested_value"]
         for k in schema
-        if k.description and "suggested_value" in k.description
+        if k.description
+        and "suggested_value" in k.description
         # (the tests' central system listens on a free port, not the default)
         and str(k) != "ocpp_port"
     }
