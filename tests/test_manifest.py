@@ -103,6 +103,7 @@ def test_hacs_json_uses_only_known_keys() -> None:
 SUBENTRY = "config_subentries.group"
 CHARGER = "config_subentries.charger"
 METER = "config_subentries.meter"
+SCHEDULE = "config_subentries.schedule_limit"
 # Where each form-validating function's error keys must be translated.
 ERROR_SECTIONS = {
     "_validate": "config",
@@ -112,8 +113,9 @@ ERROR_SECTIONS = {
     "_common_errors": METER,
     "validate_sensors": METER,
     "async_validate_modbus": METER,
+    "validate_schedule": SCHEDULE,
 }
-FLOW_MODULES = ("config_flow.py", "meter_flow.py")
+FLOW_MODULES = ("config_flow.py", "meter_flow.py", "schedule_flow.py")
 # Error keys made at run time, from a reason: every reason must be translated.
 COMPUTED_ERRORS = {
     "config": {"tls_missing", "tls_invalid"},
@@ -163,6 +165,8 @@ def _class_section(node: ast.ClassDef) -> str:
     if "ConfigSubentryFlow" in bases:
         if "Charger" in node.name:
             return CHARGER
+        if "Schedule" in node.name:
+            return SCHEDULE
         return METER if "Meter" in node.name else SUBENTRY
     return "config"
 
@@ -225,6 +229,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
         "options": {"init"},
         SUBENTRY: {"user", "reconfigure"},
         CHARGER: {"user", "reconfigure"},
+        SCHEDULE: {"user", "reconfigure"},
         METER: {
             "user",
             "sensors",
@@ -255,7 +260,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
     for section, reasons in aborts.items():
         known = _section(section).get("abort", {}).keys()
         assert reasons <= known, (section, reasons - known)
-    for kind in (SUBENTRY, CHARGER, METER):
+    for kind in (SUBENTRY, CHARGER, METER, SCHEDULE):
         assert _section(kind)["initiate_flow"].keys() == {"user", "reconfigure"}
         assert _section(kind)["entry_type"]
 

@@ -54,6 +54,7 @@ from .groups import (
 )
 from .meters import SiteMeters, site_meters
 from .ocpp_source import OcppSource
+from .schedules import ScheduledLimits, site_scheduled_limits
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -153,6 +154,9 @@ async def async_setup_entry(
     await meters.async_start()
     entry.async_on_unload(meters.async_stop)
     entry.async_on_unload(controller.add_adjuster(meters))
+    schedules = ScheduledLimits(hass, site_scheduled_limits(entry.subentries), changed)
+    entry.async_on_unload(schedules.stop)
+    entry.async_on_unload(controller.add_adjuster(schedules))
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
     entry.async_on_unload(controller.add_source(ocpp))
@@ -160,6 +164,7 @@ async def async_setup_entry(
     entry.runtime_data = SiteRuntime(
         settings=settings,
         meters=meters,
+        schedules=schedules,
         controller=controller,
         ocpp=ocpp,
         central=central,
@@ -258,6 +263,7 @@ async def _async_entry_updated(
         site_groups(runtime.settings, entry.subentries),
         control,
     )
+    runtime.schedules.update_limits(site_scheduled_limits(entry.subentries))
     await runtime.meters.async_update_meters(
         site_meters(entry.subentries), _group_phases(runtime.controller)
     )

@@ -83,6 +83,7 @@ from .const import (
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_SCHEDULE,
     SUPPLIES,
     WATCHDOG_RANGE_S,
 )
@@ -91,6 +92,7 @@ from .core.topology import GroupConfig, possible_parents
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, control_settings, site_chargers, site_groups
 from .meter_flow import MeterSubentryFlow
+from .schedule_flow import ScheduleLimitSubentryFlow
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -179,6 +181,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_GROUP: PowerGroupSubentryFlow,
             SUBENTRY_CHARGER: ChargerSubentryFlow,
             SUBENTRY_METER: MeterSubentryFlow,
+            SUBENTRY_SCHEDULE: ScheduleLimitSubentryFlow,
         }
 
     async def async_step_user(

@@ -128,3 +128,11 @@ POLL_RANGE_S: Final = (1.0, 60.0)
 DEFAULT_STALE_S: Final = 15.0
 STALE_RANGE_S: Final = (5.0, 300.0)
 MODBUS_UNIT_RANGE: Final = (1, 247)
+
+# Time-of-use limits: config subentries of the site. While a schedule entity
+# (HA's schedule helper, or any on/off entity) is on, a group's limit is lower.
+SUBENTRY_SCHEDULE: Final = "schedule_limit"
+CONF_SCHEDULE_ENTITY: Final = "schedule"
+CONF_CURRENT_A: Final = "current_a"
+CONF_POWER_KW: Final = "power_kw"
+SCHEDULE_DOMAINS: Final = ["schedule", "input_boolean", "binary_sensor", "switch"]

@@ -42,6 +42,7 @@ from .core.topology import GroupConfig
 from .csms import CentralSystem
 from .meters import SiteMeters
 from .ocpp_source import ChargerConfig, OcppSource
+from .schedules import ScheduledLimits
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
 
@@ -159,6 +160,7 @@ class SiteRuntime:
     ocpp: OcppSource
     central: CentralSystem
     meters: SiteMeters
+    schedules: ScheduledLimits
     ocpp_port: int
     """The port the central system was asked to listen on."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)

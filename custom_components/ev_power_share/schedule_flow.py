@@ -1,0 +1,142 @@
+"""The subentry flow of a time-of-use limit: a group, an on/off entity, a limit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfPower
+from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+
+from .compat import vol
+from .const import (
+    CONF_CURRENT_A,
+    CONF_GROUP,
+    CONF_POWER_KW,
+    CONF_SCHEDULE_ENTITY,
+    GROUP_POWER_MAX_KW,
+    SCHEDULE_DOMAINS,
+    SITE_GROUP_ID,
+)
+from .core.topology import GroupConfig
+from .data import SiteSettings, site_groups
+
+
+def _box(unit: str, step: float) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            mode=NumberSelectorMode.BOX, step=step, unit_of_measurement=unit
+        )
+    )
+
+
+def _schema(groups: list[GroupConfig]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=g.id, label=g.name) for g in groups
+                    ],
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Required(CONF_SCHEDULE_ENTITY): EntitySelector(
+                EntitySelectorConfig(domain=SCHEDULE_DOMAINS)
+            ),
+            vol.Optional(CONF_CURRENT_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Optional(CONF_POWER_KW): _box(UnitOfPower.KILO_WATT, 0.1),
+        }
+    )
+
+
+def validate_schedule(
+    user_input: Mapping[str, Any], groups: list[GroupConfig]
+) -> dict[str, str]:
+    """Form errors by field for a time-of-use limit."""
+    errors: dict[str, str] = {}
+    if not str(user_input[CONF_NAME]).strip():
+        errors[CONF_NAME] = "name_required"
+    group = next((g for g in groups if g.id == user_input[CONF_GROUP]), None)
+    if group is None:
+        errors[CONF_GROUP] = "group_invalid"
+    amps, kw = user_input.get(CONF_CURRENT_A), user_input.get(CONF_POWER_KW)
+    if amps is None and kw is None:
+        errors["base"] = "limit_required"
+    rating = group.rating_a if group is not None else None
+    if amps is not None and not (
+        0 <= float(amps) <= (rating if rating is not None else float("inf"))
+    ):
+        errors[CONF_CURRENT_A] = "current_out_of_range"
+    if kw is not None and not 0 <= float(kw) <= GROUP_POWER_MAX_KW:
+        errors[CONF_POWER_KW] = "power_out_of_range"
+    return errors
+
+
+def schedule_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """What a time-of-use limit stores."""
+    amps, kw = user_input.get(CONF_CURRENT_A), user_input.get(CONF_POWER_KW)
+    return {
+        CONF_GROUP: user_input[CONF_GROUP],
+        CONF_SCHEDULE_ENTITY: user_input[CONF_SCHEDULE_ENTITY],
+        CONF_CURRENT_A: None if amps is None else float(amps),
+        CONF_POWER_KW: None if kw is None else float(kw),
+    }
+
+
+class ScheduleLimitSubentryFlow(ConfigSubentryFlow):
+    """Add or change a time-of-use limit of a site."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A new time-of-use limit."""
+        return await self._async_form("user", None, user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a time-of-use limit."""
+        subentry = self._get_reconfigure_subentry()
+        return await self._async_form("reconfigure", subentry.subentry_id, user_input)
+
+    async def _async_form(
+        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        groups = site_groups(SiteSettings.from_entry_data(entry.data), entry.subentries)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_schedule(user_input, groups)
+            if not errors:
+                title = str(user_input[CONF_NAME]).strip()
+                data = schedule_data(user_input)
+                if subentry_id is None:
+                    return self.async_create_entry(title=title, data=data)
+                return self.async_update_and_abort(
+                    entry, self._get_reconfigure_subentry(), title=title, data=data
+                )
+        suggested: Mapping[str, Any] | None = user_input
+        if suggested is None and subentry_id is not None:
+            stored = entry.subentries[subentry_id]
+            suggested = {k: v for k, v in stored.data.items() if v is not None} | {
+                CONF_NAME: stored.title
+            }
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(_schema(groups), suggested),
+            errors=errors,
+        )
