@@ -42,6 +42,7 @@ from .data import (
     site_chargers,
     site_groups,
 )
+from .energy import EnergyModes, energy_settings
 from .entity import signal_subentries_added
 from .groups import (
     async_announce_unknown_charger,
@@ -66,6 +67,7 @@ PLATFORMS: list[Platform] = [
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.TIME,
 ]
 
 
@@ -157,6 +159,10 @@ async def async_setup_entry(
     schedules = ScheduledLimits(hass, site_scheduled_limits(entry.subentries), changed)
     entry.async_on_unload(schedules.stop)
     entry.async_on_unload(controller.add_adjuster(schedules))
+    energy = EnergyModes(
+        hass, ocpp, energy_settings(entry.options), meters.site_power_w
+    )
+    entry.async_on_unload(controller.add_adjuster(energy))
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
     entry.async_on_unload(controller.add_source(ocpp))
@@ -165,6 +171,7 @@ async def async_setup_entry(
         settings=settings,
         meters=meters,
         schedules=schedules,
+        energy=energy,
         controller=controller,
         ocpp=ocpp,
         central=central,
@@ -264,6 +271,7 @@ async def _async_entry_updated(
         control,
     )
     runtime.schedules.update_limits(site_scheduled_limits(entry.subentries))
+    runtime.energy.settings = energy_settings(entry.options)
     await runtime.meters.async_update_meters(
         site_meters(entry.subentries), _group_phases(runtime.controller)
     )

@@ -13,9 +13,17 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfPower
-from homeassistant.core import callback
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    CONF_NAME,
+    UnitOfElectricCurrent,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -31,14 +39,20 @@ from homeassistant.util import slugify
 
 from .compat import vol
 from .const import (
+    BATTERY_SIGNS,
     CHARGE_POINT_ID_MAX,
     CHARGER_MAX_CURRENT_RANGE_A,
+    CONF_BATTERY_IS_SURPLUS,
+    CONF_BATTERY_POWER_ENTITY,
+    CONF_BATTERY_POWER_SIGN,
     CONF_CHARGE_POINT_ID,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
     CONF_FAILSAFE_A,
     CONF_FIXED_LOAD_A,
+    CONF_GRID_POWER_ENTITY,
+    CONF_GRID_POWER_SIGN,
     CONF_GROUP,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
@@ -52,6 +66,8 @@ from .const import (
     CONF_PASSWORD,
     CONF_PHASES,
     CONF_POLICY,
+    CONF_POWER_SIGN,
+    CONF_PRICE_ENTITY,
     CONF_RATING_A,
     CONF_REJECTED_CHARGERS,
     CONF_ROTATION_MIN,
@@ -78,6 +94,7 @@ from .const import (
     MAIN_BREAKER_MIN_A,
     MIN_CURRENT_RANGE,
     OCPP_PORT_RANGE,
+    POWER_SIGNS,
     ROTATION_RANGE_MIN,
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
@@ -91,7 +108,7 @@ from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, control_settings, site_chargers, site_groups
-from .meter_flow import MeterSubentryFlow
+from .meter_flow import POWER_UNITS, MeterSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
 
 SITE_SCHEMA = vol.Schema(
@@ -299,7 +316,41 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_HYSTERESIS_A): _box(UnitOfElectricCurrent.AMPERE, 0.5),
         vol.Optional(CONF_OCPP_PORT): _box("", 1),
         vol.Optional(CONF_WATCHDOG_S): _box("s", 10),
+        vol.Optional(CONF_GRID_POWER_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class="power")
+        ),
+        vol.Optional(CONF_GRID_POWER_SIGN, default="import_positive"): SelectSelector(
+            SelectSelectorConfig(
+                options=list(POWER_SIGNS),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_POWER_SIGN,
+            )
+        ),
+        vol.Optional(CONF_BATTERY_POWER_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class="power")
+        ),
+        vol.Optional(
+            CONF_BATTERY_POWER_SIGN, default="discharge_positive"
+        ): SelectSelector(
+            SelectSelectorConfig(
+                options=list(BATTERY_SIGNS),
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_BATTERY_POWER_SIGN,
+            )
+        ),
+        vol.Optional(CONF_BATTERY_IS_SURPLUS, default=False): BooleanSelector(),
+        vol.Optional(CONF_PRICE_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain="sensor")
+        ),
     }
+)
+NUMERIC_OPTIONS = (
+    CONF_MIN_CURRENT_A,
+    CONF_FAILSAFE_A,
+    CONF_ROTATION_MIN,
+    CONF_INTERVAL_S,
+    CONF_HYSTERESIS_A,
+    CONF_WATCHDOG_S,
 )
 
 
@@ -332,6 +383,26 @@ def _validate_options(user_input: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
+def _validate_energy(
+    hass: HomeAssistant, user_input: Mapping[str, Any]
+) -> dict[str, str]:
+    """The power sensors must be power sensors; the price sensor must exist."""
+    errors: dict[str, str] = {}
+    for key in (CONF_GRID_POWER_ENTITY, CONF_BATTERY_POWER_ENTITY):
+        entity_id = user_input.get(key)
+        if not entity_id:
+            continue
+        state = hass.states.get(entity_id)
+        if state is None:
+            errors[key] = "entity_missing"
+        elif state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) not in POWER_UNITS:
+            errors[key] = "entity_not_power"
+    price = user_input.get(CONF_PRICE_ENTITY)
+    if price and hass.states.get(price) is None:
+        errors[CONF_PRICE_ENTITY] = "entity_missing"
+    return errors
+
+
 class EvPowerShareOptionsFlow(OptionsFlow):
     """Change how a site shares power; applied at once, without a restart."""
 
@@ -356,15 +427,17 @@ class EvPowerShareOptionsFlow(OptionsFlow):
             )
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _validate_options(user_input)
+            errors = _validate_options(user_input) | _validate_energy(
+                self.hass, user_input
+            )
             if not errors:
                 data: dict[str, Any] = {
                     key: (
-                        value
-                        if key == CONF_POLICY
-                        else int(value)
+                        int(value)
                         if key == CONF_OCPP_PORT
                         else float(value)
+                        if key in NUMERIC_OPTIONS
+                        else value
                     )
                     for key, value in user_input.items()
                     if key != CONF_REJECTED_CHARGERS

@@ -136,3 +136,22 @@ CONF_SCHEDULE_ENTITY: Final = "schedule"
 CONF_CURRENT_A: Final = "current_a"
 CONF_POWER_KW: Final = "power_kw"
 SCHEDULE_DOMAINS: Final = ["schedule", "input_boolean", "binary_sensor", "switch"]
+
+# Solar and tariffs (site options).
+CONF_GRID_POWER_ENTITY: Final = "grid_power_entity"
+CONF_GRID_POWER_SIGN: Final = "grid_power_sign"
+CONF_BATTERY_POWER_ENTITY: Final = "battery_power_entity"
+CONF_BATTERY_POWER_SIGN: Final = "battery_power_sign"
+BATTERY_SIGNS: Final = ("discharge_positive", "charge_positive")
+CONF_BATTERY_IS_SURPLUS: Final = "battery_counts_as_surplus"
+CONF_PRICE_ENTITY: Final = "price_entity"
+ENERGY_OPTION_KEYS: Final = (
+    CONF_GRID_POWER_ENTITY,
+    CONF_GRID_POWER_SIGN,
+    CONF_BATTERY_POWER_ENTITY,
+    CONF_BATTERY_POWER_SIGN,
+    CONF_BATTERY_IS_SURPLUS,
+    CONF_PRICE_ENTITY,
+)
+DEFAULT_ENERGY_KWH: Final = 20.0
+DEFAULT_DEPARTURE: Final = "07:00:00"

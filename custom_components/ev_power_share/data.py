@@ -40,6 +40,7 @@ from .controller import ControlSettings, SiteController
 from .core.model import LEG_NAMES, Policy, Supply
 from .core.topology import GroupConfig
 from .csms import CentralSystem
+from .energy import EnergyModes
 from .meters import SiteMeters
 from .ocpp_source import ChargerConfig, OcppSource
 from .schedules import ScheduledLimits
@@ -161,6 +162,7 @@ class SiteRuntime:
     central: CentralSystem
     meters: SiteMeters
     schedules: ScheduledLimits
+    energy: EnergyModes
     ocpp_port: int
     """The port the central system was asked to listen on."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)

@@ -334,6 +334,29 @@ class SiteMeters:
         poller = self._pollers.get(meter_id)
         return None if poller is None else poller.reading
 
+    def site_power_w(self, now: float) -> float | None:
+        """The site meter's total power (W, import positive), if it has a fresh
+        one: a Modbus meter's, or a sensor meter's power sensor."""
+        meter = next((m for m in self.meters.values() if m.group == "site"), None)
+        if meter is None:
+            return None
+        if meter.source == "modbus":
+            reading = self.reading(meter.id)
+            if reading is None or now - reading.timestamp.timestamp() > meter.stale_s:
+                return None
+            return reading.power_w
+        if not meter.power_entity:
+            return None
+        state = self.hass.states.get(meter.power_entity)
+        watts = _number(state, _POWER_SCALE)
+        if (
+            watts is None
+            or state is None
+            or now - state.last_reported.timestamp() > meter.stale_s
+        ):
+            return None
+        return -watts if meter.export_positive else watts
+
     def adjust(self, site: Site, now: float) -> Site:
         """``site`` with each metered group's non-EV load (and failsafe caps
         under a failed meter)."""

@@ -9,7 +9,7 @@ from homeassistant.components.number import (
     RestoreNumber,
 )
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -36,12 +36,24 @@ async def async_setup_entry(
         if sub.subentry_type != SUBENTRY_CHARGER:
             return []
         charger = charger_config(sub)
-        return [
-            MaxCurrentNumber(
-                runtime.controller, runtime.ocpp, sub.subentry_id, charger, "max", n
+        found: list[NumberEntity] = []
+        for n in range(1, charger.connectors + 1):
+            found.append(
+                MaxCurrentNumber(
+                    runtime.controller, runtime.ocpp, sub.subentry_id, charger, "max", n
+                )
             )
-            for n in range(1, charger.connectors + 1)
-        ]
+            found.append(
+                EnergyToAddNumber(
+                    runtime.controller,
+                    runtime.ocpp,
+                    sub.subentry_id,
+                    charger,
+                    "energy_to_add",
+                    n,
+                )
+            )
+        return found
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
@@ -127,5 +139,39 @@ class MaxCurrentNumber(ChargerEntity, RestoreNumber):
     async def async_set_native_value(self, value: float) -> None:
         """Set the cap and re-allocate at once."""
         self._apply(value)
+        self.async_write_ha_state()
+        await self.coordinator.async_request_refresh()
+
+
+class EnergyToAddNumber(ChargerEntity, RestoreNumber):
+    """Scheduled mode: the energy to add in a session, by the departure time."""
+
+    _attr_translation_key = "energy_to_add"
+    _attr_device_class = NumberDeviceClass.ENERGY
+    _attr_native_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
+    _attr_native_min_value = 0.0
+    _attr_native_max_value = 200.0
+    _attr_native_step = 1.0
+    _attr_mode = NumberMode.BOX
+
+    @property
+    def _port_id(self) -> str:
+        return self.source.chargers[self.charge_point_id].port_id(self.connector or 1)
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the user's choice."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_number_data()
+        if last is not None and last.native_value is not None:
+            self.source.control(self._port_id).energy_kwh = float(last.native_value)
+
+    @property
+    def native_value(self) -> float:
+        """The energy to add."""
+        return self.source.control(self._port_id).energy_kwh
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Set it and re-plan at once."""
+        self.source.control(self._port_id).energy_kwh = value
         self.async_write_ha_state()
         await self.coordinator.async_request_refresh()

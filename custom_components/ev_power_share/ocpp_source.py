@@ -26,12 +26,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+import datetime as dt
 import hmac
 import logging
 import time
 
 from .core.model import CONNECTIONS, Port, Vehicle
+from .core.solar import ChargeMode
 from .csms import Admission, Station, StationConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,15 +61,6 @@ class ChargerConfig:
         return f"{self.charge_point_id}:{connector}"
 
 
-class ChargeMode(StrEnum):
-    """What a connector's vehicle is charged for (solar modes come with meters)."""
-
-    FAST = "fast"
-    """As fast as the limits allow."""
-    OFF = "off"
-    """Not at all: the connector is held at 0 A."""
-
-
 @dataclass(slots=True)
 class PortControls:
     """What the user set for one connector (entities restore these)."""
@@ -77,6 +69,10 @@ class PortControls:
     """A cap below the charger's maximum; None: the charger's maximum."""
     enabled: bool = True
     mode: ChargeMode = ChargeMode.FAST
+    energy_kwh: float = 20.0
+    """Scheduled mode: the energy to add in a session."""
+    departure: dt.time = dt.time(7, 0)
+    """Scheduled mode: when the vehicle leaves (local time, the next one)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from homeassistant.helpers.restore_state import RestoreEntity
 from .const import CONF_POLICY, SITE_GROUP_ID, SUBENTRY_CHARGER
 from .controller import SiteController
 from .core.model import Policy
+from .core.solar import ChargeMode
 from .data import EvPowerShareConfigEntry, charger_config
 from .entity import ChargerEntity, EvPowerShareEntity, async_add_subentry_entities
-from .ocpp_source import ChargeMode
 
 PARALLEL_UPDATES = 0
 
