@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -25,10 +26,13 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.ev_power_share.const import DOMAIN, SUBENTRY_METER
 from custom_components.ev_power_share.core.model import Port, Vehicle
+from custom_components.ev_power_share.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from simulator.modbus_meter import SimulatedModbusMeter
 
 from .test_groups import _add, _device
-from .test_site_control import FakeTransport, _setup
+from .test_site_control import FakeTransport, _setup, assert_replays
 
 AMPS = {"unit_of_measurement": "A", "device_class": "current"}
 WATTS = {"unit_of_measurement": "W", "device_class": "power"}
@@ -119,6 +123,7 @@ async def test_sensor_meter_shares_what_the_building_leaves(
     site_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
+    tmp_path: Path,
 ) -> None:
     await _setup(hass, site_entry)  # 100 A main breaker: 80 A per phase
     controller = site_entry.runtime_data.controller
@@ -191,6 +196,16 @@ async def test_sensor_meter_shares_what_the_building_leaves(
         await _tick(hass, freezer, 5)
         _clamps(hass, 20, 20, 20)
     assert await _cycle(hass, site_entry) == 32  # the car's own maximum
+
+    # Diagnostics show the meter, and the measured load replays exactly.
+    diag = await async_get_config_entry_diagnostics(hass, site_entry)
+    assert diag["meters"][meter_id]["state"] == "fresh"
+    assert diag["meters"][meter_id]["non_ev_load_a"] == [20.0, 20.0, 20.0]
+    (site_group,) = [
+        g for g in diag["last_allocation_input"]["groups"] if g["id"] == "site"
+    ]
+    assert site_group["unmanaged_a"] == [20.0, 20.0, 20.0]
+    await assert_replays(hass, diag, tmp_path)
 
 
 async def test_unavailable_sensor_never_widens_headroom(
