@@ -53,8 +53,21 @@ def _figures(name: str, samples: list[float]) -> str:
     return f"{name:<38} median {statistics.median(samples):6.2f} ms   p95 {p95:6.2f} ms"
 
 
-async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
+async def bench_loop_time(
+    hass: Any, enable_custom_integrations: Any, socket_enabled: Any
+) -> None:
     """Set up a site with 200 ports and time its cycles."""
+    from unittest.mock import patch  # noqa: PLC0415
+
+    # The embedded OCPP central system listens on 127.0.0.1, on a free port.
+    with (
+        patch("custom_components.ev_power_share.OCPP_HOST", "127.0.0.1"),
+        patch("custom_components.ev_power_share.DEFAULT_OCPP_PORT", 0),
+    ):
+        await _bench(hass)
+
+
+async def _bench(hass: Any) -> None:
     from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
         MockConfigEntry,
     )
@@ -82,6 +95,22 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
             },
         }
 
+    meter = {
+        "subentry_id": "meter",
+        "subentry_type": "meter",
+        "title": "Main clamps",
+        "unique_id": None,
+        "data": {
+            "source": "sensors",
+            "group": "site",
+            "current_l1": "sensor.clamp_l1",
+            "current_l2": "sensor.clamp_l2",
+            "current_l3": "sensor.clamp_l3",
+            "power": None,
+            "power_sign": "import_positive",
+            "stale_after_s": 3600.0,
+        },
+    }
     panels = [f"panel{p}" for p in range(N_PANELS)]
     circuits = [f"{p}-c{c}" for p in panels for c in range(N_CIRCUITS)]
     entry = MockConfigEntry(
@@ -95,7 +124,17 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
             "continuous_factor": 0.8,
         },
         subentries_data=[group(p, "site", 250.0) for p in panels]
-        + [group(c, c.split("-")[0], 63.0) for c in circuits],
+        + [group(c, c.split("-")[0], 63.0) for c in circuits]
+        + [meter],
+        options={"grid_power_entity": "sensor.grid"},
+    )
+    # A site meter (three CT clamps) and a grid power sensor: the meter's
+    # estimate and the solar controller run every cycle too.
+    amps = {"unit_of_measurement": "A", "device_class": "current"}
+    for leg in (1, 2, 3):
+        hass.states.async_set(f"sensor.clamp_l{leg}", str(40 + leg), amps)
+    hass.states.async_set(
+        "sensor.grid", "-3000", {"unit_of_measurement": "W", "device_class": "power"}
     )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
@@ -115,6 +154,12 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
         for i in range(N_PORTS)
     ]
     controller.add_source(_Silent(ports))
+    from custom_components.ev_power_share.core.solar import (  # noqa: PLC0415
+        ChargeMode,
+    )
+
+    for port in ports[::10]:  # 20 ports in solar mode
+        entry.runtime_data.ocpp.control(port.id).mode = ChargeMode.SOLAR
     await controller.async_refresh()
     allocation_ms: list[float] = []
     refresh_ms: list[float] = []
@@ -126,9 +171,10 @@ async def bench_loop_time(hass: Any, enable_custom_integrations: Any) -> None:
         allocation_ms.append(controller.data.cycle_ms)
     print(
         f"\nControl cycle, {N_PORTS} ports under {len(circuits)} circuits and "
-        f"{N_PANELS} panels, {CYCLES} cycles, one core"
+        f"{N_PANELS} panels, a site meter, 20 ports in solar mode, {CYCLES} "
+        "cycles, one core"
     )
-    print(_figures("allocation (in the controller)", allocation_ms))
+    print(_figures("allocation (meters, solar, allocator)", allocation_ms))
     print(_figures("whole refresh (commands + entities)", refresh_ms))
     await hass.config_entries.async_unload(entry.entry_id)
 
