@@ -156,6 +156,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         self._design_key: object = None
         self._design: Mapping[str, DesignFigures] = {}
         self._design_issues: set[str] = set()
+        self._design_site: Site | None = None
 
     # -- configuration -----------------------------------------------------
 
@@ -357,6 +358,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             rotation_period_s=s.rotation_period_s,
             now_s=now,
         )
+        self._design_site = site
         for adjuster in self.adjusters:
             site = adjuster.adjust(site, now)
         return site
@@ -425,7 +427,9 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         previous = self._persisted.rotation
         allocation = allocate(site, previous)
         cycle_ms = (time.perf_counter() - start) * 1000.0
-        design = self._design_figures(site)
+        # The design figures describe the installation, not this moment: they
+        # are taken before meters, schedules and charge modes adjust the site.
+        design = self._design_figures(self._design_site or site)
         if allocation.rotation != previous:
             self._persisted.rotation = allocation.rotation
             self._schedule_save()
