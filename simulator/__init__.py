@@ -2,5 +2,6 @@
 
 from .chargepoint import SimulatedChargePoint
 from .smart import Profile, SmartCharging
+from .vehicles import Vehicle, VehicleSpec
 
-__all__ = ["Profile", "SimulatedChargePoint", "SmartCharging"]
+__all__ = ["Profile", "SimulatedChargePoint", "SmartCharging", "Vehicle", "VehicleSpec"]
