@@ -108,6 +108,7 @@ from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, control_settings, site_chargers, site_groups
+from .form_parts import box, group_picker, stored_values
 from .meter_flow import POWER_UNITS, MeterSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
 
@@ -292,14 +293,6 @@ RECONFIGURE_SCHEMA = SITE_SCHEMA.extend(
 )
 
 
-def _box(unit: str, step: float) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            mode=NumberSelectorMode.BOX, step=step, unit_of_measurement=unit
-        )
-    )
-
-
 OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_POLICY): SelectSelector(
@@ -309,13 +302,13 @@ OPTIONS_SCHEMA = vol.Schema(
                 translation_key=CONF_POLICY,
             )
         ),
-        vol.Required(CONF_MIN_CURRENT_A): _box(UnitOfElectricCurrent.AMPERE, 1),
-        vol.Required(CONF_FAILSAFE_A): _box(UnitOfElectricCurrent.AMPERE, 1),
-        vol.Required(CONF_ROTATION_MIN): _box("min", 1),
-        vol.Required(CONF_INTERVAL_S): _box("s", 1),
-        vol.Required(CONF_HYSTERESIS_A): _box(UnitOfElectricCurrent.AMPERE, 0.5),
-        vol.Optional(CONF_OCPP_PORT): _box("", 1),
-        vol.Optional(CONF_WATCHDOG_S): _box("s", 10),
+        vol.Required(CONF_MIN_CURRENT_A): box(UnitOfElectricCurrent.AMPERE, 1),
+        vol.Required(CONF_FAILSAFE_A): box(UnitOfElectricCurrent.AMPERE, 1),
+        vol.Required(CONF_ROTATION_MIN): box("min", 1),
+        vol.Required(CONF_INTERVAL_S): box("s", 1),
+        vol.Required(CONF_HYSTERESIS_A): box(UnitOfElectricCurrent.AMPERE, 0.5),
+        vol.Optional(CONF_OCPP_PORT): box("", 1),
+        vol.Optional(CONF_WATCHDOG_S): box("s", 10),
         vol.Optional(CONF_GRID_POWER_ENTITY): EntitySelector(
             EntitySelectorConfig(domain="sensor", device_class="power")
         ),
@@ -485,7 +478,7 @@ def _group_schema(
                     mode=SelectSelectorMode.DROPDOWN,
                 )
             ),
-            vol.Required(CONF_RATING_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Required(CONF_RATING_A): box(UnitOfElectricCurrent.AMPERE, 1),
             vol.Required(CONF_PHASES, default=list(LEG_NAMES[:legs])): SelectSelector(
                 SelectSelectorConfig(
                     options=list(LEG_NAMES[:legs]),
@@ -493,11 +486,11 @@ def _group_schema(
                     mode=SelectSelectorMode.LIST,
                 )
             ),
-            vol.Required(CONF_CONTINUOUS_FACTOR, default=CONTINUOUS_PCT_DEFAULT): _box(
+            vol.Required(CONF_CONTINUOUS_FACTOR, default=CONTINUOUS_PCT_DEFAULT): box(
                 "%", 1
             ),
-            vol.Optional(CONF_MAX_POWER_KW): _box(UnitOfPower.KILO_WATT, 0.1),
-            vol.Optional(CONF_FIXED_LOAD_A, default=0): _box(
+            vol.Optional(CONF_MAX_POWER_KW): box(UnitOfPower.KILO_WATT, 0.1),
+            vol.Optional(CONF_FIXED_LOAD_A, default=0): box(
                 UnitOfElectricCurrent.AMPERE, 0.1
             ),
         }
@@ -626,15 +619,8 @@ def charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
         {
             vol.Required(CONF_NAME): TextSelector(),
             vol.Required(CONF_CHARGE_POINT_ID): TextSelector(),
-            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): SelectSelector(
-                SelectSelectorConfig(
-                    options=[
-                        SelectOptionDict(value=g.id, label=g.name) for g in groups
-                    ],
-                    mode=SelectSelectorMode.DROPDOWN,
-                )
-            ),
-            vol.Required(CONF_CONNECTORS, default=1): _box("", 1),
+            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): group_picker(groups),
+            vol.Required(CONF_CONNECTORS, default=1): box("", 1),
             vol.Required(
                 CONF_CONNECTION, default="L1-L2-L3" if legs == 3 else "L1"
             ): SelectSelector(
@@ -645,10 +631,10 @@ def charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
                     mode=SelectSelectorMode.DROPDOWN,
                 )
             ),
-            vol.Required(CONF_MAX_CURRENT_A, default=32): _box(
+            vol.Required(CONF_MAX_CURRENT_A, default=32): box(
                 UnitOfElectricCurrent.AMPERE, 1
             ),
-            vol.Optional(CONF_FAILSAFE_A): _box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Optional(CONF_FAILSAFE_A): box(UnitOfElectricCurrent.AMPERE, 1),
             vol.Optional(CONF_PASSWORD): TextSelector(
                 TextSelectorConfig(type=TextSelectorType.PASSWORD)
             ),
@@ -755,10 +741,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
                 )
         suggested: Mapping[str, Any] | None = user_input
         if suggested is None and subentry_id is not None:
-            stored = entry.subentries[subentry_id]
-            suggested = {
-                key: value for key, value in stored.data.items() if value is not None
-            } | {CONF_NAME: stored.title}
+            suggested = stored_values(entry.subentries[subentry_id])
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(

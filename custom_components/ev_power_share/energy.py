@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import datetime as dt
-import math
 from typing import Any
 
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, UnitOfPower
 from homeassistant.core import HomeAssistant, State
 from homeassistant.util import dt as dt_util
 
@@ -46,13 +44,9 @@ from .core.solar import (
     solar_ports,
 )
 from .core.tariffs import price_forecast
+from .meters import POWER_SCALE, sensor_value
 from .ocpp_source import OcppSource
 
-_POWER_SCALE: dict[str, float] = {
-    UnitOfPower.WATT: 1.0,
-    UnitOfPower.KILO_WATT: 1000.0,
-    UnitOfPower.MEGA_WATT: 1_000_000.0,
-}
 STALE_S = 60.0
 """A grid or battery power older than this is not trusted (no surplus then)."""
 
@@ -86,14 +80,7 @@ def power_w(state: State | None, now: float) -> float | None:
     """A power sensor's value in W, if it is fresh and numeric."""
     if state is None or now - state.last_reported.timestamp() > STALE_S:
         return None
-    scale = _POWER_SCALE.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)))
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None
-    if scale is None or not math.isfinite(value):
-        return None
-    return value * scale
+    return sensor_value(state, POWER_SCALE)
 
 
 def next_departure(departure: dt.time, now: float) -> float:

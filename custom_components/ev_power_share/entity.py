@@ -157,3 +157,25 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
     def available(self) -> bool:
         """Only while the charger is configured; most entities also need it online."""
         return super().available and self.charge_point_id in self.source.chargers
+
+
+class WritesOnChange(CoordinatorEntity[SiteController]):
+    """Writes its state only when what it shows changed.
+
+    A cycle every few seconds would otherwise write hundreds of unchanged
+    states (and recorder rows). ``_shown()`` is what counts as the state.
+    """
+
+    _written: object = None
+
+    def _shown(self) -> object:
+        """What the state shows: availability, value and any attributes."""
+        available = self.available
+        return (available, self.native_value if available else None)  # type: ignore[attr-defined]
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when it changed."""
+        if (shown := self._shown()) != self._written:
+            self._written = shown
+            super()._handle_coordinator_update()

@@ -25,10 +25,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -59,6 +55,7 @@ from .const import (
 )
 from .core.topology import GroupConfig
 from .data import SiteSettings, site_groups
+from .form_parts import box, group_picker, stored_values
 from .modbus import DEFAULT_PORT, PROFILES, MeterError, probe
 
 CURRENT_UNITS = {UnitOfElectricCurrent.AMPERE, UnitOfElectricCurrent.MILLIAMPERE}
@@ -66,27 +63,10 @@ POWER_UNITS = {UnitOfPower.WATT, UnitOfPower.KILO_WATT, UnitOfPower.MEGA_WATT}
 PROBE_TIMEOUT_S = 5.0
 
 
-def _box(unit: str, step: float) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            mode=NumberSelectorMode.BOX, step=step, unit_of_measurement=unit
-        )
-    )
-
-
-def _group_selector(groups: list[GroupConfig]) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[SelectOptionDict(value=g.id, label=g.name) for g in groups],
-            mode=SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
 def _sensors_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
     fields: dict[Any, Any] = {
         vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_GROUP, default=SITE_GROUP_ID): _group_selector(groups),
+        vol.Required(CONF_GROUP, default=SITE_GROUP_ID): group_picker(groups),
     }
     for key in CONF_CURRENT_ENTITIES[:legs]:
         fields[vol.Optional(key)] = EntitySelector(
@@ -102,7 +82,7 @@ def _sensors_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
             translation_key=CONF_POWER_SIGN,
         )
     )
-    fields[vol.Required(CONF_STALE_S, default=DEFAULT_STALE_S)] = _box("s", 1)
+    fields[vol.Required(CONF_STALE_S, default=DEFAULT_STALE_S)] = box("s", 1)
     return vol.Schema(fields)
 
 
@@ -110,7 +90,7 @@ def _modbus_schema(groups: list[GroupConfig]) -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): TextSelector(),
-            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): _group_selector(groups),
+            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): group_picker(groups),
             vol.Required(CONF_PROFILE, default="sdm630"): SelectSelector(
                 SelectSelectorConfig(
                     options=list(PROFILES),
@@ -119,10 +99,10 @@ def _modbus_schema(groups: list[GroupConfig]) -> vol.Schema:
                 )
             ),
             vol.Required(CONF_HOST): TextSelector(),
-            vol.Required(CONF_PORT, default=DEFAULT_PORT): _box("", 1),
-            vol.Required(CONF_UNIT, default=1): _box("", 1),
-            vol.Required(CONF_POLL_S, default=DEFAULT_POLL_S): _box("s", 1),
-            vol.Required(CONF_STALE_S, default=DEFAULT_STALE_S): _box("s", 1),
+            vol.Required(CONF_PORT, default=DEFAULT_PORT): box("", 1),
+            vol.Required(CONF_UNIT, default=1): box("", 1),
+            vol.Required(CONF_POLL_S, default=DEFAULT_POLL_S): box("s", 1),
+            vol.Required(CONF_STALE_S, default=DEFAULT_STALE_S): box("s", 1),
         }
     )
 
@@ -313,10 +293,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
     def _stored(self, subentry_id: str | None) -> dict[str, Any] | None:
         if subentry_id is None:
             return None
-        stored = self._get_entry().subentries[subentry_id]
-        return {k: v for k, v in stored.data.items() if v is not None} | {
-            CONF_NAME: stored.title
-        }
+        return stored_values(self._get_entry().subentries[subentry_id])
 
     def _done(
         self,

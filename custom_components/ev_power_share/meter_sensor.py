@@ -19,13 +19,12 @@ from homeassistant.const import (
     UnitOfEnergy,
     UnitOfPower,
 )
-from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .controller import SiteController
 from .core.limits import MeterState
+from .entity import WritesOnChange
 from .meters import MeterSettings, SiteMeters
 
 _CURRENT = {
@@ -161,7 +160,7 @@ def meter_sensor_descriptions(
     return found
 
 
-class MeterSensor(CoordinatorEntity[SiteController], SensorEntity):
+class MeterSensor(WritesOnChange, SensorEntity):
     """A figure of one meter, refreshed every control cycle."""
 
     _attr_has_entity_name = True
@@ -185,8 +184,6 @@ class MeterSensor(CoordinatorEntity[SiteController], SensorEntity):
             identifiers={meter_device_identifier(entry_id, meter.id)}
         )
 
-    _written: tuple[bool, float | str | None] | None = None
-
     @property
     def available(self) -> bool:
         """While the meter is configured; readings only while fresh."""
@@ -208,12 +205,3 @@ class MeterSensor(CoordinatorEntity[SiteController], SensorEntity):
         if meter is None:
             return None
         return self.entity_description.value_fn(self.meters, meter)
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when it changed."""
-        available = self.available
-        shown = (available, self.native_value if available else None)
-        if shown != self._written:
-            self._written = shown
-            super()._handle_coordinator_update()

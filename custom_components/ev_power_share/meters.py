@@ -58,11 +58,11 @@ from .modbus import MeterError, MeterReading, ModbusMeter
 
 _LOGGER = logging.getLogger(__name__)
 
-_CURRENT_SCALE: dict[str, float] = {
+CURRENT_SCALE: dict[str, float] = {
     UnitOfElectricCurrent.AMPERE: 1.0,
     UnitOfElectricCurrent.MILLIAMPERE: 0.001,
 }
-_POWER_SCALE: dict[str, float] = {
+POWER_SCALE: dict[str, float] = {
     UnitOfPower.WATT: 1.0,
     UnitOfPower.KILO_WATT: 1000.0,
     UnitOfPower.MEGA_WATT: 1_000_000.0,
@@ -130,8 +130,9 @@ def site_meters(subentries: Mapping[str, ConfigSubentry]) -> list[MeterSettings]
     ]
 
 
-def _number(state: State | None, scales: Mapping[str, float]) -> float | None:
-    """A sensor's value in base units, or None if it has none usable now."""
+def sensor_value(state: State | None, scales: Mapping[str, float]) -> float | None:
+    """A sensor's value in base units (``scales`` by unit: A, W), or None if it
+    has none usable now."""
     if state is None:
         return None
     scale = scales.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)))
@@ -158,7 +159,7 @@ def sensor_sample(
     configured = [(i, e) for i, e in enumerate(meter.current_entities[:legs]) if e]
     for leg, entity_id in configured:
         state = hass.states.get(entity_id)
-        amps = _number(state, _CURRENT_SCALE)
+        amps = sensor_value(state, CURRENT_SCALE)
         if amps is None or state is None or currents is None:
             currents = None
             continue
@@ -168,7 +169,7 @@ def sensor_sample(
         return MeterSample(at_s=min(stamps), currents_a=tuple(currents))
     if meter.power_entity:
         state = hass.states.get(meter.power_entity)
-        watts = _number(state, _POWER_SCALE)
+        watts = sensor_value(state, POWER_SCALE)
         if watts is not None and state is not None:
             return MeterSample(
                 at_s=state.last_reported.timestamp(),
@@ -348,7 +349,7 @@ class SiteMeters:
         if not meter.power_entity:
             return None
         state = self.hass.states.get(meter.power_entity)
-        watts = _number(state, _POWER_SCALE)
+        watts = sensor_value(state, POWER_SCALE)
         if (
             watts is None
             or state is None

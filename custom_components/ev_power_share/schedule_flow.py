@@ -10,13 +10,6 @@ from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfPower
 from homeassistant.helpers.selector import (
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
 )
 
@@ -32,33 +25,19 @@ from .const import (
 )
 from .core.topology import GroupConfig
 from .data import SiteSettings, site_groups
-
-
-def _box(unit: str, step: float) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            mode=NumberSelectorMode.BOX, step=step, unit_of_measurement=unit
-        )
-    )
+from .form_parts import box, group_picker, stored_values
 
 
 def _schema(groups: list[GroupConfig]) -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_NAME): TextSelector(),
-            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): SelectSelector(
-                SelectSelectorConfig(
-                    options=[
-                        SelectOptionDict(value=g.id, label=g.name) for g in groups
-                    ],
-                    mode=SelectSelectorMode.DROPDOWN,
-                )
-            ),
+            vol.Required(CONF_GROUP, default=SITE_GROUP_ID): group_picker(groups),
             vol.Required(CONF_SCHEDULE_ENTITY): EntitySelector(
                 EntitySelectorConfig(domain=SCHEDULE_DOMAINS)
             ),
-            vol.Optional(CONF_CURRENT_A): _box(UnitOfElectricCurrent.AMPERE, 1),
-            vol.Optional(CONF_POWER_KW): _box(UnitOfPower.KILO_WATT, 0.1),
+            vol.Optional(CONF_CURRENT_A): box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Optional(CONF_POWER_KW): box(UnitOfPower.KILO_WATT, 0.1),
         }
     )
 
@@ -131,10 +110,7 @@ class ScheduleLimitSubentryFlow(ConfigSubentryFlow):
                 )
         suggested: Mapping[str, Any] | None = user_input
         if suggested is None and subentry_id is not None:
-            stored = entry.subentries[subentry_id]
-            suggested = {k: v for k, v in stored.data.items() if v is not None} | {
-                CONF_NAME: stored.title
-            }
+            suggested = stored_values(entry.subentries[subentry_id])
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(_schema(groups), suggested),

@@ -20,7 +20,7 @@ from homeassistant.const import (
     UnitOfEnergy,
     UnitOfPower,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SITE_GROUP_ID, SUBENTRY_CHARGER, SUBENTRY_GROUP, SUBENTRY_METER
@@ -31,6 +31,7 @@ from .entity import (
     ChargerEntity,
     ConnectorView,
     EvPowerShareEntity,
+    WritesOnChange,
     async_add_subentry_entities,
 )
 from .meter_sensor import MeterSensor, meter_sensor_descriptions
@@ -206,7 +207,7 @@ def _group_legs(controller: SiteController, group_id: str) -> tuple[int, ...]:
     return tuple(range(controller.supply.legs))
 
 
-class GroupSensor(EvPowerShareEntity, SensorEntity):
+class GroupSensor(WritesOnChange, EvPowerShareEntity, SensorEntity):
     """A figure of one power group."""
 
     entity_description: GroupSensorDescription
@@ -221,22 +222,10 @@ class GroupSensor(EvPowerShareEntity, SensorEntity):
         super().__init__(controller, group_id, description.key)
         self.entity_description = description
 
-    _written: tuple[bool, float | int | str | None] | None = None
-
     @property
     def native_value(self) -> float | int | str | None:
         """The value in the controller's latest snapshot."""
         return self.entity_description.value_fn(self.coordinator.data, self.group_id)
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when it changed: a cycle every few seconds would
-        otherwise write hundreds of unchanged states (and recorder rows)."""
-        available = self.available
-        shown = (available, self.native_value if available else None)
-        if shown != self._written:
-            self._written = shown
-            super()._handle_coordinator_update()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -326,7 +315,7 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
 )
 
 
-class ConnectorSensor(ChargerEntity, RestoreSensor):
+class ConnectorSensor(WritesOnChange, ChargerEntity, RestoreSensor):
     """A figure of one charger connector.
 
     The energy register is restored across restarts until the charger reports
@@ -335,7 +324,6 @@ class ConnectorSensor(ChargerEntity, RestoreSensor):
 
     entity_description: ConnectorSensorDescription
     _restored: float | None = None
-    _written: tuple[bool, float | str | None, str | None] | None = None
 
     def __init__(
         self,
@@ -387,13 +375,10 @@ class ConnectorSensor(ChargerEntity, RestoreSensor):
         allocation = self.view.allocation
         return None if allocation is None else {"reason": allocation.reason}
 
-    @callback
-    def _handle_coordinator_update(self) -> None:
+    def _shown(self) -> object:
+        """The value, and the reason of the allocated current."""
         available = self.available
-        value = self.native_value if available else None
-        reason = (
-            (self.extra_state_attributes or {}).get("reason") if available else None
-        )
-        if (shown := (available, value, reason)) != self._written:
-            self._written = shown
-            super()._handle_coordinator_update()
+        if not available:
+            return (False, None, None)
+        reason = (self.extra_state_attributes or {}).get("reason")
+        return (True, self.native_value, reason)
