@@ -4,7 +4,9 @@
 
 Each day is a seeded synthetic trace (``simulator/solar_day.py``): a 6 kWp roof
 on a partly cloudy summer day (passing cumulus shadows, thin cloud, minute-scale
-noise) and a household with fridge, freezer, kettle, induction hob, oven,
+noise; the ``summer`` scenario, whose ~4.9 kW peak barely exceeds a 3-phase
+EV's 4.14 kW minimum) and, as an additional scenario, the same roof and sky on
+a late-April day (``spring``: shorter day, ~5.4 kW peak), and a household with fridge, freezer, kettle, induction hob, oven,
 washing machine and dishwasher. One EV is plugged in from 07:00 to 20:00 and
 never fills up: a 3-phase one (230 V, 6–16 A: 4.1–11 kW) and a 1-phase one
 (6–16 A: 1.4–3.7 kW), in ``solar`` and ``min_solar`` modes. Every 5 s step:
@@ -26,7 +28,9 @@ Definitions (per step, while the EV is plugged in):
   delay but bound to whole amps and to no import, could have taken (the highest
   whole-amp power within the surplus at every usable step);
 * **grid import caused**: what the EV draws beyond the surplus without it
-  (e.g. at the minimum current while a cloud passes), over the whole period;
+  (e.g. at the minimum current while a cloud passes, or within the
+  ``round_up_w`` allowance), over the whole period; the bench also prints what
+  the allowance costs against ``round_up_w`` 0;
 * **changes / charging h**: setpoint changes (every command that differs from
   the previous one, starts and stops included) per hour with a non-zero
   command.
@@ -37,7 +41,7 @@ This is a benchmark, not a test: it prints figures and asserts nothing.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 import statistics
 import sys
@@ -45,7 +49,7 @@ import sys
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from custom_components.ev_power_share.core.solar import ChargeMode, SolarSettings
-from simulator.solar_day import DayTrace, PvConfig, solar_day
+from simulator.solar_day import SPRING, DayTrace, PvConfig, solar_day
 from simulator.solar_replay import EvSpec, ReplayFigures, replay
 
 EVS = (EvSpec("3-phase", phases=3), EvSpec("1-phase", phases=1))
@@ -56,41 +60,25 @@ def _kwh(trace: DayTrace, values: tuple[float, ...]) -> float:
     return sum(values) * trace.step_s / 3.6e6
 
 
-def main() -> None:
-    """Print the benchmark tables."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=5, help="seeds 1..N")
-    parser.add_argument("--quick", action="store_true", help="one day")
-    args = parser.parse_args()
-    seeds = [1] if args.quick else list(range(1, args.days + 1))
-    days = [solar_day(seed) for seed in seeds]
-    clear = solar_day(0, PvConfig(cloud_rate_per_h=0.0, thin_periods=0))
-    settings = SolarSettings()
+SCENARIOS = (
+    ("summer", "6 kWp, partly cloudy summer day", PvConfig()),
+    ("spring", "6 kWp, partly cloudy late-April day (higher peak)", SPRING),
+)
 
-    print("Days (seeded, 6 kWp, partly cloudy summer day; EV plugged in 07–20 h)")
-    for day in [*days, clear]:
-        name = "clear" if day is clear else f"seed {day.seed}"
-        export = sum(max(0.0, day.surplus_w(i)) for i in range(len(day)))
-        print(
-            f"  {name:<8} PV {_kwh(day, day.pv_w):5.1f} kWh  household "
-            f"{_kwh(day, day.load_w):5.1f} kWh  export without EV "
-            f"{export * day.step_s / 3.6e6:5.1f} kWh"
-        )
 
-    tuning = ", ".join(
-        f"{k} {v}" if isinstance(v, bool) else f"{k} {v:g}"
-        for k, v in asdict(settings).items()
-        if k != "step_a"
-    )
-    print(f"\nSolarSettings (defaults): {tuning}")
-
+def _table(
+    days: list[DayTrace],
+    settings: SolarSettings,
+    clear: DayTrace | None,
+) -> None:
+    """The mean table and the day-by-day solar lines for one scenario."""
     results: dict[tuple[str, ChargeMode], list[ReplayFigures]] = {}
     for ev in EVS:
         for mode in MODES:
             results[ev.name, mode] = [replay(d, ev, mode, settings) for d in days]
 
     n = len(days)
-    print(f"\nMean per day over {n} day(s)")
+    print(f"Mean per day over {n} day(s)")
     head = (
         f"{'EV':<8} {'mode':<10} {'surplus':>8} {'EV from':>8} {'share':>6} "
         f"{'of whole':>9} {'grid imp.':>9} {'changes /':>10} {'charging':>9} "
@@ -123,17 +111,19 @@ def main() -> None:
     print(
         "(share used and changes per charging hour are ratios of the totals; "
         "longest import: the longest\n stretch with the EV importing more than "
-        f"the {settings.import_tolerance_w:.0f} W tolerance, worst day; "
+        f"the {settings.import_tolerance_w:.0f} W tolerance + the "
+        f"{settings.round_up_w:.0f} W round-up allowance, worst day; "
         f"disable delay {settings.disable_delay_s:.0f} s)"
     )
 
     print("\nSolar mode, day by day: share used % / changes per charging hour")
     print(f"{'day':<8} " + " ".join(f"{ev.name:>16}" for ev in EVS))
-    for k, day in enumerate([*days, clear]):
+    rows = [*days, clear] if clear is not None else days
+    for k, day in enumerate(rows):
         cells = []
         for ev in EVS:
             if day is clear:
-                f = replay(clear, ev, ChargeMode.SOLAR, settings)
+                f = replay(day, ev, ChargeMode.SOLAR, settings)
             else:
                 f = results[ev.name, ChargeMode.SOLAR][k]
             cells.append(f"{100 * f.share_used:6.1f} / {f.changes_per_hour:5.1f}")
@@ -142,9 +132,74 @@ def main() -> None:
     for ev in EVS:
         figs = results[ev.name, ChargeMode.SOLAR]
         print(
-            f"{ev.name}: share used median {100 * statistics.median(f.share_used for f in figs):.1f} %, "
-            f"changes per charging hour worst day {max(f.changes_per_hour for f in figs):.1f}"
+            f"{ev.name}: share used median "
+            f"{100 * statistics.median(f.share_used for f in figs):.1f} %, "
+            "changes per charging hour worst day "
+            f"{max(f.changes_per_hour for f in figs):.1f}"
         )
+    if settings.round_up_w > 0:
+        strict = replace(settings, round_up_w=0.0)
+        print(
+            f"Cost of the {settings.round_up_w:.0f} W round-up allowance "
+            "(solar mode, against round_up_w 0):"
+        )
+        for ev in EVS:
+            figs = results[ev.name, ChargeMode.SOLAR]
+            base = [replay(d, ev, ChargeMode.SOLAR, strict) for d in days]
+            share = sum(f.ev_from_available_kwh for f in figs) / sum(
+                f.surplus_available_kwh for f in figs
+            )
+            share0 = sum(f.ev_from_available_kwh for f in base) / sum(
+                f.surplus_available_kwh for f in base
+            )
+            extra = [
+                f.grid_import_kwh - b.grid_import_kwh
+                for f, b in zip(figs, base, strict=True)
+            ]
+            rate = sum(f.changes for f in figs) / sum(f.charging_h for f in figs)
+            rate0 = sum(f.changes for f in base) / sum(f.charging_h for f in base)
+            print(
+                f"  {ev.name}: share used {100 * share0:.1f} → {100 * share:.1f} %, "
+                f"grid import +{sum(extra) / n:.2f} kWh a day (worst day "
+                f"+{max(extra):.2f}), changes per charging hour {rate0:.1f} → "
+                f"{rate:.1f}"
+            )
+
+
+def main() -> None:
+    """Print the benchmark tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=5, help="seeds 1..N")
+    parser.add_argument("--quick", action="store_true", help="one day")
+    args = parser.parse_args()
+    seeds = [1] if args.quick else list(range(1, args.days + 1))
+    settings = SolarSettings()
+    tuning = ", ".join(
+        f"{k} {v}" if isinstance(v, bool) else f"{k} {v:g}"
+        for k, v in asdict(settings).items()
+        if k != "step_a"
+    )
+    print(f"SolarSettings (defaults): {tuning}")
+
+    for key, title, pv in SCENARIOS:
+        days = [solar_day(seed, pv) for seed in seeds]
+        clear = (
+            solar_day(0, replace(pv, cloud_rate_per_h=0.0, thin_periods=0))
+            if key == "summer"
+            else None
+        )
+        print(f"\n=== Scenario {key!r}: {title}; EV plugged in 07–20 h ===")
+        for day in [*days, clear] if clear is not None else days:
+            name = "clear" if day is clear else f"seed {day.seed}"
+            export = sum(max(0.0, day.surplus_w(i)) for i in range(len(day)))
+            print(
+                f"  {name:<8} PV {_kwh(day, day.pv_w):5.1f} kWh (peak "
+                f"{max(day.pv_w) / 1000:3.1f} kW)  household "
+                f"{_kwh(day, day.load_w):5.1f} kWh  export without EV "
+                f"{export * day.step_s / 3.6e6:5.1f} kWh"
+            )
+        print()
+        _table(days, settings, clear)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,12 @@ class PvConfig:
     """Longer periods of thin, high cloud."""
 
 
+SPRING = PvConfig(peak_ratio=0.9, sunrise_h=6.75, sunset_h=20.25)
+"""The same roof and sky on a partly cloudy day in late April (CEST): a shorter
+day, but cool panels and clear air give a higher peak (0.9 kW AC per kWp, ~5.4
+kW), comfortably above a 3-phase EV's minimum power (4.14 kW)."""
+
+
 def _trapezoid(t: float, start: float, ramp: float, hold: float) -> float:
     """0 → 1 over ``ramp``, 1 for ``hold``, 1 → 0 over ``ramp``."""
     x = t - start

@@ -23,6 +23,8 @@ solar replay tests check, all over the plugged-in period:
   amps and to no import, could have taken at those steps;
 * **grid import caused by the EV**: at each step, what the EV draws beyond the
   surplus without it;
+* **longest import**: the longest stretch in which the EV imports more than
+  the controller's tolerance plus its round-up allowance (``round_up_w``);
 * **setpoint changes**: commands that differ from the previous one (starts and
   stops included), per hour with a non-zero command.
 """
@@ -90,7 +92,8 @@ class ReplayFigures:
     """Hours with a non-zero command."""
     starts: int = 0
     longest_import_s: float = 0.0
-    """Longest stretch in which the EV imported more than the tolerance."""
+    """Longest stretch in which the EV imported more than the tolerance plus the
+    round-up allowance."""
     commands: list[float] = field(default_factory=list)
     draws: list[float] = field(default_factory=list)
 
@@ -144,7 +147,8 @@ def replay(
     """Replay ``trace`` for one EV in ``mode``, plugged in during ``plugged_s``
     (times of the trace); the EV never fills up. Figures cover that period."""
     controller = SolarController(settings)
-    tol_w = controller.settings.import_tolerance_w
+    s = controller.settings
+    tol_w = s.import_tolerance_w + s.round_up_w  # import beyond it: "imported"
     rules = SetpointRules(step_a=1.0, hysteresis_a=hysteresis_a, settle_s=5.0)
     group = Group("site", rating_a=40.0)  # 32 A continuous: never binding here
     car = _Vehicle()

@@ -75,8 +75,33 @@ def test_solar_port_starts_after_the_enable_delay() -> None:
 
 def test_surplus_below_the_minimum_power_never_starts() -> None:
     ctrl = SolarController()
-    history = drive(ctrl, [port()], lambda _t: 6 * WPA_3P - 10.0, 0.0, 1800.0)
+    short = 6 * WPA_3P - S.round_up_w - 10.0
+    history = drive(ctrl, [port()], lambda _t: short, 0.0, 1800.0)
     assert all(caps["a"] == 0.0 for _, caps in history)
+    strict = SolarController(SolarSettings(round_up_w=0.0))
+    history = drive(strict, [port()], lambda _t: 6 * WPA_3P - 10.0, 0.0, 1800.0)
+    assert all(caps["a"] == 0.0 for _, caps in history)
+
+
+def test_round_up_allowance_starts_and_steps_up_within_it() -> None:
+    """Within ``round_up_w`` of the next step the cap rounds up (and stays): the
+    import it causes is at most the allowance."""
+    assert S.round_up_w > 0
+    ctrl = SolarController()
+    # Just short of the minimum power: starts at the minimum and keeps it.
+    near_min = 6 * WPA_3P - S.round_up_w + 20.0
+    history = drive(ctrl, [port()], lambda _t: near_min, 0.0, 1800.0)
+    assert cap_at(history, S.enable_delay_s) == 6.0
+    assert {c["a"] for t, c in history if t >= S.enable_delay_s} == {6.0}
+    # Just short of 8 A: 8 A, not 7.
+    near_8 = 8 * WPA_3P - S.round_up_w + 20.0
+    history = drive(ctrl, [port()], lambda _t: near_8, 1800.0, 2400.0)
+    assert cap_at(history, 2395.0) == 8.0
+    assert 8 * WPA_3P - near_8 <= S.round_up_w
+    # Without the allowance: floor.
+    strict = SolarController(SolarSettings(round_up_w=0.0))
+    history = drive(strict, [port()], lambda _t: near_8, 0.0, 600.0)
+    assert cap_at(history, 595.0) == 7.0
 
 
 def test_minimum_through_a_cloud_then_stop_after_the_disable_delay() -> None:
@@ -235,11 +260,17 @@ port_specs = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(segments=segments, specs=port_specs, missing=st.booleans())
+@given(
+    segments=segments,
+    specs=port_specs,
+    missing=st.booleans(),
+    round_up=st.sampled_from([0.0, S.round_up_w, 400.0]),
+)
 def test_caps_are_zero_or_within_bounds_in_whole_steps(
     segments: list[tuple[float, int]],
     specs: list[tuple[ChargeMode, int, float, float]],
     missing: bool,
+    round_up: float,
 ) -> None:
     """Whatever the sun does: every cap is 0 or a whole amp in [min, max];
     ``min_solar`` never pauses, ``off`` never charges, no cap rises by more than
@@ -257,8 +288,9 @@ def test_caps_are_zero_or_within_bounds_in_whole_steps(
     def surplus(t: float) -> float | None:
         return times[min(len(times) - 1, int(t / STEP))]
 
-    one = drive(SolarController(), ports, surplus, 0.0, len(times) * STEP)
-    two = drive(SolarController(), ports, surplus, 0.0, len(times) * STEP)
+    tuning = SolarSettings(round_up_w=round_up)
+    one = drive(SolarController(tuning), ports, surplus, 0.0, len(times) * STEP)
+    two = drive(SolarController(tuning), ports, surplus, 0.0, len(times) * STEP)
     assert one == two
     before: dict[str, float] = {}
     for _, caps in one:
