@@ -11,6 +11,10 @@ changed (:meth:`limit_changes`, :attr:`limit_log`).
         await cp.plug_in(1)
         await cp.start_transaction(1, "TAG")
         await cp.send_meter_values(1, currents=(16, 16, 16), energy_wh=1200)
+        await cp.reconnect()  # a network blip: no BootNotification, state kept
+
+It answers TriggerMessage as chargers do: Accepted, then the requested messages
+(sent after the response), or as told by ``trigger_message``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from typing import Any, Literal, Self, cast
 import uuid
 
 import aiohttp
-from ocpp.routing import on as _on
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
+from ocpp.routing import after as _after, on as _on
 from ocpp.v16 import (
     ChargePoint as ChargePoint16,
     call as call16,
@@ -46,11 +51,18 @@ _LOGGER = logging.getLogger(__name__)
 
 Version = Literal["1.6", "2.0.1"]
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+TriggerAnswer = Literal["Accepted", "Rejected", "NotImplemented", "CallError"]
+CONNECT_ERRORS = (aiohttp.ClientError, OSError)
 
 
 def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
     """The library's ``@on`` route decorator, typed for mypy."""
     return cast("Callable[[F], F]", _on(action))
+
+
+def after[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
+    """The library's ``@after`` hook decorator (runs once the response is sent)."""
+    return cast("Callable[[F], F]", _after(action))
 
 
 def _ocpp_time(moment: datetime) -> str:
@@ -98,12 +110,17 @@ class SimulatedChargePoint:
         ssl_context: ssl.SSLContext | None = None,
         composite_schedule: bool = True,
         obeys_profiles: bool = True,
+        trigger_message: TriggerAnswer = "Accepted",
     ) -> None:
         """``composite_schedule=False``: GetCompositeSchedule is answered Rejected,
         as by chargers that do not implement it. ``obeys_profiles=False``:
         SetChargingProfile is answered Accepted but the profile is dropped, as when
         the charger's own load management or a vendor cloud drives it; its limit
-        stays at its own maximum. Both may be changed while it runs."""
+        stays at its own maximum. ``trigger_message``: how TriggerMessage is
+        answered; ``"Accepted"`` (the default) sends the requested messages after
+        the response; ``"Rejected"`` and ``"NotImplemented"`` are the response's
+        status, ``"CallError"`` a CALLERROR NotImplemented (as from chargers without
+        the feature), and nothing is sent. All may be changed while it runs."""
         self.id = station_id
         self.url = f"{url.rstrip('/')}/{station_id}"
         self.version: Version = version
@@ -117,6 +134,7 @@ class SimulatedChargePoint:
         """For a wss:// url: the context that trusts the central system's certificate."""
         self.composite_schedule = composite_schedule
         self.obeys_profiles = obeys_profiles
+        self.trigger_message: TriggerAnswer = trigger_message
         self.smart = SmartCharging(max_current_a, self.clock())
         self.configuration: dict[str, str] = {}
         """Keys set by ChangeConfiguration (1.6) / ``Component.Variable`` by SetVariables."""
@@ -127,6 +145,11 @@ class SimulatedChargePoint:
         self.plugged: dict[int, bool] = dict.fromkeys(range(1, connectors + 1), False)
         self.transactions: dict[int, str] = {}
         self.energy_wh: dict[int, float] = dict.fromkeys(range(1, connectors + 1), 0.0)
+        self.statuses: dict[int, str] = {}
+        """The last status sent per connector (a triggered report repeats it)."""
+        self.measurements: dict[int, dict[str, Any]] = {}
+        """The last currents, power and SoC sent per connector (reported again when
+        asked, with the energy register)."""
         self.boot_status: str | None = None
         self.unlocked: list[int] = []
         self.resets: list[str] = []
@@ -194,6 +217,24 @@ class SimulatedChargePoint:
         if self._session is not None:
             await self._session.close()
         self._ws = self._session = self._runner = None
+
+    async def reconnect(self, *, within: float = 0.0, retry_s: float = 0.2) -> None:
+        """Close the websocket and connect again, without booting: plugged vehicles,
+        transactions, profiles and configuration are kept, as by a charger whose
+        network blipped or whose central system restarted. Retries for ``within``
+        seconds while the central system is not there (then raises)."""
+        await self.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                await self.connect()
+            except CONNECT_ERRORS:
+                if loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(retry_s)
+            else:
+                return
 
     async def __aenter__(self) -> Self:
         await self.connect()
@@ -310,6 +351,7 @@ class SimulatedChargePoint:
 
     async def status(self, connector: int, status: str) -> None:
         """StatusNotification with a raw status of the protocol version."""
+        self.statuses[connector] = status
         if self.version == "1.6":
             await self._call(
                 call16.StatusNotification(
@@ -462,41 +504,23 @@ class SimulatedChargePoint:
         soc: float | None = None,
     ) -> None:
         """MeterValues (or a 2.0.1 TransactionEvent Updated during a transaction)."""
-        v16 = self.version == "1.6"
-        samples: list[dict[str, Any]] = []
-
-        def sample(
-            value: float, measurand: str, unit: str, phase: str | None = None
-        ) -> None:
-            item: dict[str, Any] = {
-                "measurand": measurand,
-                "context": "Sample.Periodic",
-            }
-            if v16:
-                item |= {"value": f"{value:g}", "unit": unit}
-            else:
-                item |= {"value": value, "unit_of_measure": {"unit": unit}}
-            if phase is not None:
-                item["phase"] = phase
-            if measurand == "SoC":
-                item["location"] = "EV"
-            samples.append(item)
-
-        for index, current in enumerate(currents):
-            sample(current, "Current.Import", "A", f"L{index + 1}")
-        if power_w is not None:
-            sample(power_w, "Power.Active.Import", "W")
+        self.measurements[connector] = {
+            "currents": currents,
+            "power_w": power_w,
+            "soc": soc,
+        }
         if energy_wh is not None:
             self.energy_wh[connector] = energy_wh
-            value = energy_wh / 1000 if energy_unit == "kWh" else energy_wh
-            sample(value, "Energy.Active.Import.Register", energy_unit)
-        if soc is not None:
-            sample(soc, "SoC", "Percent")
-        meter_value = [
-            {"timestamp": _ocpp_time(self.clock()), "sampled_value": samples}
-        ]
+        meter_value = self._meter_value(
+            currents=currents,
+            power_w=power_w,
+            energy_wh=energy_wh,
+            energy_unit=energy_unit,
+            soc=soc,
+            context="Sample.Periodic",
+        )
         transaction_id = self.transactions.get(connector)
-        if v16:
+        if self.version == "1.6":
             await self._call(
                 call16.MeterValues(
                     connector_id=connector,
@@ -523,6 +547,142 @@ class SimulatedChargePoint:
                 call201.MeterValues(evse_id=connector, meter_value=meter_value)
             )
 
+    def _meter_value(
+        self,
+        *,
+        currents: tuple[float, ...] = (),
+        power_w: float | None = None,
+        energy_wh: float | None = None,
+        energy_unit: Literal["Wh", "kWh"] = "Wh",
+        soc: float | None = None,
+        context: str,
+    ) -> list[dict[str, Any]]:
+        """One MeterValue (a list of one, as messages carry them)."""
+        v16 = self.version == "1.6"
+        samples: list[dict[str, Any]] = []
+
+        def sample(
+            value: float, measurand: str, unit: str, phase: str | None = None
+        ) -> None:
+            item: dict[str, Any] = {"measurand": measurand, "context": context}
+            if v16:
+                item |= {"value": f"{value:g}", "unit": unit}
+            else:
+                item |= {"value": value, "unit_of_measure": {"unit": unit}}
+            if phase is not None:
+                item["phase"] = phase
+            if measurand == "SoC":
+                item["location"] = "EV"
+            samples.append(item)
+
+        for index, current in enumerate(currents):
+            sample(current, "Current.Import", "A", f"L{index + 1}")
+        if power_w is not None:
+            sample(power_w, "Power.Active.Import", "W")
+        if energy_wh is not None:
+            value = energy_wh / 1000 if energy_unit == "kWh" else energy_wh
+            sample(value, "Energy.Active.Import.Register", energy_unit)
+        if soc is not None:
+            sample(soc, "SoC", "Percent")
+        return [{"timestamp": _ocpp_time(self.clock()), "sampled_value": samples}]
+
+    def _latest(self, connector: int) -> list[dict[str, Any]]:
+        """The last measurements of a connector and its register, as asked for."""
+        last = self.measurements.get(connector, {})
+        return self._meter_value(
+            currents=last.get("currents", ()),
+            power_w=last.get("power_w"),
+            energy_wh=self.energy_wh[connector],
+            soc=last.get("soc"),
+            context="Trigger",
+        )
+
+    def _current_status(self, connector: int) -> str:
+        """What a connector shows now: the last status sent, else what its state
+        says."""
+        if connector in self.statuses:
+            return self.statuses[connector]
+        if connector in self.transactions:
+            return "Charging" if self.version == "1.6" else "Occupied"
+        if self.plugged.get(connector):
+            return "Preparing" if self.version == "1.6" else "Occupied"
+        return "Available"
+
+    # --- TriggerMessage ------------------------------------------------------------
+
+    def _trigger_answer(self, message: str, connector: int | None) -> str:
+        """The status a TriggerMessage is answered with (a CALLERROR is raised)."""
+        if self.trigger_message == "CallError":
+            raise OcppNotImplementedError(description="TriggerMessage not supported")
+        if self.trigger_message != "Accepted":
+            return self.trigger_message
+        if connector is not None and not 1 <= connector <= self.connectors:
+            return "Rejected"
+        v16 = self.version == "1.6"
+        if message in ("MeterValues", "Heartbeat"):
+            return "Accepted"
+        if message == "StatusNotification":
+            # 2.0.1 refuses it without an EVSE and connector (F06.FR.12).
+            return "Accepted" if v16 or connector is not None else "Rejected"
+        if message == "BootNotification":
+            return "Accepted" if v16 or self.boot_status != "Accepted" else "Rejected"
+        if message == "TransactionEvent" and not v16:
+            running = [
+                c for c in self._connectors_of(connector) if c in self.transactions
+            ]
+            return "Accepted" if running else "Rejected"
+        return "NotImplemented"
+
+    def _connectors_of(self, connector: int | None) -> list[int]:
+        if connector is None:
+            return list(range(1, self.connectors + 1))
+        return [connector]
+
+    async def _send_triggered(self, message: str, connector: int | None) -> None:
+        """The messages a TriggerMessage asked for, sent after its response."""
+        if message == "BootNotification":
+            await self.boot()
+        elif message == "Heartbeat":
+            await self.heartbeat()
+        elif message == "StatusNotification":
+            for c in self._connectors_of(connector):
+                await self.status(c, self._current_status(c))
+        elif message == "MeterValues":
+            for c in self._connectors_of(connector):
+                if self.version == "1.6":
+                    transaction_id = self.transactions.get(c)
+                    await self._call(
+                        call16.MeterValues(
+                            connector_id=c,
+                            meter_value=self._latest(c),
+                            transaction_id=int(transaction_id)
+                            if transaction_id
+                            else None,
+                        )
+                    )
+                else:
+                    await self._call(
+                        call201.MeterValues(evse_id=c, meter_value=self._latest(c))
+                    )
+        elif message == "TransactionEvent":
+            for c in self._connectors_of(connector):
+                if (transaction_id := self.transactions.get(c)) is None:
+                    continue
+                await self._call(
+                    call201.TransactionEvent(
+                        event_type="Updated",
+                        timestamp=_ocpp_time(self.clock()),
+                        trigger_reason="Trigger",
+                        seq_no=next(self._seq),
+                        transaction_info={
+                            "transaction_id": transaction_id,
+                            "charging_state": "Charging",
+                        },
+                        evse={"id": c, "connector_id": 1},
+                        meter_value=self._latest(c),
+                    )
+                )
+
     async def _remote_start(
         self, connector: int, id_tag: str, remote_start_id: int | None
     ) -> None:
@@ -544,6 +704,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
     ) -> None:
         super().__init__(sim.id, connection, response_timeout=sim.response_timeout)
         self.sim = sim
+        self._triggered: tuple[str, int | None, str] = ("", None, "")
 
     def _log(self, action: str, payload: dict[str, Any]) -> None:
         self.sim.received.append((action, payload))
@@ -648,6 +809,24 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
         self.sim.resets.append(type)
         return result16.Reset(status="Accepted")
 
+    @on(Action16.trigger_message)
+    def on_trigger_message(
+        self, requested_message: str, connector_id: int | None = None
+    ) -> Any:
+        self._log(
+            "TriggerMessage",
+            {"requested_message": requested_message, "connector_id": connector_id},
+        )
+        status = self.sim._trigger_answer(requested_message, connector_id)
+        self._triggered = (requested_message, connector_id, status)
+        return result16.TriggerMessage(status=status)
+
+    @after(Action16.trigger_message)
+    def after_trigger_message(self, **_: Any) -> None:
+        message, connector, status = self._triggered
+        if status == "Accepted":
+            self.sim._spawn(self.sim._send_triggered(message, connector))
+
 
 class _Handler201(ChargePoint201):  # type: ignore[misc]
     """The commands a 2.0.1 charging station answers."""
@@ -657,6 +836,7 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
     ) -> None:
         super().__init__(sim.id, connection, response_timeout=sim.response_timeout)
         self.sim = sim
+        self._triggered: tuple[str, int | None, str] = ("", None, "")
 
     def _log(self, action: str, payload: dict[str, Any]) -> None:
         self.sim.received.append((action, payload))
@@ -767,3 +947,27 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
         self._log("Reset", {"type": type})
         self.sim.resets.append(type)
         return result201.Reset(status="Accepted")
+
+    @on(Action201.trigger_message)
+    def on_trigger_message(
+        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> Any:
+        self._log(
+            "TriggerMessage", {"requested_message": requested_message, "evse": evse}
+        )
+        evse_id = None if evse is None else evse.get("id")
+        if (
+            requested_message == "StatusNotification"
+            and evse is not None
+            and evse.get("connector_id") is None
+        ):
+            evse_id = None  # no connector: refused like no EVSE (F06.FR.12)
+        status = self.sim._trigger_answer(requested_message, evse_id)
+        self._triggered = (requested_message, evse_id, status)
+        return result201.TriggerMessage(status=status)
+
+    @after(Action201.trigger_message)
+    def after_trigger_message(self, **_: Any) -> None:
+        message, evse_id, status = self._triggered
+        if status == "Accepted":
+            self.sim._spawn(self.sim._send_triggered(message, evse_id))

@@ -7,9 +7,17 @@ Assistant imports: what it needs from Home Assistant is injected.
 
 Safety rules kept here:
 
-* A charger counts as **online** only once it booted, was accepted, and holds our
-  failsafe profile; until then (and whenever it is disconnected) the allocator
-  counts it at its failsafe current.
+* A charger counts as **online** only once it booted (or was resumed, below), was
+  accepted, and holds our failsafe profile; until then (and whenever it is
+  disconnected) the allocator counts it at its failsafe current.
+* A charger that reconnects without rebooting (a network blip, Home Assistant
+  restarting) sends no BootNotification. After a grace period
+  (``StationConfig.resume_grace_s``) without one, it is *resumed*: asked to report
+  its connectors' status and transactions (TriggerMessage), then given its
+  failsafe profile like a booted one. Its state is asked for first, so that a
+  vehicle charging there is known before the charger is commanded (an unknown
+  connector would be given nothing). A charger that does not answer such requests
+  is resumed all the same, and learns its state from its next messages.
 * The live limit is re-sent before its ``validTo`` lapses (half the watchdog),
   so a charger that loses Home Assistant falls back to the failsafe by itself.
 * A charger may keep the last limit we sent until that limit's ``validTo``, even
@@ -127,6 +135,8 @@ class OcppSource:
         self._checked: dict[str, float] = {}
         """When each disobeying port was last checked."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._resumes: dict[Station, asyncio.Task[None]] = {}
+        """Connections waiting to be resumed (see :meth:`_resume`)."""
         self.update_chargers(chargers)
 
     # -- configuration -----------------------------------------------------
@@ -192,13 +202,48 @@ class OcppSource:
     # -- the central system's listener ---------------------------------------
 
     def on_connected(self, station: Station) -> None:
-        """A charger connected (it is not ready before its boot)."""
+        """A charger connected (it is not ready before its boot, or its resume)."""
         self.stations[station.id] = station
         self._ready.discard(station.id)
+        if station.admission is Admission.ACCEPTED and station.id in self._chargers:
+            task = self._spawn(self._resume(station))
+            self._resumes[station] = task
+            task.add_done_callback(lambda _task: self._resumes.pop(station, None))
         self._on_change()
+
+    def _resumable(self, station: Station) -> bool:
+        """Still this charger's connection, accepted, configured, and not booted
+        (a BootNotification leaves it to :meth:`on_boot`)."""
+        return (
+            self.stations.get(station.id) is station
+            and station.commandable
+            and not station.booted
+            and station.id in self._chargers
+        )
+
+    async def _resume(self, station: Station) -> None:
+        """Take a charger that connected without booting under control."""
+        await asyncio.sleep(self.config.resume_grace_s)
+        if not self._resumable(station):
+            return
+        _LOGGER.info(
+            "Charger %s reconnected without booting: asking for its state",
+            station.id,
+        )
+        charger = self._chargers[station.id]
+        if not await station.trigger_status(charger.connectors):
+            _LOGGER.info(
+                "Charger %s did not report its state on request: it is learned "
+                "from its next messages",
+                station.id,
+            )
+        if self._resumable(station):
+            await self._prepare(station)
 
     def on_disconnected(self, station: Station) -> None:
         """A charger's connection closed: it falls back to its failsafe."""
+        if (resume := self._resumes.pop(station, None)) is not None:
+            resume.cancel()
         if self.stations.get(station.id) is station:
             del self.stations[station.id]
             self._ready.discard(station.id)
@@ -246,10 +291,11 @@ class OcppSource:
             )
         self._on_change()
 
-    def _spawn(self, coro: object) -> None:
+    def _spawn(self, coro: object) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def async_close(self, timeout_s: float = 5.0) -> None:
         """Drop every charger under control to its failsafe (our live limits are

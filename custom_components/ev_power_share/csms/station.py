@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Coroutine
+from collections import Counter
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -50,6 +51,10 @@ class StationConfig:
     """Heartbeat interval given in an accepted BootNotification response."""
     pending_retry_s: int = 60
     """Interval given in a Pending BootNotification response (when to boot again)."""
+    resume_grace_s: float = 5.0
+    """How long a charger that connected may take to send its BootNotification
+    before it is taken as resuming: reconnected (after a network blip, or our
+    restart) without rebooting, so it will not boot at all."""
 
 
 @dataclass(slots=True)
@@ -149,6 +154,8 @@ class Station(ABC):
     """A connected charging station: state, and the commands we send it."""
 
     version: Literal["1.6", "2.0.1"]
+    _idle_statuses: frozenset[str] = frozenset()
+    """Statuses that say no transaction runs on a connector."""
 
     def __init__(
         self,
@@ -175,6 +182,14 @@ class Station(ABC):
         self._calls: set[asyncio.Task[Any]] = set()
         self.profile_ids: set[int] = set()
         """Ids of the charging profiles we installed on this connection."""
+        self._status_reports: Counter[int] = Counter()
+        """StatusNotifications received on this connection, per connector."""
+        self._status_reported = asyncio.Event()
+        self._finished: set[int] = set()
+        """Connectors whose transaction ended on this connection, while the
+        vehicle stays plugged in (they run no transaction we do not know)."""
+        self._ended_transactions: set[str] = set()
+        """Transactions that ended on this connection (never adopted again)."""
 
     def __repr__(self) -> str:
         return (
@@ -217,6 +232,81 @@ class Station(ABC):
         for connector_id, state in self.connectors.items():
             if state.transaction_id == transaction_id:
                 return connector_id
+        return None
+
+    def report_status(self, connector_id: int, status: str) -> None:
+        """A StatusNotification: store it, tell the listener."""
+        state = self.connector(connector_id)
+        state.set_status(status)
+        if not state.vehicle_connected:
+            self._finished.discard(connector_id)
+        self._status_reports[connector_id] += 1
+        self._status_reported.set()
+        self._notify("on_status", connector_id)
+
+    def _started(self, connector_id: int, transaction_id: str) -> None:
+        """A transaction runs on a connector (its start seen, or adopted)."""
+        self.connector(connector_id).transaction_id = transaction_id
+        self._finished.discard(connector_id)
+
+    def _ended(self, connector_id: int) -> None:
+        """The transaction of a connector ended (the vehicle may stay plugged)."""
+        state = self.connector(connector_id)
+        if state.transaction_id is not None:
+            self._ended_transactions.add(state.transaction_id)
+        state.transaction_id = None
+        self._finished.add(connector_id)
+
+    def _unknown_transaction(self, transaction_id: str) -> bool:
+        """Neither running on a connector nor ended on this connection."""
+        return (
+            transaction_id not in self._ended_transactions
+            and self.connector_of_transaction(transaction_id) is None
+        )
+
+    def _adopt_transaction(self, connector_id: int, transaction_id: str) -> None:
+        """A transaction that started before this connection (we did not see it
+        start) runs on a connector: from now on it is that connector's."""
+        _LOGGER.info(
+            "%s: transaction %s on connector %s started before this connection",
+            self.id,
+            transaction_id,
+            connector_id,
+        )
+        self._started(connector_id, transaction_id)
+        state = self.connector(connector_id)
+        state.session_start_wh = None  # the session energy counts from here
+        if state.status is None:
+            state.vehicle_connected = True  # a transaction runs: it is plugged
+
+    def _untracked(self) -> list[int]:
+        """Connectors that may run a transaction we do not know: a vehicle is
+        plugged in, no transaction is known, none ended there on this connection,
+        and the status does not say that none runs."""
+        return [
+            connector_id
+            for connector_id, state in self.connectors.items()
+            if connector_id > 0
+            and state.vehicle_connected
+            and state.transaction_id is None
+            and connector_id not in self._finished
+            and state.status not in self._idle_statuses
+        ]
+
+    def _attribute(self, transaction_id: str) -> int | None:
+        """The connector of a transaction we did not see start, from a message
+        that does not name its connector: the one connector that may run an
+        unknown transaction (see :meth:`_untracked`), if there is exactly one.
+        Never a guess among several, nor when none is known to be occupied."""
+        candidates = self._untracked()
+        if len(candidates) == 1:
+            return candidates[0]
+        _LOGGER.info(
+            "%s: cannot tell which connector runs transaction %s (%s candidates)",
+            self.id,
+            transaction_id,
+            len(candidates),
+        )
         return None
 
     def _boot_accepted(
@@ -264,6 +354,44 @@ class Station(ABC):
     def commandable(self) -> bool:
         """True if we may send commands (online, and not pending or rejected)."""
         return self.online and self.admission is Admission.ACCEPTED
+
+    async def _trigger_all(self, requests: list[tuple[Any, int | None]]) -> bool:
+        """Send TriggerMessages in order: ``(payload, connector)``, where a
+        connector is given for a request of its StatusNotification. True once each
+        of those connectors reported its status (waited for at most the response
+        timeout).
+
+        Rejected refuses that one message (2.0.1 refuses a TransactionEvent of an
+        EVSE without transaction). NotImplemented, a CALLERROR or no answer means
+        the station does not do TriggerMessage: nothing more is asked.
+        """
+        before = self._status_reports.copy()
+        wanted = [c for _, c in requests if c is not None]
+        reporting: list[int] = []
+        for payload, connector_id in requests:
+            result = await self.call(payload)
+            if result is None or result.status == "NotImplemented":
+                _LOGGER.info("%s: does not report its state on request", self.id)
+                break
+            if connector_id is not None and result.status == "Accepted":
+                reporting.append(connector_id)
+        if not reporting:
+            return False
+        return await self._statuses_reported(reporting, before) and reporting == wanted
+
+    async def _statuses_reported(
+        self, connector_ids: Collection[int], before: Counter[int]
+    ) -> bool:
+        """Wait (at most the response timeout) until each connector sent a
+        StatusNotification after ``before`` (a copy of the report counts)."""
+        try:
+            async with asyncio.timeout(self.config.response_timeout_s):
+                while any(self._status_reports[c] <= before[c] for c in connector_ids):
+                    self._status_reported.clear()
+                    await self._status_reported.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def call(self, payload: Any) -> Any | None:
         """Send a call; the response dataclass, or ``None`` on error/timeout/close."""
@@ -343,3 +471,12 @@ class Station(ABC):
     @abstractmethod
     async def reset(self, hard: bool = False) -> bool:
         """Reboot the station (hard: at once; soft: when idle)."""
+
+    @abstractmethod
+    async def trigger_status(self, connectors: int) -> bool:
+        """Ask a station that did not boot on this connection to report its state
+        (TriggerMessage): the status of connectors 1..``connectors``, and what it
+        knows of their transactions and meters. True once every connector
+        reported its status; False if it refused (Rejected, NotImplemented) or
+        did not report in time: its state is then learned from its next
+        messages."""

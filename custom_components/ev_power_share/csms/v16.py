@@ -14,6 +14,7 @@ from ocpp.v16.enums import (
     ChargingRateUnitType,
     ConfigurationStatus,
     DataTransferStatus,
+    MessageTrigger,
     RegistrationStatus,
     ResetType,
 )
@@ -36,12 +37,15 @@ _LOGGER = logging.getLogger(__name__)
 
 MEASURANDS = "Energy.Active.Import.Register,Current.Import,Power.Active.Import,SoC"
 _ACCEPTED = {"status": AuthorizationStatus.accepted}
+_NO_TRANSACTION = frozenset({"Available", "Finishing", "Reserved", "Unavailable"})
+"""1.6 statuses that say no transaction runs on the connector."""
 
 
 class V16Station(Station):
     """A station speaking OCPP 1.6J."""
 
     version = "1.6"
+    _idle_statuses = _NO_TRANSACTION
 
     def __init__(
         self,
@@ -165,6 +169,33 @@ class V16Station(Station):
         )
         return result is not None and result.status == "Accepted"
 
+    async def trigger_status(self, connectors: int) -> bool:
+        """StatusNotification, then MeterValues (which carry the transaction id of
+        a running transaction), per connector."""
+        ids = range(1, connectors + 1)
+        return await self._trigger_all(
+            [
+                (
+                    call.TriggerMessage(
+                        requested_message=MessageTrigger.status_notification,
+                        connector_id=connector_id,
+                    ),
+                    connector_id,
+                )
+                for connector_id in ids
+            ]
+            + [
+                (
+                    call.TriggerMessage(
+                        requested_message=MessageTrigger.meter_values,
+                        connector_id=connector_id,
+                    ),
+                    None,
+                )
+                for connector_id in ids
+            ]
+        )
+
     # --- messages from the station ---------------------------------------------
 
     def _meter(self, connector_id: int, meter_value: list[Any]) -> None:
@@ -172,13 +203,29 @@ class V16Station(Station):
         if state.apply(parse_meter_values(meter_value), datetime.now(UTC)):
             self._notify("on_meter", connector_id)
 
+    def meter_values(
+        self, connector_id: int, meter_value: list[Any], transaction_id: int | None
+    ) -> None:
+        """MeterValues; one naming a transaction we did not see start (it started
+        before this connection) makes it the connector's."""
+        if transaction_id is not None and connector_id > 0:
+            state = self.connector(connector_id)
+            if (
+                state.transaction_id is None
+                and state.status not in self._idle_statuses
+                and self._unknown_transaction(str(transaction_id))
+            ):
+                self._adopt_transaction(connector_id, str(transaction_id))
+                self._notify("on_status", connector_id)
+        self._meter(connector_id, meter_value)
+
     def start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int
     ) -> int:
         """StartTransaction: a new transaction id, the session starts at ``meter_start``."""
         transaction_id = self._next_transaction_id()
+        self._started(connector_id, str(transaction_id))
         state = self.connector(connector_id)
-        state.transaction_id = str(transaction_id)
         state.id_tag = id_tag
         state.session_start_wh = float(meter_start)
         state.energy_wh = float(meter_start)
@@ -192,13 +239,19 @@ class V16Station(Station):
         """StopTransaction: the register reads ``meter_stop``; the session is over."""
         connector_id = self.connector_of_transaction(str(transaction_id))
         if connector_id is None:
-            _LOGGER.info("%s: stop of unknown transaction %s", self.id, transaction_id)
-            return
+            # It started before this connection (or it ended already).
+            # StopTransaction names no connector: it is the one plugged-in
+            # connector without a known transaction, if there is exactly one.
+            if not self._unknown_transaction(str(transaction_id)):
+                return
+            connector_id = self._attribute(str(transaction_id))
+            if connector_id is None:
+                return
+            self._adopt_transaction(connector_id, str(transaction_id))
         if data:
             self._meter(connector_id, data)
-        state = self.connector(connector_id)
-        state.energy_wh = float(meter_stop)
-        state.transaction_id = None
+        self.connector(connector_id).energy_wh = float(meter_stop)
+        self._ended(connector_id)
         self._notify("on_status", connector_id)
 
 
@@ -246,15 +299,16 @@ class _Handler16(_ChargePoint):  # type: ignore[misc]
 
     @on(Action.status_notification)
     def on_status_notification(self, connector_id: int, status: str, **_: Any) -> Any:
-        self.station.connector(connector_id).set_status(status)
-        self.station._notify("on_status", connector_id)
+        self.station.report_status(connector_id, status)
         return call_result.StatusNotification()
 
     @on(Action.meter_values)
     def on_meter_values(
-        self, connector_id: int, meter_value: list[Any], **_: Any
+        self, connector_id: int, meter_value: list[Any], **kwargs: Any
     ) -> Any:
-        self.station._meter(connector_id, meter_value)
+        self.station.meter_values(
+            connector_id, meter_value, kwargs.get("transaction_id")
+        )
         return call_result.MeterValues()
 
     @on(Action.start_transaction)

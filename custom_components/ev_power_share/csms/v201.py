@@ -14,6 +14,7 @@ from typing import Any
 from ocpp.v201 import ChargePoint as _ChargePoint, call, call_result
 from ocpp.v201.datatypes import (
     ComponentType,
+    EVSEType,
     IdTokenType,
     SetVariableDataType,
     VariableType,
@@ -24,6 +25,7 @@ from ocpp.v201.enums import (
     ChargingRateUnitEnumType,
     DataTransferStatusEnumType,
     IdTokenEnumType,
+    MessageTriggerEnumType,
     RegistrationStatusEnumType,
     ResetEnumType,
 )
@@ -187,6 +189,35 @@ class V201Station(Station):
         result = await self.call(call.Reset(type=kind))
         return result is not None and result.status in ("Accepted", "Scheduled")
 
+    async def trigger_status(self, connectors: int) -> bool:
+        """StatusNotification per EVSE (of its connector 1: 2.0.1 refuses one
+        without a connector), then TransactionEvent per EVSE: a station sends it,
+        with ``evse``, for an EVSE that runs a transaction, and refuses it for one
+        that runs none."""
+        ids = range(1, connectors + 1)
+        return await self._trigger_all(
+            [
+                (
+                    call.TriggerMessage(
+                        requested_message=MessageTriggerEnumType.status_notification,
+                        evse=EVSEType(id=evse_id, connector_id=1),
+                    ),
+                    evse_id,
+                )
+                for evse_id in ids
+            ]
+            + [
+                (
+                    call.TriggerMessage(
+                        requested_message=MessageTriggerEnumType.transaction_event,
+                        evse=EVSEType(id=evse_id),
+                    ),
+                    None,
+                )
+                for evse_id in ids
+            ]
+        )
+
     # --- messages from the station ---------------------------------------------
 
     def _meter(self, evse_id: int, meter_value: list[Any] | None) -> bool:
@@ -204,21 +235,34 @@ class V201Station(Station):
         id_token: dict[str, Any] | None,
         meter_value: list[Any] | None,
     ) -> None:
-        """TransactionEvent Started / Updated / Ended."""
+        """TransactionEvent Started / Updated / Ended.
+
+        Its EVSE: the ``evse`` it carries (a station sends it in the first event
+        of a transaction, and in triggered ones), else the EVSE that runs the
+        transaction. A transaction we did not see start (it started before this
+        connection) that comes without ``evse`` is the one EVSE with a vehicle
+        and no known transaction, if there is exactly one; with several (or
+        none) it is not attributed: we never guess.
+        """
         transaction_id = str(transaction_info["transaction_id"])
         evse_id = evse.get("id") if evse else None
         if not isinstance(evse_id, int):
             evse_id = self.connector_of_transaction(transaction_id)
+            if evse_id is None and self._unknown_transaction(transaction_id):
+                evse_id = self._attribute(transaction_id)
         if evse_id is None:
             _LOGGER.info("%s: event of unknown transaction %s", self.id, transaction_id)
             return
         state = self.connector(evse_id)
         changed = False
-        if event_type == "Started" or (
-            event_type == "Updated" and state.transaction_id != transaction_id
-        ):
-            state.transaction_id = transaction_id
+        if event_type == "Started":
+            self._started(evse_id, transaction_id)
             state.session_start_wh = None
+            changed = True
+        elif state.transaction_id != transaction_id and self._unknown_transaction(
+            transaction_id
+        ):
+            self._adopt_transaction(evse_id, transaction_id)
             changed = True
         if id_token:
             state.id_tag = id_token.get("id_token")
@@ -229,7 +273,7 @@ class V201Station(Station):
             changed = True
         metered = self._meter(evse_id, meter_value)
         if event_type == "Ended":
-            state.transaction_id = None
+            self._ended(evse_id)
             changed = True
         if changed:
             self._notify("on_status", evse_id)
@@ -280,8 +324,7 @@ class _Handler201(_ChargePoint):  # type: ignore[misc]
     def on_status_notification(
         self, evse_id: int, connector_status: str, **_: Any
     ) -> Any:
-        self.station.connector(evse_id).set_status(connector_status)
-        self.station._notify("on_status", evse_id)
+        self.station.report_status(evse_id, connector_status)
         return call_result.StatusNotification()
 
     @on(Action.meter_values)
