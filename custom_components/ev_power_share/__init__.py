@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import ssl
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -15,7 +16,9 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_CHARGE_POINT_ID,
@@ -135,11 +138,35 @@ async def async_setup_entry(
             translation_placeholders={"port": str(port), "error": str(err)},
         ) from err
 
+    # Whether the last run cleared the chargers' live limits when it ended: if
+    # it did not (it crashed, or some were offline), they may hold them a while,
+    # and are counted at what they may hold until then.
+    limits_store: Store[dict[str, Any]] = Store(
+        hass, 1, f"{DOMAIN}.{entry.entry_id}.charger_limits"
+    )
+    last_run = await limits_store.async_load()
+    if last_run is not None:
+        held_until = last_run.get("held_until")
+        if last_run.get("state") != "stopped":
+            # (Not time.time(): in this package's namespace "time" is the time
+            # platform module once it is loaded.)
+            held_until = dt_util.utcnow().timestamp() + ocpp.config.watchdog_s
+        ocpp.held_until_unknown = float(held_until or 0.0)
+    await limits_store.async_save({"state": "running"})
+
+    closed = False
+
     async def close(_event: Event | None = None) -> None:
         # Chargers drop to their failsafe at once, rather than when the live
-        # limit lapses; then the sockets close.
-        await ocpp.async_close()
+        # limit lapses; then the sockets close. (Once: Home Assistant stopping
+        # and the entry unloading both ask.)
+        nonlocal closed
+        if closed:
+            return
+        closed = True
+        held_until = await ocpp.async_close()
         await central.stop()
+        await limits_store.async_save({"state": "stopped", "held_until": held_until})
 
     meters = SiteMeters(
         hass,
@@ -301,7 +328,12 @@ async def async_unload_entry(
 async def async_remove_entry(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
 ) -> None:
-    """A site was deleted: withdraw the issues it raised."""
+    """A site was deleted: withdraw the issues it raised, forget what it kept."""
+    for key in (
+        f"{DOMAIN}.{entry.entry_id}",
+        f"{DOMAIN}.{entry.entry_id}.charger_limits",
+    ):
+        await Store[dict[str, Any]](hass, 1, key).async_remove()
     registry = ir.async_get(hass)
     ids = {entry.entry_id, *entry.subentries}
     for domain, issue_id in list(registry.issues):

@@ -135,6 +135,9 @@ class OcppSource:
         self._checked: dict[str, float] = {}
         """When each disobeying port was last checked."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self.held_until_unknown = 0.0
+        """Until then, chargers may hold limits a previous run sent (see
+        :meth:`held_a`): set at start when that run did not end cleanly."""
         self._resumes: dict[Station, asyncio.Task[None]] = {}
         """Connections waiting to be resumed (see :meth:`_resume`)."""
         self.update_chargers(chargers)
@@ -297,24 +300,42 @@ class OcppSource:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def async_close(self, timeout_s: float = 5.0) -> None:
+    async def async_close(self, timeout_s: float = 5.0) -> float | None:
         """Drop every charger under control to its failsafe (our live limits are
-        cleared, the failsafe profile stays), then cancel background work."""
+        cleared, the failsafe profile stays), then cancel background work.
+
+        Returns until when a charger may still hold a live limit of ours (one
+        that was offline, or did not confirm in time), or None if none may.
+        """
+        now = self._clock()
         stations = [s for s in self.stations.values() if self.online(s.id)]
+        cleared = {s.id for s in stations}
         self._ready.clear()
         if stations:
             try:
                 async with asyncio.timeout(timeout_s):
-                    await asyncio.gather(
+                    results = await asyncio.gather(
                         *(s.clear_limits(keep_failsafe=True) for s in stations),
                         return_exceptions=True,
                     )
+                cleared = {
+                    s.id
+                    for s, r in zip(stations, results, strict=True)
+                    if not isinstance(r, BaseException)
+                }
             except TimeoutError:
+                cleared = set()
                 _LOGGER.warning("Chargers did not confirm their failsafe in time")
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        ends = [
+            sent.at + self.config.watchdog_s
+            for pid, sent in self._sent.items()
+            if pid.rpartition(":")[0] not in cleared
+        ]
+        return max((end for end in ends if end > now), default=None)
 
     # -- the controller's port source ----------------------------------------
 
@@ -328,9 +349,19 @@ class OcppSource:
         )
 
     def held_a(self, port_id: str, now: float) -> float:
-        """The limit a port may still hold from us at ``now`` (0 once it lapsed)."""
+        """The limit a port may still hold from us at ``now`` (0 once it lapsed).
+
+        Until :attr:`held_until_unknown`, a port we have sent nothing to since
+        the start may hold anything up to its maximum: what a previous run sent
+        (it ended without clearing its limits) is not known.
+        """
         sent = self._sent.get(port_id)
-        if sent is None or now >= sent.at + self.config.watchdog_s:
+        if sent is None:
+            if now < self.held_until_unknown:
+                charger = self._chargers.get(port_id.rpartition(":")[0])
+                return 0.0 if charger is None else charger.max_current_a
+            return 0.0
+        if now >= sent.at + self.config.watchdog_s:
             return 0.0
         return sent.amps
 

@@ -421,3 +421,61 @@ async def test_unloading_the_site_drops_chargers_to_failsafe_at_once(
     assert sim.effective_limit(1) == 8
     async with asyncio.timeout(5):
         await sim.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("last_run", "counted_a"),
+    [
+        # It crashed: the charger may hold any limit it sent, up to its maximum.
+        ({"state": "running"}, 32.0),
+        # It stopped and cleared every limit: the failsafe.
+        ({"state": "stopped", "held_until": None}, 6.0),
+        # It stopped while the charger was offline: what it may hold, until then.
+        ({"state": "stopped", "held_until": 4102444800.0}, 32.0),
+        # The first start: nothing was ever sent.
+        (None, 6.0),
+    ],
+)
+async def test_after_a_restart_chargers_count_at_what_they_may_still_hold(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    last_run: dict[str, Any] | None,
+    counted_a: float,
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Maple Court",
+        unique_id="maple_court",
+        data=dict(SITE_DATA),
+        subentries_data=[
+            {
+                "subentry_type": SUBENTRY_CHARGER,
+                "title": "Space 1",
+                "unique_id": "cp1",
+                "data": {
+                    CONF_CHARGE_POINT_ID: "cp1",
+                    CONF_GROUP: "site",
+                    CONF_CONNECTORS: 1,
+                    CONF_CONNECTION: "L1-L2-L3",
+                    CONF_MAX_CURRENT_A: 32.0,
+                    CONF_FAILSAFE_A: None,
+                    CONF_PASSWORD: None,
+                },
+            }
+        ],
+    )
+    key = f"{DOMAIN}.{entry.entry_id}.charger_limits"
+    if last_run is not None:
+        hass_storage[key] = {"version": 1, "key": key, "data": last_run}
+    await _setup(hass, entry)
+    # Offline until it connects: counted at what it may hold.
+    (port,) = entry.runtime_data.controller.data.site.ports
+    assert not port.online
+    assert port.failsafe_a == counted_a
+    # This run is marked as running until it ends; then as stopped, and with
+    # no charger online nothing may hold a limit it sent.
+    assert hass_storage[key]["data"] == {"state": "running"}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass_storage[key]["data"]["state"] == "stopped"
+    assert hass_storage[key]["data"]["held_until"] is None
