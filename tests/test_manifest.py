@@ -309,3 +309,15 @@ def test_brand_icon_is_a_256_px_png() -> None:
     assert (width, height) == (256, 256)
     data2x = (INTEGRATION / "brand/icon@2x.png").read_bytes()
     assert struct.unpack(">II", data2x[16:24]) == (512, 512)
+
+
+def test_translation_strings_have_no_tags() -> None:
+    """Home Assistant renders strings as ICU messages: "<...>" is a tag and shows
+    as "Translation error: INVALID_TAG" in the UI."""
+
+    def strings(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [s for v in node.values() for s in strings(v)]
+        return [node] if isinstance(node, str) else []
+
+    assert [s for s in strings(TRANSLATIONS) if "<" in s] == []
