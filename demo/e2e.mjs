@@ -1,0 +1,243 @@
+// The demo seen through a real browser (scripts/e2e runs this against a running
+// demo): log in, look at the dashboard and the pending charger, add that charger
+// through the integration's "Add charger" flow, then check that it is balanced.
+//
+//   node demo/e2e.mjs READY_FILE ARTIFACTS_DIR
+//
+// READY_FILE is what `python -m demo.run --ready-file` writes (URLs, login, token).
+// Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM), driven by playwright-core:
+// no browser is downloaded. Every wait is bounded; exits 1 on the first failure.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [readyFile, artifacts] = process.argv.slice(2);
+if (!readyFile || !artifacts) {
+  console.error('usage: node demo/e2e.mjs READY_FILE ARTIFACTS_DIR');
+  process.exit(2);
+}
+const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
+const extra = ready.extra_charger;
+const EXTRA_GROUP = 'Garage panel';
+const BALANCE_TIMEOUT_MS = 120_000;
+const GROUPS = ['maple_court', 'garage_panel', 'circuit_a', 'circuit_b'];
+fs.mkdirSync(artifacts, { recursive: true });
+
+const started = Date.now();
+let stepStarted = started;
+const timings = [];
+function step(name) {
+  const now = Date.now();
+  if (timings.length) timings[timings.length - 1].s = (now - stepStarted) / 1000;
+  timings.push({ name, s: null });
+  stepStarted = now;
+  console.log(`[e2e] ${((now - started) / 1000).toFixed(1).padStart(5)} s  ${name}`);
+}
+
+async function api(pathname) {
+  const resp = await fetch(ready.url + pathname, {
+    headers: { Authorization: `Bearer ${ready.token}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!resp.ok) throw new Error(`GET ${pathname}: HTTP ${resp.status}`);
+  return resp.json();
+}
+
+async function simulator() {
+  const resp = await fetch(ready.status_url, { signal: AbortSignal.timeout(10_000) });
+  return resp.json();
+}
+
+async function until(what, timeoutMs, probe) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last && last.ok) return last;
+    } catch (err) {
+      last = { error: String(err) };
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
+}
+
+async function shot(page, name, options = {}) {
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file, ...options });
+  console.log(`[e2e]          screenshot ${file}`);
+}
+
+// A field of a Home Assistant form, by its label: the form's ha-selector whose
+// label property starts with it (labels are not tied to the inputs the same way in
+// every frontend version).
+async function field(dialog, label) {
+  const selectors = dialog.locator('ha-selector');
+  const labels = await selectors.evaluateAll((els) => els.map((e) => String(e.label || '')));
+  const index = labels.findIndex((l) => l.startsWith(label));
+  if (index < 0) throw new Error(`no field ${label} in the form (fields: ${labels.join(', ')})`);
+  return selectors.nth(index);
+}
+
+async function fill(dialog, label, value) {
+  await (await field(dialog, label)).locator('input').first().fill(String(value));
+}
+
+// A drop-down: open it, pick the option (2025.4: mwc-list-item, role option;
+// 2026.10: ha-dropdown-item, role menuitem).
+async function choose(dialog, page, label, option) {
+  await (await field(dialog, label)).click();
+  const item = page
+    .getByRole('option', { name: option, exact: true })
+    .or(page.getByRole('menuitem', { name: option, exact: true }));
+  await item.filter({ visible: true }).first().click();
+}
+
+async function waitForDashboard(page) {
+  await page.goto(ready.dashboard);
+  await page.locator('hui-history-graph-card').first().waitFor({ timeout: 60_000 });
+  // The graphs fetch history over the websocket: wait for their charts.
+  await until('history graphs drawn', 60_000, async () => {
+    const charts = await page
+      .locator('hui-history-graph-card')
+      .evaluateAll((cards) =>
+        cards.filter((c) => c.shadowRoot?.querySelector('state-history-charts')).length,
+      );
+    return { ok: charts >= 5, charts };
+  });
+  await page.waitForTimeout(2000);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+let failed = null;
+const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+page.setDefaultTimeout(30_000);
+try {
+  step('log in');
+  await page.goto(ready.url + '/');
+  await page.locator('input[name="username"]').fill(ready.username);
+  await page.locator('input[name="password"]').fill(ready.password);
+  await page.locator('input[name="password"]').press('Enter');
+  await page.waitForURL((u) => !u.pathname.startsWith('/auth/'), { timeout: 30_000 });
+  // Logged in once the frontend has exchanged the code and kept its tokens.
+  await page.waitForFunction(() => window.localStorage.getItem('hassTokens'), null, {
+    timeout: 30_000,
+  });
+  await page.locator('ha-sidebar').waitFor({ timeout: 30_000 });
+
+  step('open the dashboard');
+  await waitForDashboard(page);
+  await shot(page, '01-dashboard', { fullPage: true });
+
+  if (extra) {
+    step(`the unknown charger ${extra.id} is pending (Repairs)`);
+    await page.goto(ready.url + '/config/repairs');
+    await page.getByText(extra.id).first().waitFor({ timeout: 60_000 });
+    await shot(page, '02-repairs-pending-charger');
+
+    step('Add charger on the integration page');
+    await page.goto(ready.url + '/config/integrations/integration/ev_power_share');
+    let add = page.getByText('Add charger', { exact: true }).first();
+    await page.getByText(ready.site_name || 'Maple Court').first().waitFor();
+    if (!(await add.isVisible())) {
+      // Home Assistant 2025.4: in the site entry's ⋮ menu.
+      await page.getByRole('button', { name: 'Menu' }).first().click();
+      add = page.getByText('Add charger', { exact: true }).first();
+    }
+    await add.click();
+    const dialog = page.locator('dialog-data-entry-flow');
+    await dialog.locator('input[name="charge_point_id"]').waitFor();
+    await fill(dialog, 'Name', extra.name);
+    await fill(dialog, 'Charge point id', extra.id);
+    await choose(dialog, page, 'Power group', EXTRA_GROUP);
+    await fill(dialog, 'Maximum current', extra.max_current_a);
+    await fill(dialog, 'Failsafe current', extra.failsafe_a);
+    await shot(page, '03-add-charger-form');
+    await dialog.getByRole('button', { name: 'Submit' }).click();
+    await dialog.getByText(/created|success/i).first().waitFor({ timeout: 30_000 });
+    await shot(page, '04-add-charger-done');
+    await dialog.getByRole('button', { name: 'Finish' }).click();
+
+    step(`${extra.id} is online and balanced`);
+    const entity = `sensor.${extra.name.toLowerCase().replace(/[^a-z0-9]+/g, '_')}_allocated_current`;
+    const result = await until(`${extra.id} balanced`, BALANCE_TIMEOUT_MS, async () => {
+      const port = (await simulator()).ports[`${extra.id}/1`];
+      const state = await api(`/api/states/${entity}`).catch(() => null);
+      const allocated = state ? Number(state.state) : NaN;
+      const drawn = Math.max(...port.currents_a);
+      const online = await api(`/api/states/${entity.replace('sensor.', 'binary_sensor.').replace('_allocated_current', '_online')}`).catch(() => null);
+      // Controlled (its failsafe accepted), given at least the minimum, holding
+      // what it was given (sent in whole amperes; rises under 1 A are not sent),
+      // and the car draws.
+      return {
+        ok:
+          online?.state === 'on' &&
+          allocated >= 6 &&
+          port.limit_a <= allocated + 0.1 &&
+          allocated - port.limit_a < 2 &&
+          drawn > 1,
+        online: online?.state,
+        allocated,
+        held: port.limit_a,
+        drawn,
+        vehicle: port.vehicle,
+      };
+    });
+    console.log(
+      `[e2e]          ${extra.id}: Home Assistant allocates ${result.allocated} A, ` +
+        `the charger holds ${result.held} A, ${result.vehicle} draws ${result.drawn} A`,
+    );
+  }
+
+  step('every group within its limit');
+  const states = Object.fromEntries((await api('/api/states')).map((s) => [s.entity_id, s]));
+  for (const group of GROUPS) {
+    const limit = Number(states[`sensor.${group}_limit_per_phase`]?.state);
+    const loads = [1, 2, 3].map((n) => Number(states[`sensor.${group}_load_l${n}`]?.state));
+    const line = `${group}: load ${loads.join(' / ')} A, limit ${limit} A`;
+    console.log(`[e2e]          ${line}`);
+    if (!(limit > 0) || loads.some((a) => Number.isNaN(a) || a > limit + 0.5)) {
+      throw new Error(`over its limit or missing: ${line}`);
+    }
+  }
+  const sim = await simulator();
+  const charging = Object.values(sim.ports).filter((p) => p.transaction && p.limit_a >= 6);
+  console.log(
+    `[e2e]          simulator at ${sim.time}: ${charging.length} ports charging, ` +
+      `main ${sim.legs.net_a.join(' / ')} A`,
+  );
+  if (charging.length < 2) throw new Error('fewer than two cars are sharing power');
+
+  step('dashboard and the new charger afterwards');
+  await waitForDashboard(page);
+  await shot(page, '05-dashboard-after', { fullPage: true });
+  if (extra) {
+    const slug = extra.name.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    const since = new Date(Date.now() - 10 * 60_000).toISOString();
+    await page.goto(
+      `${ready.url}/history?entity_id=sensor.${slug}_allocated_current,sensor.${slug}_current_l1` +
+        `&start_date=${encodeURIComponent(since)}`,
+    );
+    await page.locator('state-history-charts').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(2000);
+    await shot(page, '06-new-charger-history');
+  }
+  step('done');
+} catch (err) {
+  failed = err;
+  console.error(`[e2e] FAILED: ${err.message}`);
+  await shot(page, '99-failure').catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log('[e2e] timings:');
+for (const t of timings.filter((t) => t.s !== null)) {
+  console.log(`[e2e]   ${t.s.toFixed(1).padStart(6)} s  ${t.name}`);
+}
+console.log(`[e2e]   ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  in all (browser)`);
+process.exit(failed ? 1 : 0);
