@@ -14,7 +14,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import logging
 from typing import Any, Literal, Protocol
@@ -23,6 +23,14 @@ from ocpp.exceptions import OCPPError
 
 from ._ocpp import frame_error
 from .meter import MeterReading
+from .profiles import (
+    FAILSAFE_PROFILE_ID,
+    FAILSAFE_STACK_LEVEL,
+    LIVE_STACK_LEVEL,
+    live_profile_id,
+    our_profile_ids,
+    whole_amps,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -435,20 +443,63 @@ class Station(ABC):
 
     # --- the commands (one implementation per version) -------------------------
 
-    @abstractmethod
-    async def set_failsafe(self, amps: float, number_phases: int = 3) -> bool:
-        """Install the permanent failsafe TxDefaultProfile on connector 0."""
+    # Charging profiles: built and sent per version, installed and cleared alike.
 
     @abstractmethod
+    def _profile(
+        self,
+        *,
+        profile_id: int,
+        stack_level: int,
+        amps: int,
+        number_phases: int,
+        now: datetime,
+        valid_to: datetime | None,
+    ) -> Any:
+        """This version's TxDefaultProfile with one period of ``amps`` A."""
+
+    @abstractmethod
+    async def _set_profile(self, connector_id: int, profile: Any) -> bool:
+        """Send SetChargingProfile; True if accepted."""
+
+    @abstractmethod
+    async def _clear_profile(self, profile_id: int) -> None:
+        """Send ClearChargingProfile for one of our profile ids."""
+
+    async def set_failsafe(self, amps: float, number_phases: int = 3) -> bool:
+        """Install the permanent failsafe TxDefaultProfile on connector 0."""
+        profile = self._profile(
+            profile_id=FAILSAFE_PROFILE_ID,
+            stack_level=FAILSAFE_STACK_LEVEL,
+            amps=whole_amps(amps),
+            number_phases=number_phases,
+            now=datetime.now(UTC),
+            valid_to=None,
+        )
+        return await self._set_profile(0, profile)
+
     async def set_limit(
         self, connector_id: int, amps: float, number_phases: int = 3
     ) -> bool:
         """Install (or refresh) the live limit of a connector; True if accepted."""
+        now = datetime.now(UTC)
+        profile = self._profile(
+            profile_id=live_profile_id(connector_id),
+            stack_level=LIVE_STACK_LEVEL,
+            amps=whole_amps(amps),
+            number_phases=number_phases,
+            now=now,
+            valid_to=now + timedelta(seconds=self.config.watchdog_s),
+        )
+        return await self._set_profile(connector_id, profile)
 
-    @abstractmethod
     async def clear_limits(self, *, keep_failsafe: bool = False) -> None:
         """Remove the charging profiles we installed (all, or all but the failsafe:
         then the station falls back to the failsafe at once)."""
+        for profile_id in our_profile_ids(self.connectors, self.profile_ids):
+            if keep_failsafe and profile_id == FAILSAFE_PROFILE_ID:
+                continue
+            await self._clear_profile(profile_id)
 
     @abstractmethod
     async def composite_limit(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import logging
 from typing import Any
 
@@ -22,14 +22,8 @@ from ocpp.v16.enums import (
 from ._ocpp import ocpp_time, on
 from .meter import parse_meter_values
 from .profiles import (
-    FAILSAFE_PROFILE_ID,
-    FAILSAFE_STACK_LEVEL,
-    LIVE_STACK_LEVEL,
     first_limit_a,
-    live_profile_id,
-    our_profile_ids,
     v16_profile,
-    whole_amps,
 )
 from .station import Admission, Connection, Station, StationConfig, StationListener
 
@@ -95,36 +89,10 @@ class V16Station(Station):
         )
         return result is not None and result.status == "Accepted"
 
-    async def set_failsafe(self, amps: float, number_phases: int = 3) -> bool:
-        profile = v16_profile(
-            profile_id=FAILSAFE_PROFILE_ID,
-            stack_level=FAILSAFE_STACK_LEVEL,
-            amps=whole_amps(amps),
-            number_phases=number_phases,
-            now=datetime.now(UTC),
-            valid_to=None,
-        )
-        return await self._set_profile(0, profile)
+    _profile = staticmethod(v16_profile)
 
-    async def set_limit(
-        self, connector_id: int, amps: float, number_phases: int = 3
-    ) -> bool:
-        now = datetime.now(UTC)
-        profile = v16_profile(
-            profile_id=live_profile_id(connector_id),
-            stack_level=LIVE_STACK_LEVEL,
-            amps=whole_amps(amps),
-            number_phases=number_phases,
-            now=now,
-            valid_to=now + timedelta(seconds=self.config.watchdog_s),
-        )
-        return await self._set_profile(connector_id, profile)
-
-    async def clear_limits(self, *, keep_failsafe: bool = False) -> None:
-        for profile_id in our_profile_ids(self.connectors, self.profile_ids):
-            if keep_failsafe and profile_id == FAILSAFE_PROFILE_ID:
-                continue
-            await self.call(call.ClearChargingProfile(id=profile_id))
+    async def _clear_profile(self, profile_id: int) -> None:
+        await self.call(call.ClearChargingProfile(id=profile_id))
 
     async def composite_limit(
         self, connector_id: int, duration_s: int = 60

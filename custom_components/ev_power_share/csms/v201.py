@@ -6,7 +6,7 @@ and buildings we serve); connector 0 is the station as a whole.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import itertools
 import logging
 from typing import Any
@@ -33,14 +33,8 @@ from ocpp.v201.enums import (
 from ._ocpp import ocpp_time, on
 from .meter import parse_meter_values
 from .profiles import (
-    FAILSAFE_PROFILE_ID,
-    FAILSAFE_STACK_LEVEL,
-    LIVE_STACK_LEVEL,
     first_limit_a,
-    live_profile_id,
-    our_profile_ids,
     v201_profile,
-    whole_amps,
 )
 from .station import Admission, Connection, Station, StationConfig, StationListener
 
@@ -114,36 +108,10 @@ class V201Station(Station):
         )
         return result is not None and result.status == "Accepted"
 
-    async def set_failsafe(self, amps: float, number_phases: int = 3) -> bool:
-        profile = v201_profile(
-            profile_id=FAILSAFE_PROFILE_ID,
-            stack_level=FAILSAFE_STACK_LEVEL,
-            amps=whole_amps(amps),
-            number_phases=number_phases,
-            now=datetime.now(UTC),
-            valid_to=None,
-        )
-        return await self._set_profile(0, profile)
+    _profile = staticmethod(v201_profile)
 
-    async def set_limit(
-        self, connector_id: int, amps: float, number_phases: int = 3
-    ) -> bool:
-        now = datetime.now(UTC)
-        profile = v201_profile(
-            profile_id=live_profile_id(connector_id),
-            stack_level=LIVE_STACK_LEVEL,
-            amps=whole_amps(amps),
-            number_phases=number_phases,
-            now=now,
-            valid_to=now + timedelta(seconds=self.config.watchdog_s),
-        )
-        return await self._set_profile(connector_id, profile)
-
-    async def clear_limits(self, *, keep_failsafe: bool = False) -> None:
-        for profile_id in our_profile_ids(self.connectors, self.profile_ids):
-            if keep_failsafe and profile_id == FAILSAFE_PROFILE_ID:
-                continue
-            await self.call(call.ClearChargingProfile(charging_profile_id=profile_id))
+    async def _clear_profile(self, profile_id: int) -> None:
+        await self.call(call.ClearChargingProfile(charging_profile_id=profile_id))
 
     async def composite_limit(
         self, connector_id: int, duration_s: int = 60
