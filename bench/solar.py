@@ -53,6 +53,10 @@ from simulator.solar_day import SPRING, DayTrace, PvConfig, solar_day
 from simulator.solar_replay import EvSpec, ReplayFigures, replay
 
 EVS = (EvSpec("3-phase", phases=3), EvSpec("1-phase", phases=1))
+GOAL_SHARE = 0.90
+"""The goal for ``solar`` mode: at least this share of the surplus used…"""
+GOAL_CHANGES_PER_H = 12.0
+"""…with at most this many setpoint changes per charging hour."""
 MODES = (ChargeMode.SOLAR, ChargeMode.MIN_SOLAR)
 
 
@@ -136,6 +140,18 @@ def _table(
             f"{100 * statistics.median(f.share_used for f in figs):.1f} %, "
             "changes per charging hour worst day "
             f"{max(f.changes_per_hour for f in figs):.1f}"
+        )
+    for ev in EVS:
+        figs = results[ev.name, ChargeMode.SOLAR]
+        share = sum(f.ev_from_available_kwh for f in figs) / sum(
+            f.surplus_available_kwh for f in figs
+        )
+        rate = sum(f.changes for f in figs) / sum(f.charging_h for f in figs)
+        met = share >= GOAL_SHARE and rate <= GOAL_CHANGES_PER_H
+        print(
+            f"{ev.name}: goal (≥ {100 * GOAL_SHARE:.0f} % of the surplus used, "
+            f"≤ {GOAL_CHANGES_PER_H:.0f} changes per charging hour, means over the "
+            f"days) {'met' if met else 'NOT met'}: {100 * share:.1f} %, {rate:.1f}"
         )
     if settings.round_up_w > 0:
         strict = replace(settings, round_up_w=0.0)
