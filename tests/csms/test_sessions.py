@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from ocpp.v201 import call as call201
 import pytest
 
 from custom_components.ev_power_share.csms import CentralSystem
@@ -86,6 +87,88 @@ async def test_session_with_meter_values(
         await sim.unplug(1)
     assert not connector.vehicle_connected
     assert connector.status == "Available"
+
+
+async def test_what_a_connector_draws_drops_to_zero_without_a_vehicle_drawing(
+    central: CentralSystem, make_sim: SimFactory, version: str
+) -> None:
+    """Once its transaction ended, or its vehicle left, a connector draws nothing:
+    its last current and power are 0, not what it drew while charging. The
+    energy register stays; a later reading is taken as it comes."""
+    sim, station = await booted(make_sim, central)
+
+    async def charging(amps: float, energy_wh: float) -> None:
+        await sim.plug_in(1)
+        await sim.start_transaction(1, "TAG-1", meter_start_wh=energy_wh)
+        await sim.send_meter_values(
+            1,
+            currents=(amps, amps, amps),
+            power_w=amps * 690,
+            energy_wh=energy_wh + 500,
+            soc=60,
+        )
+
+    async with asyncio.timeout(TIMEOUT_S):
+        await charging(15.8, 1000)
+    connector = station.connectors[1]
+    assert connector.current_a == (15.8, 15.8, 15.8)
+    assert connector.power_w == pytest.approx(10902)
+
+    # The transaction ends (StopTransaction / TransactionEvent Ended); the
+    # vehicle is still plugged in.
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.stop_transaction(1, meter_stop_wh=2000)
+    assert connector.vehicle_connected
+    assert connector.current_a == (0.0, 0.0, 0.0)
+    assert connector.power_w == 0
+    assert connector.energy_wh == 2000
+    assert connector.session_energy_wh == 1000
+    assert connector.soc == 60  # the vehicle is still there
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.unplug(1)
+    assert connector.current_a == (0.0, 0.0, 0.0)
+    assert connector.soc is None  # it left
+
+    # The vehicle leaves (Available) while its transaction runs.
+    async with asyncio.timeout(TIMEOUT_S):
+        await charging(10.0, 2000)
+    assert connector.current_a == (10.0, 10.0, 10.0)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.unplug(1)
+    assert connector.status == "Available"
+    assert not connector.vehicle_connected
+    assert connector.current_a == (0.0, 0.0, 0.0)
+    assert connector.power_w == 0
+    assert connector.energy_wh == 2500
+    assert connector.soc is None
+
+    # What the charger measures next is what it shows.
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.send_meter_values(1, currents=(0.3,), power_w=70)
+    assert connector.current_a == (0.3,)
+    assert connector.power_w == 70
+
+    if version == "2.0.1":
+        # A transaction whose vehicle left (charging state Idle) draws nothing.
+        async with asyncio.timeout(TIMEOUT_S):
+            await charging(12.0, 2500)
+            await sim._call(
+                call201.TransactionEvent(
+                    event_type="Updated",
+                    timestamp=datetime.now(UTC).isoformat(),
+                    trigger_reason="EVCommunicationLost",
+                    seq_no=99,
+                    transaction_info={
+                        "transaction_id": sim.transactions[1],
+                        "charging_state": "Idle",
+                    },
+                )
+            )
+        assert not connector.vehicle_connected
+        assert connector.transaction_id is not None
+        assert connector.current_a == (0.0, 0.0, 0.0)
+        assert connector.power_w == 0
+        assert connector.energy_wh == 3000
 
 
 async def test_set_limit_reaches_the_charger(

@@ -368,6 +368,7 @@ async def _charging(
     hass: HomeAssistant,
     sims: list[SimulatedChargePoint],
     options: dict[str, Any],
+    version: str = "1.6",
 ) -> tuple[MockConfigEntry, SimulatedChargePoint]:
     """A site with one charger (cp1) charging a vehicle that draws 16 A."""
     entry = MockConfigEntry(
@@ -380,7 +381,9 @@ async def _charging(
     await _setup(hass, entry)
     await _add_charger(hass, entry, "cp1", "site")
     sim = SimulatedChargePoint(
-        "cp1", f"ws://127.0.0.1:{entry.runtime_data.central.port}"
+        "cp1",
+        f"ws://127.0.0.1:{entry.runtime_data.central.port}",
+        version=version,  # type: ignore[arg-type]
     )
     sims.append(sim)
     await sim.connect()
@@ -390,6 +393,45 @@ async def _charging(
     await sim.send_meter_values(1, currents=(16.0, 16.0, 16.0))
     await _until(hass, entry, lambda: sim.effective_limit(1) == 18)
     return entry, sim
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_connector_without_a_vehicle_drawing_shows_no_current_or_power(
+    hass: HomeAssistant, sims: list[SimulatedChargePoint], version: str
+) -> None:
+    entry, sim = await _charging(hass, sims, {}, version)
+    await sim.send_meter_values(1, currents=(15.8, 15.8, 15.8), power_w=10900)
+    current = [_eid(hass, "sensor", f"_1_current_l{leg}") for leg in (1, 2, 3)]
+    power = _eid(hass, "sensor", "_1_power")
+    energy = _eid(hass, "sensor", "_1_energy")
+    allocated = _eid(hass, "sensor", "_1_allocated_current")
+    await _until(hass, entry, lambda: _st(hass, power) == "10.9")
+    assert [_st(hass, c) for c in current] == ["15.8"] * 3
+
+    # The session ends and the vehicle leaves: it draws nothing any more.
+    await sim.stop_transaction(1, meter_stop_wh=4200)
+    await _until(hass, entry, lambda: _st(hass, power) == "0.0")
+    assert [_st(hass, c) for c in current] == ["0.0"] * 3
+    assert _st(hass, energy) == "4.2"  # the register stays
+    await sim.unplug(1)
+    await _until(hass, entry, lambda: _st(hass, allocated) == "0.0")
+    assert [_st(hass, c) for c in current] == ["0.0"] * 3
+    assert _st(hass, power) == "0.0"
+    assert _st(hass, energy) == "4.2"
+
+    # A charger that goes offline while charging may go on charging: it is
+    # counted at what it may hold, whatever it measured.
+    await sim.plug_in(1)
+    await sim.start_transaction(1, "tag")
+    await sim.send_meter_values(1, currents=(16.0, 16.0, 16.0))
+    await _until(hass, entry, lambda: sim.effective_limit(1) == 18)
+    await sim.close()
+    ocpp = entry.runtime_data.ocpp
+    await _until(hass, entry, lambda: not ocpp.online("cp1"))
+    ports = {p.id: p for p in ocpp.ports()}
+    assert ports["cp1:1"].failsafe_a == 18
+    assert _st(hass, power) == "unavailable"
+    assert _st(hass, energy) == "4.2"
 
 
 async def test_charger_falls_back_to_failsafe_when_home_assistant_dies(

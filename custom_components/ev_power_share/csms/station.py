@@ -109,7 +109,24 @@ class ConnectorState:
     def set_status(self, status: str) -> None:
         """Store a status and what it says about a plugged-in vehicle."""
         self.status = status
-        self.vehicle_connected = status in _CONNECTED_STATUSES
+        self.set_vehicle(status in _CONNECTED_STATUSES)
+
+    def set_vehicle(self, connected: bool) -> None:
+        """Store whether a vehicle is plugged in; without one, nothing is drawn
+        and no state of charge is known."""
+        self.vehicle_connected = connected
+        if not connected:
+            self.draws_nothing()
+            self.soc = None
+
+    def draws_nothing(self) -> None:
+        """No vehicle draws here (its transaction ended, or it left): the last
+        measured current and power are 0 until the next reading. The energy
+        register is kept. Only for what we know, never for a charger that went
+        offline (it may still be charging; it is counted at what it may hold)."""
+        self.current_a = tuple(0.0 for _ in self.current_a)
+        if self.power_w is not None:
+            self.power_w = 0.0
 
     def apply(self, reading: MeterReading, now: datetime) -> bool:
         """Fold a meter reading in; False if it carried nothing we use."""
@@ -263,6 +280,7 @@ class Station(ABC):
         if state.transaction_id is not None:
             self._ended_transactions.add(state.transaction_id)
         state.transaction_id = None
+        state.draws_nothing()
         self._finished.add(connector_id)
 
     def _unknown_transaction(self, transaction_id: str) -> bool:

@@ -237,7 +237,7 @@ class V201Station(Station):
         charging_state = transaction_info.get("charging_state")
         if charging_state is not None and charging_state != state.charging_state:
             state.charging_state = charging_state
-            state.vehicle_connected = charging_state in _VEHICLE_STATES
+            state.set_vehicle(charging_state in _VEHICLE_STATES)
             changed = True
         metered = self._meter(evse_id, meter_value)
         if event_type == "Ended":
