@@ -255,6 +255,49 @@ def test_a_phantom_after_a_decrease_lasts_one_sample_not_the_window() -> None:
     assert clear.unmanaged_a == (20.0, 0.0, 0.0)
 
 
+def _one_car(draw_a: float | None) -> Site:
+    return Site(
+        groups=(Group("site", rating_a=40.0),),
+        ports=(Port("a", "site", ev=Vehicle(draw_a=draw_a, offered_a=16.0)),),
+    )
+
+
+def test_a_chargers_first_report_ends_the_over_estimate_at_once() -> None:
+    """At start the charger's current is not reported yet: its 16 A count as
+    building load (safe). Its first report is news about the charger, not a
+    drop of the building's load: the estimate falls to the 10 A of the house at
+    once, not ``smoothing_s`` later."""
+    est = UnmanagedLoad(WYE, MeterConfig(smoothing_s=30.0))
+    meter = (26.0, 26.0, 26.0)  # 10 A of house and the car's 16 A
+    unknown = ev_draws(_one_car(None))["site"]
+    assert unknown.known == frozenset()
+    for t in (0.0, 5.0, 10.0):
+        before = est.update(MeterSample(t, meter), unknown, t)
+        assert before.unmanaged_a == meter
+    reported = ev_draws(_one_car(16.0))["site"]
+    assert reported.known == frozenset({"a"})
+    now = est.update(MeterSample(15.0, meter), reported, 15.0)
+    assert now.unmanaged_a == (10.0, 10.0, 10.0)
+    # From then on the window smooths as ever: a dip waits for it.
+    dip = est.update(MeterSample(20.0, (18.0, 26.0, 26.0)), reported, 20.0)
+    assert dip.unmanaged_a == (10.0, 10.0, 10.0)
+
+
+def test_a_car_that_leaves_does_not_end_the_smoothing() -> None:
+    """Only a port known now and unknown before ends older samples: a vehicle
+    leaving (its port no longer reported) keeps the window, so a house load that
+    drops at the same moment still waits for it."""
+    est = UnmanagedLoad(WYE, MeterConfig(smoothing_s=30.0))
+    reported = ev_draws(_one_car(16.0))["site"]
+    for t in (0.0, 5.0, 10.0):
+        est.update(MeterSample(t, (36.0, 36.0, 36.0)), reported, t)
+    gone = ev_draws(
+        Site(groups=(Group("site", rating_a=40.0),), ports=(Port("a", "site"),))
+    )["site"]
+    out = est.update(MeterSample(15.0, (5.0, 5.0, 5.0)), gone, 15.0)
+    assert out.unmanaged_a == (20.0, 20.0, 20.0)
+
+
 # -- meters that give power ---------------------------------------------------
 
 
@@ -486,6 +529,51 @@ def test_commanded_current_plus_measured_load_stays_within_limits(
     of every group on every leg (all 0 when the load alone breaks it); a stale
     or missing reading never widens headroom; a failed meter caps its ports at
     their failsafe currents."""
+    _simulate(cycles, meters, connections, failsafes, policy)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cycles=st.lists(
+        st.tuples(
+            st.none() | legs3,
+            st.none() | st.tuples(*[st.floats(0.0, 20.0) | st.floats(0, 40)] * 3),
+            st.lists(vehicle_change, min_size=5, max_size=5),
+        ),
+        min_size=2,
+        max_size=30,
+    ),
+    meters=st.lists(meter_setup, min_size=2, max_size=2),
+    connections=st.lists(st.sampled_from(CONNS), min_size=5, max_size=5),
+    failsafes=st.lists(st.sampled_from((0.0, 6.0, 8.0)), min_size=5, max_size=5),
+    policy=st.sampled_from((Policy.EQUAL_SHARE, Policy.FIRST_COME, Policy.PRIORITY)),
+    silent=st.lists(st.integers(0, 12), min_size=5, max_size=5),
+)
+def test_limits_hold_while_chargers_have_not_reported_yet(
+    cycles: list[Any],
+    meters: list[dict[str, Any]],
+    connections: list[str],
+    failsafes: list[float],
+    policy: Policy,
+    silent: list[int],
+) -> None:
+    """The same, with chargers whose draw is not reported for their first
+    cycles (``silent``: port i reports from cycle ``silent[i]`` on): their
+    current counts as non-EV load until then, and when their first report
+    drops the estimate at once, the allocation stays within every limit."""
+    _simulate(cycles, meters, connections, failsafes, policy, silent)
+
+
+def _simulate(
+    cycles: list[Any],
+    meters: list[dict[str, Any]],
+    connections: list[str],
+    failsafes: list[float],
+    policy: Policy,
+    silent: list[int] | None = None,
+) -> None:
+    """Run the cycles; port i reports its draw from cycle ``silent[i]`` on."""
+    silent = silent or [0] * 5
     sim = dict(zip(METERED, (_meter(s) for s in meters), strict=True))
     for setup in meters:
         if setup["kind"] == "total":  # a total can't tell an exporting leg apart
@@ -531,7 +619,7 @@ def test_commanded_current_plus_measured_load_stays_within_limits(
                 ev = Vehicle(
                     phases=phases,
                     max_a=32.0,
-                    draw_a=max(drawing[i]),
+                    draw_a=max(drawing[i]) if k >= silent[i] else None,
                     offered_a=commands.commanded.get(f"p{i}"),
                     arrived_s=float(i),
                     priority=i % 2,
@@ -540,7 +628,8 @@ def test_commanded_current_plus_measured_load_stays_within_limits(
                 Port(f"p{i}", gid, connections[i], 32.0, failsafe_a=failsafes[i], ev=ev)
             )
         site = Site(groups=GROUPS, ports=tuple(ports), policy=policy, now_s=now)
-        draws = ev_draws(site, {f"p{i}": tuple(d) for i, d in enumerate(drawing)})
+        reported = {f"p{i}": tuple(d) for i, d in enumerate(drawing) if k >= silent[i]}
+        draws = ev_draws(site, reported)
         estimates = {}
         for gid, m in sim.items():
             est = m.estimator.update(_reading(m, k, now), draws[gid], now)

@@ -15,6 +15,20 @@ the estimates into a :class:`Site` before it is allocated. The rules:
   lasted ``smoothing_s`` (the estimate is the highest value in force during the
   last ``smoothing_s`` of samples), so a kettle switching off and on does not
   make every charger hunt.
+* **A charger's first report is news about the charger, not the building.**
+  While a charging port's draw is not reported yet (a charger that just came
+  online, a vehicle whose first meter values have not arrived), nothing is
+  subtracted for it: its current counts as non-EV load (the safe side). Once
+  its draw is reported, the samples taken without it over-state the building's
+  load by what it drew then; they are dropped from the smoothing window at once
+  instead of holding that over-estimate for ``smoothing_s``. Each sample
+  remembers which ports' draws it could subtract (:attr:`EvDraw.known`), and
+  only samples that knew at least the ports the latest one knows stay in the
+  window (a port that leaves or stops reporting drops nothing). This cannot
+  make a cycle unsafe: the estimate is never below the latest sample's own
+  safe value, which is what keeps the one cycle after a reading within every
+  limit; smoothing only keeps noise from making the chargers hunt, and it
+  starts again from the first sample that knows the new port.
 * **A stale or missing reading never widens headroom.** A reading is fresh for
   ``timeout_s`` after it was taken. Then the last fresh estimate is held plus
   ``margin_a`` (*holding*) for ``hold_s``; after that the group has *failed*:
@@ -166,6 +180,11 @@ class EvDraw:
     while its report still shows the old current); None: ``currents_a``."""
     at_least_w: float | None = None
     """Likewise for ``power_w``."""
+    known: frozenset[str] = frozenset()
+    """The ports whose draw these figures include because it was reported (0 A
+    included); a charging port missing here (its draw not reported yet) counts
+    as non-EV load. A sample whose reports know a port that earlier samples did
+    not know ends those samples' smoothing (see the module's rules)."""
 
 
 class LoadEstimate(NamedTuple):
@@ -190,12 +209,15 @@ class _Report(NamedTuple):
     high_w: float
     low_a: tuple[float, ...]
     low_w: float
+    known: frozenset[str]
 
 
 class _Sample(NamedTuple):
     at_s: float
     safe_a: tuple[float, ...]
     optimistic_a: tuple[float, ...]
+    known: frozenset[str]
+    """Ports whose draw its optimistic value subtracted."""
 
 
 def _finite_or_zero(value: float) -> float:
@@ -302,7 +324,9 @@ class UnmanagedLoad:
             low_w = high_w
         low_w = min(low_w, high_w)
         start = self._last_update_s if self._last_update_s is not None else now_s
-        self._reports.append(_Report(start, now_s, high, high_w, low, low_w))
+        self._reports.append(
+            _Report(start, now_s, high, high_w, low, low_w, frozenset(ev.known))
+        )
         self._last_update_s = now_s
         if self._first_update_s is None:
             self._first_update_s = now_s
@@ -395,7 +419,11 @@ class UnmanagedLoad:
             safe = (max(0.0, total_va - safe_w) / share,) * legs
             optimistic = (max(0.0, total_va - opt_w) / share,) * legs
         optimistic = tuple(min(o, s) for o, s in zip(optimistic, safe, strict=True))
-        self._samples.append(_Sample(at_s, safe, optimistic))
+        # A port known now but not to an earlier sample: that sample counted its
+        # current as non-EV load. It leaves the window (for good).
+        known = frozenset().union(*(r.known for r in nearby))
+        self._samples = [s for s in self._samples if s.known >= known]
+        self._samples.append(_Sample(at_s, safe, optimistic, known))
         self._latest_at_s = at_s
 
         # Smoothing: the highest optimistic value in force during the window
@@ -439,7 +467,8 @@ def ev_draws(
     per-phase currents where the charger has them. Unknown draws count as 0 and
     offline ports are not subtracted at all (their current stays in the non-EV
     load, which over-states it: the safe side). ``at_least_a`` caps each port by
-    its vehicle's ``offered_a`` (the limit in force).
+    its vehicle's ``offered_a`` (the limit in force). ``known`` names the online
+    ports with a vehicle whose draw is given (0 A included), under each group.
     """
     supply = site.supply
     legs = supply.legs
@@ -448,10 +477,18 @@ def ev_draws(
     low = {g.id: [0.0] * legs for g in site.groups}
     high_w = dict.fromkeys(parent, 0.0)
     low_w = dict.fromkeys(parent, 0.0)
+    known: dict[str, set[str]] = {gid: set() for gid in parent}
     for port in site.ports:
         ev = port.ev
         if not port.online or ev is None:
             continue
+        if (phase_currents is not None and port.id in phase_currents) or (
+            ev.draw_a is not None
+        ):
+            gid: str | None = port.group
+            while gid is not None:
+                known[gid].add(port.id)
+                gid = parent[gid]
         per_leg = _port_draw(port, phase_currents)
         if not per_leg:
             continue
@@ -465,7 +502,7 @@ def ev_draws(
         else:
             w_high = supply.voltage_ln_v * sum(per_leg.values())
             w_low = supply.voltage_ln_v * sum(capped.values())
-        gid: str | None = port.group
+        gid = port.group
         while gid is not None:
             for leg, amps in per_leg.items():
                 high[gid][leg] += amps
@@ -479,6 +516,7 @@ def ev_draws(
             power_w=high_w[gid],
             at_least_a=tuple(low[gid]),
             at_least_w=low_w[gid],
+            known=frozenset(known[gid]),
         )
         for gid in parent
     }
