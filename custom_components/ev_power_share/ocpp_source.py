@@ -17,7 +17,11 @@ Safety rules kept here:
   failsafe profile like a booted one. Its state is asked for first, so that a
   vehicle charging there is known before the charger is commanded (an unknown
   connector would be given nothing). A charger that does not answer such requests
-  is resumed all the same, and learns its state from its next messages.
+  is resumed all the same, and learns its state from its next messages. Before
+  that its metering is configured as after a boot (we may never have configured
+  it), so that the meter values it reports on request, and then every
+  ``meter_interval_s``, carry each phase's current: until a connector's current
+  is reported, the meter on its group counts that vehicle as non-EV load.
 * The live limit is re-sent before its ``validTo`` lapses (half the watchdog),
   so a charger that loses Home Assistant falls back to the failsafe by itself.
 * A charger may keep the last limit we sent until that limit's ``validTo``, even
@@ -234,6 +238,11 @@ class OcppSource:
             station.id,
         )
         charger = self._chargers[station.id]
+        # As after a boot: the sample interval and the measurands (currents per
+        # phase), before the triggered meter values that should carry them.
+        await station._configure_after_boot()
+        if not self._resumable(station):
+            return
         if not await station.trigger_status(charger.connectors):
             _LOGGER.info(
                 "Charger %s did not report its state on request: it is learned "
