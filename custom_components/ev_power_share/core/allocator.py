@@ -33,9 +33,18 @@ from typing import NamedTuple
 from .model import Connection, Policy, Port, Site, Supply
 
 DRAW_HEADROOM_A = 2.0
-"""A vehicle drawing less than it was given keeps this much above its draw."""
-DRAW_TOLERANCE_A = 0.5
-"""Slack before a draw counts as 'well below' what the port was offered."""
+"""A vehicle capped for drawing less than it was offered keeps at least this much
+above its draw: its cap is ``draw + DRAW_HEADROOM_A`` rounded up to whole amperes
+(see :func:`vehicle_bound`)."""
+DRAW_RELEASE_A = 1.25
+"""A vehicle drawing within this of its offer is using it (and may want more): it
+is not capped. Below ``DRAW_HEADROOM_A`` by 0.75 A, so that a capped vehicle (its
+offer at least ``DRAW_HEADROOM_A`` above its draw) is not released by draws
+measured with up to ±0.375 A of noise."""
+DRAW_KEEP_A = 3.75
+"""A capped vehicle drawing up to this under its offer keeps its offer. Above
+``DRAW_HEADROOM_A`` + 1 A (the rounding up of the cap) by 0.75 A, so that the
+same noise does not take a capped vehicle's offer down."""
 NOISE_A = 1e-6
 """Float noise: currents are reported to the microampere."""
 INFEASIBLE_TOLERANCE_A = 0.01
@@ -151,16 +160,44 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
 
     A vehicle measured drawing well below what it was offered is capped a little
     above its draw, so that what it does not use goes to others; it gets room back
-    as soon as its draw rises towards the cap.
+    as soon as its draw rises towards its offer.
+
+    The rule is stateless: ``offered_a`` (the last command) carries the state.
+    With ``gap = offered_a - draw_a``:
+
+    * ``gap <= DRAW_RELEASE_A``: the vehicle uses what it is offered and may want
+      more: no cap (it can have its full share at once);
+    * ``gap <= DRAW_KEEP_A``: capped at its offer (it keeps what it has);
+    * larger: capped at ``draw_a + DRAW_HEADROOM_A`` rounded up to whole amperes;
+    * ``offered_a`` unknown: capped at ``draw_a + DRAW_HEADROOM_A``;
+
+    and never capped below the site minimum.
+
+    Why it is stable: commands are rounded down to the charger's step (1 A or
+    0.1 A); a whole-ampere cap survives that, so a vehicle just capped has a gap
+    of 2 to 3 A next cycle, inside the keep band with 0.75 A to spare on either
+    side: while its draw stays steady (give or take ±0.375 A of noise) its cap
+    and command stay the same. (The old rule capped at ``draw + 2`` only while
+    that was at most ``offered + 0.5``; rounding the cap down to whole amperes
+    for the command often broke that, so the cap went off and on every other
+    cycle.) A vehicle that wants more draws up to its offer (or up to 1.25 A
+    under it), which releases the cap at once. The cap only lowers a vehicle's
+    bound: every group limit still holds.
     """
     ev = port.ev
     if ev is None:
         return 0.0, REASON_NO_VEHICLE
     ev_max = ev.max_a
-    if ev.draw_a is not None:
-        cap = max(site.min_current_a, ev.draw_a + DRAW_HEADROOM_A)
-        if ev.offered_a is None or cap <= ev.offered_a + DRAW_TOLERANCE_A:
-            ev_max = min(ev_max, cap)
+    draw, offered = ev.draw_a, ev.offered_a
+    if draw is not None:
+        if offered is None:
+            ev_max = min(ev_max, max(site.min_current_a, draw + DRAW_HEADROOM_A))
+        elif offered - draw > DRAW_RELEASE_A:
+            if offered - draw <= DRAW_KEEP_A:
+                cap = offered
+            else:
+                cap = float(math.ceil(draw + DRAW_HEADROOM_A - NOISE_A))
+            ev_max = min(ev_max, max(site.min_current_a, cap))
     if ev_max < port.max_a:
         return ev_max, REASON_EV
     return port.max_a, REASON_PORT
