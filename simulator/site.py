@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 import contextlib
 from dataclasses import replace
+import itertools
 import logging
 from pathlib import Path
 import signal
@@ -463,6 +464,9 @@ class SiteSimulator:
                     "ocpp": charger.spec.ocpp,
                     "online": charger.ready and charger.cp.connected,
                     "limit_a": round(port.limit_a, 2),
+                    "limit_reversals": _reversals(
+                        [a for _, c, a in charger.cp.limit_log if c == connector]
+                    ),
                     "transaction": port.transaction,
                     "vehicle": None if vehicle is None else vehicle.spec.name,
                     "state": None if vehicle is None else vehicle.state,
@@ -641,6 +645,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))
     return 0
+
+
+def _reversals(limits: Sequence[float]) -> int:
+    """How often a sequence of limits turned: went down after going up, or up
+    after going down. A limit that hunts turns at every change; one that only
+    ramps, or steps down for a new car and back up when it leaves, hardly does."""
+    turns, last = 0, 0.0
+    for before, after in itertools.pairwise(limits):
+        if after == before:
+            continue
+        sign = 1.0 if after > before else -1.0
+        if last and sign != last:
+            turns += 1
+        last = sign
+    return turns
 
 
 if __name__ == "__main__":

@@ -149,7 +149,9 @@ def replay(
     controller = SolarController(settings)
     s = controller.settings
     tol_w = s.import_tolerance_w + s.round_up_w  # import beyond it: "imported"
-    rules = SetpointRules(step_a=s.step_a, hysteresis_a=min(hysteresis_a, s.step_a), settle_s=5.0)
+    rules = SetpointRules(
+        step_a=s.step_a, hysteresis_a=min(hysteresis_a, s.step_a), settle_s=5.0
+    )
     group = Group("site", rating_a=40.0)  # 32 A continuous: never binding here
     car = _Vehicle()
     commands = CommandState()

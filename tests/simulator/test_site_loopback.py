@@ -14,7 +14,7 @@ import pytest
 from custom_components.ev_power_share.csms import CentralSystem, Station
 from custom_components.ev_power_share.modbus import ModbusMeter
 from simulator.modbus_meter import SimulatedModbusMeter
-from simulator.site import SiteSimulator, run
+from simulator.site import SiteSimulator, _reversals, run
 from simulator.site_config import SiteConfig, parse_config
 
 from .conftest import TIMEOUT_S, start_central, wait_until
@@ -246,3 +246,10 @@ async def test_command_line_runs_and_logs(
     booted = {line.split(":")[0] for line in lines if "booted" in line}
     assert booted == {f"cp-0{n}" for n in range(1, 7)}
     assert not central.stations  # all closed at the end
+
+
+def test_reversals_count_turns_not_changes() -> None:
+    assert _reversals([]) == 0
+    assert _reversals([6, 8, 10, 10, 16]) == 0  # a ramp
+    assert _reversals([16, 10, 10, 16]) == 1  # down for a new car, back up
+    assert _reversals([16, 20, 16, 20, 16]) == 3  # hunting
