@@ -6,15 +6,11 @@ from collections.abc import Mapping
 import ssl
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-    issue_registry as ir,
-)
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
@@ -45,6 +41,7 @@ from .data import (
     site_chargers,
     site_groups,
 )
+from .devices import async_sync_devices
 from .energy import EnergyModes, energy_settings
 from .entity import signal_subentries_added
 from .groups import (
@@ -53,7 +50,6 @@ from .groups import (
     async_forget_unknown_charger,
     async_meter_problem,
     async_refused_removals,
-    async_sync_group_devices,
     async_update_charger_device,
 )
 from .meters import SiteMeters, site_meters
@@ -85,20 +81,16 @@ async def async_setup_entry(
 ) -> bool:
     """Set up a site: its devices, its controller, its entities."""
     settings = SiteSettings.from_entry_data(entry.data)
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id,
-        identifiers={(DOMAIN, entry.entry_id)},
-        name=settings.name,
-        manufacturer="EV Power Share",
-        model="Site",
-    )
-    async_sync_group_devices(hass, entry)
-    control = control_settings(entry.options)
+    # What the site is set up from; a change made meanwhile is applied at the end.
+    subentries = dict(entry.subentries)
+    options = dict(entry.options)
+    async_sync_devices(hass, entry)
+    control = control_settings(options)
     controller = SiteController(
         hass,
         entry,
         settings.supply,
-        site_groups(settings, entry.subentries),
+        site_groups(settings, subentries),
         control,
     )
     await controller.async_load()
@@ -110,7 +102,7 @@ async def async_setup_entry(
         )
 
     ocpp = OcppSource(
-        site_chargers(entry.subentries),
+        site_chargers(subentries),
         config=StationConfig(watchdog_s=_watchdog_s(entry)),
         site_failsafe_a=control.failsafe_a,
         on_change=changed,
@@ -172,7 +164,7 @@ async def async_setup_entry(
         hass,
         settings.supply,
         _group_phases(controller),
-        site_meters(entry.subentries),
+        site_meters(subentries),
         on_reading=changed,
         on_problem=lambda meter, problem: async_meter_problem(
             hass, entry, meter.id, meter.name, problem
@@ -183,12 +175,10 @@ async def async_setup_entry(
     await meters.async_start()
     entry.async_on_unload(meters.async_stop)
     entry.async_on_unload(controller.add_adjuster(meters))
-    schedules = ScheduledLimits(hass, site_scheduled_limits(entry.subentries), changed)
+    schedules = ScheduledLimits(hass, site_scheduled_limits(subentries), changed)
     entry.async_on_unload(schedules.stop)
     entry.async_on_unload(controller.add_adjuster(schedules))
-    energy = EnergyModes(
-        hass, ocpp, energy_settings(entry.options), meters.site_power_w
-    )
+    energy = EnergyModes(hass, ocpp, energy_settings(options), meters.site_power_w)
     entry.async_on_unload(controller.add_adjuster(energy))
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
@@ -203,9 +193,13 @@ async def async_setup_entry(
         ocpp=ocpp,
         central=central,
         ocpp_port=port,
-        subentries=dict(entry.subentries),
+        subentries=subentries,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    if entry.subentries != subentries or entry.options != options:
+        # Changed while the site was being set up (a subentry added while it
+        # reloads), before it listened: apply that now, as an update would.
+        await _async_entry_updated(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -265,7 +259,13 @@ async def _async_entry_updated(
     repair issue) and the site reloaded, since Home Assistant already dropped its
     device and entities.
     """
-    runtime = entry.runtime_data
+    runtime: SiteRuntime | None = getattr(entry, "runtime_data", None)
+    if runtime is None or entry.state not in (
+        ConfigEntryState.LOADED,
+        ConfigEntryState.SETUP_IN_PROGRESS,
+    ):
+        # Being unloaded (a reload's next set-up reads the entry afresh).
+        return
     before = runtime.subentries
     if refused := async_refused_removals(hass, entry, before):
 
@@ -288,7 +288,7 @@ async def _async_entry_updated(
     ):
         hass.config_entries.async_schedule_reload(entry.entry_id)  # rebind
         return
-    async_sync_group_devices(hass, entry)
+    async_sync_devices(hass, entry)
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))

@@ -13,18 +13,16 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, SITE_GROUP_ID
+from .const import DOMAIN
 from .controller import SiteController
 from .core.allocator import PortAllocation
 from .csms import ConnectorState, Station
+from .devices import (
+    async_sync_devices,
+    charger_device_identifier,
+    group_device_identifier,
+)
 from .ocpp_source import ChargerConfig, OcppSource, PortControls
-
-
-def group_device_identifier(entry_id: str, group_id: str) -> tuple[str, str]:
-    """The device registry identifier of a power group (the site: the entry's)."""
-    if group_id == SITE_GROUP_ID:
-        return (DOMAIN, entry_id)
-    return (DOMAIN, f"{entry_id}_{group_id}")
 
 
 def signal_subentries_added(entry_id: str) -> str:
@@ -39,15 +37,25 @@ def async_add_subentry_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     make: Callable[[ConfigSubentry], Iterable[Entity]],
 ) -> None:
-    """Add ``make(subentry)``'s entities for every subentry, now and when added."""
+    """Add ``make(subentry)``'s entities for every subentry, now and when added.
+
+    Their devices are created (or brought up to date) first, so that entities
+    always attach to a device that exists with its name and parent, whichever
+    way the subentry came (set-up, added while running, or during a reload).
+    """
+    added: set[str] = set()
 
     @callback
     def add(subentry_ids: Iterable[str]) -> None:
-        for sid in subentry_ids:
-            subentry = entry.subentries.get(sid)
-            if subentry is None:
-                continue
-            entities = list(make(subentry))
+        new = [
+            sid for sid in subentry_ids if sid in entry.subentries and sid not in added
+        ]
+        if not new:
+            return
+        async_sync_devices(hass, entry)
+        for sid in new:
+            added.add(sid)
+            entities = list(make(entry.subentries[sid]))
             if entities:
                 async_add_entities(entities, config_subentry_id=sid)
 
@@ -93,11 +101,6 @@ class ConnectorView:
     online: bool
     allocation: PortAllocation | None
     controls: PortControls
-
-
-def charger_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
-    """The device registry identifier of a charger."""
-    return (DOMAIN, f"{entry_id}_{subentry_id}")
 
 
 class ChargerEntity(CoordinatorEntity[SiteController]):

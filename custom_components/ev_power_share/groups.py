@@ -1,7 +1,7 @@
-"""Power groups in Home Assistant: their devices, and removals that are refused.
+"""Power groups in Home Assistant: removals that are refused, and repair issues.
 
-Each panel or circuit is a config subentry of the site and a device under the
-site's device (``via_device`` follows the wiring). Home Assistant lets a user
+Each panel or circuit is a config subentry of the site and a device under its
+parent's device (see :mod:`.devices`). Home Assistant lets a user
 delete any subentry and offers no veto, so a group that still has groups,
 chargers or meters under it is put back at once, with a repair issue that says
 why: dropping it would leave them dangling, and re-hanging them under its parent
@@ -19,22 +19,14 @@ from homeassistant.util import slugify
 
 from .const import (
     CONF_CHARGE_POINT_ID,
-    CONF_GROUP,
-    CONF_KIND,
-    CONF_PARENT,
-    CONF_PROFILE,
     CONF_REJECTED_CHARGERS,
-    CONF_SOURCE,
     DOMAIN,
     REFERENCE_KEYS,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
-    SUBENTRY_METER,
 )
 from .csms import Station
-from .entity import charger_device_identifier, group_device_identifier
-from .meter_sensor import meter_device_identifier
-from .modbus import PROFILES
+from .devices import charger_device_identifier
 
 ISSUE_REMOVAL_REFUSED = "group_removal_refused"
 
@@ -46,67 +38,6 @@ def dependents(subentries: Mapping[str, ConfigSubentry], group_id: str) -> list[
         for s in subentries.values()
         if any(s.data.get(key) == group_id for key in REFERENCE_KEYS)
     )
-
-
-def _depth(subentries: Mapping[str, ConfigSubentry], subentry_id: str) -> int:
-    depth, parent = 0, str(subentries[subentry_id].data.get(CONF_PARENT))
-    while parent in subentries and depth <= len(subentries):
-        depth, parent = depth + 1, str(subentries[parent].data.get(CONF_PARENT))
-    return depth
-
-
-@callback
-def async_sync_group_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Create or update one device per power group (parents before children) and
-    per charger (under its group)."""
-    registry = dr.async_get(hass)
-    groups = {
-        sid: s
-        for sid, s in entry.subentries.items()
-        if s.subentry_type == SUBENTRY_GROUP
-    }
-    for sid in sorted(groups, key=lambda sid: _depth(groups, sid)):
-        subentry = groups[sid]
-        registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            config_subentry_id=sid,
-            identifiers={group_device_identifier(entry.entry_id, sid)},
-            name=subentry.title,
-            manufacturer="EV Power Share",
-            model=str(subentry.data[CONF_KIND]).capitalize(),
-            via_device=group_device_identifier(
-                entry.entry_id, subentry.data[CONF_PARENT]
-            ),
-        )
-    for sid, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_CHARGER:
-            registry.async_get_or_create(
-                config_entry_id=entry.entry_id,
-                config_subentry_id=sid,
-                identifiers={charger_device_identifier(entry.entry_id, sid)},
-                name=subentry.title,
-                via_device=group_device_identifier(
-                    entry.entry_id, subentry.data[CONF_GROUP]
-                ),
-            )
-        elif subentry.subentry_type == SUBENTRY_METER:
-            modbus = subentry.data.get(CONF_SOURCE) == "modbus"
-            profile = PROFILES.get(str(subentry.data.get(CONF_PROFILE)))
-            registry.async_get_or_create(
-                config_entry_id=entry.entry_id,
-                config_subentry_id=sid,
-                identifiers={meter_device_identifier(entry.entry_id, sid)},
-                name=subentry.title,
-                manufacturer=(
-                    profile.name.rsplit(" ", 1)[0] if modbus and profile else None
-                ),
-                model=profile.name.rsplit(" ", 1)[1]
-                if modbus and profile
-                else "Sensors",
-                via_device=group_device_identifier(
-                    entry.entry_id, subentry.data[CONF_GROUP]
-                ),
-            )
 
 
 @callback

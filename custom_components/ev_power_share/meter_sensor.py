@@ -21,9 +21,9 @@ from homeassistant.const import (
 )
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .const import DOMAIN
 from .controller import SiteController
 from .core.limits import MeterState
+from .devices import meter_device_identifier
 from .entity import WritesOnChange
 from .meters import MeterSettings, SiteMeters
 
@@ -33,11 +33,6 @@ _CURRENT = {
     "state_class": SensorStateClass.MEASUREMENT,
     "suggested_display_precision": 1,
 }
-
-
-def meter_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
-    """The device registry identifier of a meter."""
-    return (DOMAIN, f"{entry_id}_{subentry_id}")
 
 
 @dataclass(frozen=True, kw_only=True)

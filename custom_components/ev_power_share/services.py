@@ -29,7 +29,7 @@ from .const import (
 from .controller import LimitOverride, SiteController
 from .core.model import Policy
 from .data import EvPowerShareConfigEntry, SiteRuntime
-from .entity import charger_device_identifier
+from .devices import charger_device_identifier
 
 CONF_CONFIG_ENTRY_ID = "config_entry_id"
 SERVICE_SET_LIMIT = "set_limit"

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+import socket
+from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigSubentry,
+)
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -16,6 +24,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.setup import async_setup_component
+from homeassistant.util import slugify
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -26,6 +35,7 @@ from custom_components.ev_power_share.const import (
     CONF_KIND,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
+    CONF_OCPP_PORT,
     CONF_PARENT,
     CONF_PHASES,
     CONF_RATING_A,
@@ -33,13 +43,14 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
     SUBENTRY_GROUP,
 )
+from custom_components.ev_power_share.controller import SiteController
 from custom_components.ev_power_share.core.model import Port, Vehicle
 from custom_components.ev_power_share.diagnostics import (
     async_get_config_entry_diagnostics,
 )
 
 from .conftest import SITE_DATA
-from .test_site_control import FakeTransport, _setup, assert_replays
+from .test_site_control import OPTIONS, FakeTransport, _setup, assert_replays
 
 PANEL = {
     CONF_NAME: "Garage panel",
@@ -549,3 +560,124 @@ async def test_diagnostics_of_a_site_with_groups_replay_exactly(
     assert groups[circuit]["parent"] == panel
     assert groups[panel]["unmanaged_a"] == [4.5, 4.5, 4.5]
     await assert_replays(hass, diag, tmp_path)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _assert_on_its_device(
+    hass: HomeAssistant, entry: MockConfigEntry, gid: str, parent: str
+) -> None:
+    """The group's entities are attached to the group's device, which hangs under
+    its parent's device; the running site counts the group."""
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
+    device = _device(devices, f"{entry.entry_id}_{gid}")
+    parent_device = _device(
+        devices, entry.entry_id if parent == "site" else f"{entry.entry_id}_{parent}"
+    )
+    assert device is not None
+    assert parent_device is not None
+    assert device.name == entry.subentries[gid].title
+    assert device.via_device_id == parent_device.id
+    mine = [e for e in entities.entities.values() if e.config_subentry_id == gid]
+    assert mine
+    assert {e.device_id for e in mine} == {device.id}
+    assert all(
+        e.entity_id.startswith(f"sensor.{slugify(device.name)}_")
+        for e in mine
+        if e.domain == "sensor"
+    )
+    assert gid in [g.id for g in entry.runtime_data.controller.groups]
+    assert _state(hass, entry, gid, "limit") not in ("unavailable", "unknown")
+
+
+async def _change_ocpp_port(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Through the options flow: the site reloads to bind the new port."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**OPTIONS, CONF_OCPP_PORT: _free_port()}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_circuit_added_right_after_the_ocpp_port_changed(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    await _change_ocpp_port(hass, site_entry)
+    circuit = await _add(
+        hass,
+        site_entry,
+        **{CONF_NAME: "Circuit 1", CONF_KIND: "circuit", CONF_PARENT: panel},
+    )
+    await hass.async_block_till_done()
+    assert site_entry.state is ConfigEntryState.LOADED
+    assert site_entry.runtime_data.ocpp_port == site_entry.options[CONF_OCPP_PORT]
+    _assert_on_its_device(hass, site_entry, panel, "site")
+    _assert_on_its_device(hass, site_entry, circuit, panel)
+
+
+@pytest.mark.parametrize("when", ["before", "unloading", "setting_up"])
+async def test_a_circuit_added_while_the_site_reloads(
+    hass: HomeAssistant, site_entry: MockConfigEntry, when: str
+) -> None:
+    """The circuit comes before the reload starts, while the site unloads, or
+    while it is set up again (before it listens for changes)."""
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    circuit = ConfigSubentry(
+        data=MappingProxyType(
+            {
+                CONF_KIND: "circuit",
+                CONF_PARENT: panel,
+                CONF_RATING_A: 32.0,
+                CONF_PHASES: ["L1", "L2", "L3"],
+                CONF_CONTINUOUS_FACTOR: 0.8,
+                CONF_FIXED_LOAD_A: 0.0,
+            }
+        ),
+        subentry_type=SUBENTRY_GROUP,
+        title="Circuit 1",
+        unique_id=None,
+    )
+
+    def add_circuit() -> None:
+        assert hass.config_entries.async_add_subentry(site_entry, circuit)
+
+    close = site_entry.runtime_data.ocpp.async_close
+    load = SiteController.async_load
+
+    async def close_adding(*args: Any) -> float | None:
+        add_circuit()
+        return await close(*args)
+
+    async def load_adding(controller: SiteController) -> None:
+        add_circuit()
+        await load(controller)
+
+    with (
+        patch.object(
+            site_entry.runtime_data.ocpp,
+            "async_close",
+            close_adding if when == "unloading" else close,
+        ),
+        patch.object(
+            SiteController,
+            "async_load",
+            load_adding if when == "setting_up" else load,
+        ),
+    ):
+        await _change_ocpp_port(hass, site_entry)
+        if when == "before":
+            add_circuit()
+        await hass.async_block_till_done()
+    assert circuit.subentry_id in site_entry.subentries
+    assert site_entry.state is ConfigEntryState.LOADED
+    assert site_entry.runtime_data.ocpp_port == site_entry.options[CONF_OCPP_PORT]
+    _assert_on_its_device(hass, site_entry, panel, "site")
+    _assert_on_its_device(hass, site_entry, circuit.subentry_id, panel)

@@ -1,0 +1,113 @@
+"""The devices of a site: the site, its power groups, chargers and meters.
+
+Each panel or circuit is a device under its parent group's device (the site's at
+the top), and each charger and meter a device under its group's: ``via_device``
+follows the wiring. They are created (or updated) before any entity is attached
+to them, whichever way the entities come: the site's setup, a subentry added
+while it runs, or one added while it reloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+
+from .const import (
+    CONF_GROUP,
+    CONF_KIND,
+    CONF_PARENT,
+    CONF_PROFILE,
+    CONF_SOURCE,
+    DOMAIN,
+    SITE_GROUP_ID,
+    SUBENTRY_CHARGER,
+    SUBENTRY_GROUP,
+    SUBENTRY_METER,
+)
+from .modbus import PROFILES
+
+MANUFACTURER = "EV Power Share"
+
+
+def group_device_identifier(entry_id: str, group_id: str) -> tuple[str, str]:
+    """The device registry identifier of a power group (the site: the entry's)."""
+    if group_id == SITE_GROUP_ID:
+        return (DOMAIN, entry_id)
+    return (DOMAIN, f"{entry_id}_{group_id}")
+
+
+def charger_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
+    """The device registry identifier of a charger."""
+    return (DOMAIN, f"{entry_id}_{subentry_id}")
+
+
+def meter_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
+    """The device registry identifier of a meter."""
+    return (DOMAIN, f"{entry_id}_{subentry_id}")
+
+
+def _depth(subentries: Mapping[str, ConfigSubentry], subentry_id: str) -> int:
+    depth, parent = 0, str(subentries[subentry_id].data.get(CONF_PARENT))
+    while parent in subentries and depth <= len(subentries):
+        depth, parent = depth + 1, str(subentries[parent].data.get(CONF_PARENT))
+    return depth
+
+
+@callback
+def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Create or update the site's device, one device per power group (parents
+    before children), and one per charger and meter (under its group)."""
+    registry = dr.async_get(hass)
+    entry_id = entry.entry_id
+    registry.async_get_or_create(
+        config_entry_id=entry_id,
+        identifiers={group_device_identifier(entry_id, SITE_GROUP_ID)},
+        name=entry.data[CONF_NAME],
+        manufacturer=MANUFACTURER,
+        model="Site",
+    )
+    groups = {
+        sid: s
+        for sid, s in entry.subentries.items()
+        if s.subentry_type == SUBENTRY_GROUP
+    }
+    for sid in sorted(groups, key=lambda sid: _depth(groups, sid)):
+        subentry = groups[sid]
+        registry.async_get_or_create(
+            config_entry_id=entry_id,
+            config_subentry_id=sid,
+            identifiers={group_device_identifier(entry_id, sid)},
+            name=subentry.title,
+            manufacturer=MANUFACTURER,
+            model=str(subentry.data[CONF_KIND]).capitalize(),
+            via_device=group_device_identifier(entry_id, subentry.data[CONF_PARENT]),
+        )
+    for sid, subentry in entry.subentries.items():
+        if subentry.subentry_type == SUBENTRY_CHARGER:
+            registry.async_get_or_create(
+                config_entry_id=entry_id,
+                config_subentry_id=sid,
+                identifiers={charger_device_identifier(entry_id, sid)},
+                name=subentry.title,
+                via_device=group_device_identifier(entry_id, subentry.data[CONF_GROUP]),
+            )
+        elif subentry.subentry_type == SUBENTRY_METER:
+            modbus = subentry.data.get(CONF_SOURCE) == "modbus"
+            profile = PROFILES.get(str(subentry.data.get(CONF_PROFILE)))
+            registry.async_get_or_create(
+                config_entry_id=entry_id,
+                config_subentry_id=sid,
+                identifiers={meter_device_identifier(entry_id, sid)},
+                name=subentry.title,
+                manufacturer=(
+                    profile.name.rsplit(" ", 1)[0] if modbus and profile else None
+                ),
+                model=profile.name.rsplit(" ", 1)[1]
+                if modbus and profile
+                else "Sensors",
+                via_device=group_device_identifier(entry_id, subentry.data[CONF_GROUP]),
+            )
