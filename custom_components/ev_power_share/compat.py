@@ -1,5 +1,11 @@
 """Differences between the Home Assistant versions we support, in one place."""
 
+from inspect import signature
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr
+
 try:  # Home Assistant 2026 validates with probatio, voluptuous-compatible
     import probatio as vol
 except ImportError:  # Home Assistant 2025
@@ -14,4 +20,29 @@ except ImportError:  # Home Assistant 2025: a plain flow result
         FlowResult as RepairsFlowResult,
     )
 
-__all__ = ["RepairsFlowResult", "vol"]
+_VIA_DEVICE_ID = (
+    "via_device_id" in signature(dr.DeviceRegistry.async_get_or_create).parameters
+)
+"""Home Assistant 2026 links a device to its parent by the parent's device id when
+it creates it (``via_device``, by identifier, is deprecated there); 2025 only
+does so by identifier, or in an update."""
+
+
+@callback
+def async_get_or_create_device(
+    registry: dr.DeviceRegistry, *, via_device_id: str | None, **device: Any
+) -> dr.DeviceEntry:
+    """``registry.async_get_or_create(**device)``, linked to the device
+    ``via_device_id`` (None: to no device)."""
+    if _VIA_DEVICE_ID:
+        entry: dr.DeviceEntry = registry.async_get_or_create(  # type: ignore[call-arg,unused-ignore]
+            **device, via_device_id=via_device_id
+        )
+        return entry
+    entry = registry.async_get_or_create(**device)
+    if entry.via_device_id == via_device_id:
+        return entry
+    return registry.async_update_device(entry.id, via_device_id=via_device_id) or entry
+
+
+__all__ = ["RepairsFlowResult", "async_get_or_create_device", "vol"]

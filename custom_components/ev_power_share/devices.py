@@ -1,7 +1,7 @@
 """The devices of a site: the site, its power groups, chargers and meters.
 
 Each panel or circuit is a device under its parent group's device (the site's at
-the top), and each charger and meter a device under its group's: ``via_device``
+the top), and each charger and meter a device under its group's: ``via_device_id``
 follows the wiring. They are created (or updated) before any entity is attached
 to them, whichever way the entities come: the site's setup, a subentry added
 while it runs, or one added while it reloads.
@@ -16,6 +16,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
+from .compat import async_get_or_create_device
 from .const import (
     CONF_GROUP,
     CONF_KIND,
@@ -63,13 +64,14 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
     before children), and one per charger and meter (under its group)."""
     registry = dr.async_get(hass)
     entry_id = entry.entry_id
-    registry.async_get_or_create(
+    site = registry.async_get_or_create(
         config_entry_id=entry_id,
         identifiers={group_device_identifier(entry_id, SITE_GROUP_ID)},
         name=entry.data[CONF_NAME],
         manufacturer=MANUFACTURER,
         model="Site",
     )
+    group_devices = {SITE_GROUP_ID: site.id}
     groups = {
         sid: s
         for sid, s in entry.subentries.items()
@@ -77,28 +79,31 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
     }
     for sid in sorted(groups, key=lambda sid: _depth(groups, sid)):
         subentry = groups[sid]
-        registry.async_get_or_create(
+        group_devices[sid] = async_get_or_create_device(
+            registry,
             config_entry_id=entry_id,
             config_subentry_id=sid,
             identifiers={group_device_identifier(entry_id, sid)},
             name=subentry.title,
             manufacturer=MANUFACTURER,
             model=str(subentry.data[CONF_KIND]).capitalize(),
-            via_device=group_device_identifier(entry_id, subentry.data[CONF_PARENT]),
-        )
+            via_device_id=group_devices.get(subentry.data[CONF_PARENT]),
+        ).id
     for sid, subentry in entry.subentries.items():
         if subentry.subentry_type == SUBENTRY_CHARGER:
-            registry.async_get_or_create(
+            async_get_or_create_device(
+                registry,
                 config_entry_id=entry_id,
                 config_subentry_id=sid,
                 identifiers={charger_device_identifier(entry_id, sid)},
                 name=subentry.title,
-                via_device=group_device_identifier(entry_id, subentry.data[CONF_GROUP]),
+                via_device_id=group_devices.get(subentry.data[CONF_GROUP]),
             )
         elif subentry.subentry_type == SUBENTRY_METER:
             modbus = subentry.data.get(CONF_SOURCE) == "modbus"
             profile = PROFILES.get(str(subentry.data.get(CONF_PROFILE)))
-            registry.async_get_or_create(
+            async_get_or_create_device(
+                registry,
                 config_entry_id=entry_id,
                 config_subentry_id=sid,
                 identifiers={meter_device_identifier(entry_id, sid)},
@@ -109,5 +114,5 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 model=profile.name.rsplit(" ", 1)[1]
                 if modbus and profile
                 else "Sensors",
-                via_device=group_device_identifier(entry_id, subentry.data[CONF_GROUP]),
+                via_device_id=group_devices.get(subentry.data[CONF_GROUP]),
             )

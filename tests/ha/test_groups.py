@@ -30,9 +30,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ev_power_share.const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTION,
+    CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
     CONF_FIXED_LOAD_A,
+    CONF_GROUP,
     CONF_KIND,
+    CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
     CONF_OCPP_PORT,
@@ -41,6 +46,7 @@ from custom_components.ev_power_share.const import (
     CONF_RATING_A,
     CONF_SUPPLY,
     DOMAIN,
+    SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
 )
 from custom_components.ev_power_share.controller import SiteController
@@ -681,3 +687,48 @@ async def test_a_circuit_added_while_the_site_reloads(
     assert site_entry.runtime_data.ocpp_port == site_entry.options[CONF_OCPP_PORT]
     _assert_on_its_device(hass, site_entry, panel, "site")
     _assert_on_its_device(hass, site_entry, circuit.subentry_id, panel)
+
+
+async def test_devices_hang_under_their_parents_without_deprecated_calls(
+    hass: HomeAssistant, site_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Devices are linked to their parent by its device id (``via_device_id``):
+    Home Assistant 2026.10 reports ``via_device`` (by identifier) as deprecated."""
+    await _setup(hass, site_entry)
+    panel = await _add(hass, site_entry)
+    circuit = await _add(
+        hass,
+        site_entry,
+        **{CONF_NAME: "Circuit 1", CONF_KIND: "circuit", CONF_PARENT: panel},
+    )
+    before = set(site_entry.subentries)
+    result = await hass.config_entries.subentries.async_init(
+        (site_entry.entry_id, SUBENTRY_CHARGER), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Space 1",
+            CONF_CHARGE_POINT_ID: "cp1",
+            CONF_GROUP: circuit,
+            CONF_CONNECTORS: 1,
+            CONF_CONNECTION: "L1-L2-L3",
+            CONF_MAX_CURRENT_A: 32,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (space,) = set(site_entry.subentries) - before
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(site_entry.entry_id)
+    await hass.async_block_till_done()
+
+    reports = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert reports == []
+    _assert_on_its_device(hass, site_entry, panel, "site")
+    _assert_on_its_device(hass, site_entry, circuit, panel)
+    devices = dr.async_get(hass)
+    charger = _device(devices, f"{site_entry.entry_id}_{space}")
+    circuit_device = _device(devices, f"{site_entry.entry_id}_{circuit}")
+    assert charger is not None
+    assert circuit_device is not None
+    assert charger.via_device_id == circuit_device.id
