@@ -52,6 +52,10 @@ CHARGING_THRESHOLD_A = 1.0
 """A phase drawing more than this counts as used by the vehicle."""
 VERIFY_TOLERANCE_A = 0.5
 """A charger may apply this much above our limit (rounding) and still follow it."""
+RAISE_SETTLE_S = 5.0
+"""A port's measured current answers a raised limit only if it was reported this
+long after the raise (IEC 61851-1 gives a vehicle 5 s to follow a new PWM duty
+cycle); an earlier report still answers the lower limit before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,11 @@ class _Sent:
     at: float
     station: Station
     """The connection it was sent on (a reconnected charger gets it again)."""
+    raised_at: float | None = None
+    """When the limit was last raised (None: never, as far as we know)."""
+    before: float | None = None
+    """The lowest limit it held during the :data:`RAISE_SETTLE_S` before that
+    raise (what a report from then answers)."""
 
 
 class OcppSource:
@@ -129,6 +138,8 @@ class OcppSource:
         self._ready: set[str] = set()
         """Connected chargers that hold our failsafe profile."""
         self._sent: dict[str, _Sent] = {}
+        self._metered: dict[str, float] = {}
+        """When each port's last measurements came in (our clock)."""
         self._unsure: set[str] = set()
         """Ports whose last limit was not confirmed: they may hold the one before."""
         self._arrived: dict[str, float] = {}
@@ -285,6 +296,9 @@ class OcppSource:
 
     def on_meter(self, station: Station, connector_id: int) -> None:
         """New measurements on a connector."""
+        charger = self._chargers.get(station.id)
+        if charger is not None:
+            self._metered[charger.port_id(connector_id)] = self._clock()
         self._on_change()
 
     async def _prepare(self, station: Station) -> None:
@@ -405,6 +419,7 @@ class OcppSource:
                         max_a=max_a,
                         draw_a=max(state.current_a) if state.current_a else None,
                         offered_a=(self._sent[pid].amps if pid in self._sent else None),
+                        draw_offered_a=self._draw_offered(pid),
                         arrived_s=self._arrived.get(pid, 0.0),
                     )
                 ports.append(
@@ -485,7 +500,7 @@ class OcppSource:
             return
         phases = len(CONNECTIONS[charger.connection].legs)
         if await station.set_limit(int(connector), amps, phases):
-            self._sent[pid] = _Sent(amps, now, station)
+            self._sent[pid] = self._sending(pid, amps, now, station)
             self._unsure.discard(pid)
             if check or pid in self._disobeying:
                 await self._verify(pid, station, amps, now)
@@ -521,6 +536,31 @@ class OcppSource:
             self._set_disobeys(pid, applied, amps, now)
         elif disobeying:
             self._set_complies(pid)
+
+    def _sending(self, pid: str, amps: float, now: float, station: Station) -> _Sent:
+        """The record of ``amps`` sent to ``pid`` now, remembering a raise."""
+        prev = self._sent.get(pid)
+        if prev is None:
+            return _Sent(amps, now, station)
+        raised_at, before = prev.raised_at, prev.before
+        if amps > prev.amps:
+            settling = raised_at is not None and now - raised_at < RAISE_SETTLE_S
+            before = (
+                min(prev.amps, before) if settling and before is not None else prev.amps
+            )
+            raised_at = now
+        return _Sent(amps, now, station, raised_at, before)
+
+    def _draw_offered(self, pid: str) -> float | None:
+        """The lower limit a port's measured current answers, if it was reported
+        before the vehicle could follow the last raise (see :data:`RAISE_SETTLE_S`)."""
+        sent = self._sent.get(pid)
+        if sent is None or sent.raised_at is None or sent.before is None:
+            return None
+        metered = self._metered.get(pid)
+        if metered is not None and metered >= sent.raised_at + RAISE_SETTLE_S:
+            return None
+        return sent.before
 
     def _set_disobeys(self, pid: str, applied: float, amps: float, now: float) -> None:
         cp_id = pid.rpartition(":")[0]

@@ -21,6 +21,7 @@ from custom_components.ev_power_share.core.allocator import (
     DRAW_HEADROOM_A,
     RotationState,
     allocate,
+    vehicle_bound,
 )
 from custom_components.ev_power_share.core.model import (
     Group,
@@ -210,3 +211,97 @@ def test_steady_draws_always_settle(
     }
     history = _run(site, lambda _k, _c: steady, 30, step_a=step_a)
     assert all(h == history[-1] for h in history[15:]), history
+
+
+def _lagging_reports(*, tell_raises: bool) -> list[dict[str, float]]:
+    """Cycles every 2 s; each car follows its command at once, but its draw is
+    reported only every 10 s (the demo's chargers). With ``tell_raises`` the
+    ports carry ``draw_offered_a`` as the OCPP source sets it: a report older
+    than a raise (plus the vehicle's 5 s to follow) answers the lower offer."""
+    site = _demo_site()
+    wants = {"x": 32.0, "y": 10.0}
+    rules = SetpointRules(step_a=1.0)
+    state = CommandState({"x": 8.0, "y": 8.0})
+    reported = {"x": 7.7, "y": 7.7}
+    reported_at = 0.0
+    raised: dict[str, tuple[float, float]] = {}
+    """Port -> when its offer was last raised and the offer before."""
+    rotation: RotationState | None = None
+    history: list[dict[str, float]] = []
+    for k in range(1, 60):
+        now = 2.0 * k
+        if k % 5 == 0:  # a report: what each car draws now
+            reported = {p: min(state.commanded[p], w) - 0.3 for p, w in wants.items()}
+            reported_at = now
+        ports = []
+        for p in site.ports:
+            answered = None
+            if tell_raises and p.id in raised:
+                at, before = raised[p.id]
+                if reported_at < at + 5.0:
+                    answered = before
+            ev = dataclasses.replace(
+                p.ev or Vehicle(),
+                draw_a=reported[p.id],
+                offered_a=state.commanded[p.id],
+                draw_offered_a=answered,
+            )
+            ports.append(dataclasses.replace(p, ev=ev))
+        result = allocate(
+            dataclasses.replace(site, ports=tuple(ports), now_s=now), rotation
+        )
+        rotation = result.rotation
+        target = {pid: pa.current_a for pid, pa in result.ports.items()}
+        before_cmd = dict(state.commanded)
+        sent, state = plan_commands(target, state, now, rules)
+        for pid, amps in sent.items():
+            if amps > before_cmd[pid]:
+                raised[pid] = (now, before_cmd[pid])
+        history.append(dict(state.commanded))
+    return history
+
+
+def _turns(history: list[dict[str, float]], pid: str) -> int:
+    """How often a port's command changed direction."""
+    turns, last = 0, 0.0
+    for a, b in itertools.pairwise(h[pid] for h in history):
+        step = b - a
+        if step and last and (step > 0) != (last > 0):
+            turns += 1
+        if step:
+            last = step
+    return turns
+
+
+def test_a_report_older_than_a_raise_does_not_take_the_raise_back() -> None:
+    """The live demo: a car given more was capped 2 s later at its last report
+    (taken before the raise), raised again after its next report showed it
+    following, capped again: its limit turned twice every report. A report older
+    than the raise answers the lower offer: the car that used it keeps the raise."""
+    hunting = _lagging_reports(tell_raises=False)
+    assert _turns(hunting, "x") > 6  # what the demo did
+    history = _lagging_reports(tell_raises=True)
+    assert _turns(history, "x") <= 1, [h["x"] for h in history]
+    assert _turns(history, "y") <= 1, [h["y"] for h in history]
+    # Settled: the car that wants 10 A is capped a little above it, the other
+    # has the rest of the circuit's 32 A.
+    assert history[-1] == history[-10]
+    assert 10.0 <= history[-1]["y"] <= 12.0
+    assert history[-1]["x"] + history[-1]["y"] == 32.0
+
+
+def test_draw_answering_a_lower_offer() -> None:
+    """Judged against the offer it answers: used it -> not capped; did not use
+    even that -> capped a little above the draw."""
+    site = Site(groups=(Group("c", rating_a=100.0),), ports=())
+
+    def bound(draw: float, offered: float, answered: float | None) -> float:
+        ev = Vehicle(
+            max_a=32.0, draw_a=draw, offered_a=offered, draw_offered_a=answered
+        )
+        return vehicle_bound(Port("x", "c", ev=ev), site)[0]
+
+    assert bound(8.7, 15.0, None) == 11.0  # judged against 15 A: capped
+    assert bound(8.7, 15.0, 9.0) == 32.0  # it used the 9 A it had then
+    assert bound(5.0, 15.0, 9.0) == 7.0  # it did not use even those
+    assert bound(8.7, 15.0, 20.0) == 11.0  # never judged against more than now

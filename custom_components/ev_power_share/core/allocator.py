@@ -170,6 +170,11 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
     * ``gap <= DRAW_KEEP_A``: capped at its offer (it keeps what it has);
     * larger: capped at ``draw_a + DRAW_HEADROOM_A`` rounded up to whole amperes;
     * ``offered_a`` unknown: capped at ``draw_a + DRAW_HEADROOM_A``;
+    * a draw measured before the offer was raised (``draw_offered_a``) is judged
+      against the offer it answers, the lower one: a vehicle that used that one
+      is not capped (it may take the raise; were it capped at its stale draw, the
+      raise would be taken back at once and given again once the next report
+      shows the vehicle following it: the limit would hunt with every report);
 
     and never capped below the site minimum.
 
@@ -190,10 +195,14 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
     ev_max = ev.max_a
     draw, offered = ev.draw_a, ev.offered_a
     if draw is not None:
+        # A draw measured before the offer was raised answers the lower offer.
+        answered = offered
+        if offered is not None and ev.draw_offered_a is not None:
+            answered = min(offered, ev.draw_offered_a)
         if offered is None:
             ev_max = min(ev_max, max(site.min_current_a, draw + DRAW_HEADROOM_A))
-        elif offered - draw > DRAW_RELEASE_A:
-            if offered - draw <= DRAW_KEEP_A:
+        elif answered is not None and answered - draw > DRAW_RELEASE_A:
+            if answered - draw <= DRAW_KEEP_A:
                 cap = offered
             else:
                 cap = float(math.ceil(draw + DRAW_HEADROOM_A - NOISE_A))

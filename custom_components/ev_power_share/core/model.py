@@ -163,6 +163,11 @@ class Vehicle:
     """Current measured last cycle; None: unknown."""
     offered_a: float | None = None
     """Current the port was given last cycle; None: unknown."""
+    draw_offered_a: float | None = None
+    """The offer ``draw_a`` answers, when it is older than a raise of the offer:
+    the lower offer in force before it (a draw measured before the vehicle could
+    take a higher offer says nothing about whether it will). None: ``draw_a`` is
+    recent enough to answer ``offered_a``."""
     arrived_s: float = 0.0
     priority: int = 0
     energy_needed_kwh: float | None = None
@@ -318,6 +323,8 @@ def _validate_vehicle(ev: Vehicle, where: str) -> None:
         _non_negative(ev.draw_a, f"{where}.draw_a")
     if ev.offered_a is not None:
         _non_negative(ev.offered_a, f"{where}.offered_a")
+    if ev.draw_offered_a is not None:
+        _non_negative(ev.draw_offered_a, f"{where}.draw_offered_a")
     if not math.isfinite(ev.arrived_s):
         raise ModelError(f"{where}.arrived_s", "must be a number")
     if ev.energy_needed_kwh is not None:
