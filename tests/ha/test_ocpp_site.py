@@ -34,6 +34,7 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
+from custom_components.ev_power_share.ocpp_source import RAISE_SETTLE_S
 from simulator.chargepoint import SimulatedChargePoint
 
 from .conftest import SITE_DATA
@@ -276,16 +277,23 @@ async def test_charger_entities_and_controls(
     await sim.send_meter_values(
         1, currents=(15.9, 16.1, 16.0), power_w=11040, energy_wh=2500, soc=55
     )
-    # It draws 16 A of the 32 A it could have: it is given 2 A above its draw,
-    # the rest stays free for others.
-    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 18)
+    # A report that came in while the car could not yet follow its raise to 32 A
+    # says nothing about whether it wants more: the raise stands.
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 32)
+    await asyncio.sleep(RAISE_SETTLE_S)
+    await sim.send_meter_values(
+        1, currents=(15.9, 16.1, 16.0), power_w=11040, energy_wh=2500, soc=55
+    )
+    # Later it still draws 16 A of the 32 A it could have: it is given 2 A above
+    # its draw, rounded up to whole amperes (19 A), the rest stays free for others.
+    await _until(hass, site_entry, lambda: sim.effective_limit(1) == 19)
     assert _st(hass, _eid(hass, "binary_sensor", "_1_vehicle")) == "on"
     assert _st(hass, _eid(hass, "sensor", "_1_current_l2")) == "16.1"
     assert _st(hass, _eid(hass, "sensor", "_1_power")) == "11.04"
     assert _st(hass, _eid(hass, "sensor", "_1_energy")) == "2.5"
     assert _st(hass, _eid(hass, "sensor", "_1_session_energy")) == "1.5"
     assert _st(hass, _eid(hass, "sensor", "_1_soc")) == "55.0"
-    assert _st(hass, allocated) == "18.1"
+    assert _st(hass, allocated) == "19.0"
     assert hass.states.get(allocated).attributes["reason"] == "ev_limit"
 
     # The user caps the connector, pauses it, and sets it to off.
@@ -424,12 +432,13 @@ async def test_a_connector_without_a_vehicle_drawing_shows_no_current_or_power(
     await sim.plug_in(1)
     await sim.start_transaction(1, "tag")
     await sim.send_meter_values(1, currents=(16.0, 16.0, 16.0))
-    await _until(hass, entry, lambda: sim.effective_limit(1) == 18)
+    # (That report came before the car could follow its raise: the raise stands.)
+    await _until(hass, entry, lambda: sim.effective_limit(1) == 32)
     await sim.close()
     ocpp = entry.runtime_data.ocpp
     await _until(hass, entry, lambda: not ocpp.online("cp1"))
     ports = {p.id: p for p in ocpp.ports()}
-    assert ports["cp1:1"].failsafe_a == 18
+    assert ports["cp1:1"].failsafe_a == 32
     assert _st(hass, power) == "unavailable"
     assert _st(hass, energy) == "4.2"
 
