@@ -3,6 +3,7 @@ real OCPP on 127.0.0.1, balanced by a site running in Home Assistant."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
 )
 from custom_components.ev_power_share.core.model import Port
+from custom_components.ev_power_share.ocpp_source import RAISE_SETTLE_S
 from simulator.chargepoint import SimulatedChargePoint
 
 from .conftest import SITE_DATA
@@ -111,13 +113,14 @@ async def test_limit_changes_are_verified_not_refreshes(
     assert _commands(sim).count(("get", None)) == 1
     _assert_changes_checked(_commands(sim))
 
-    # A vehicle drawing 16 A gets 18 A: the change is checked, and as the charger
-    # applies it, the port stays under control.
+    # A vehicle arrives and gets the whole 32 A (its first report came before it
+    # could follow the raise): the change is checked, and as the charger applies
+    # it, the port stays under control.
     await _charge(sim, 16.0)
-    await _until(hass, entry, lambda: sim.effective_limit(1) == 18)
+    await _until(hass, entry, lambda: sim.effective_limit(1) == 32)
     await _until(hass, entry, lambda: _commands(sim)[-1] == ("get", None))
     events = _commands(sim)
-    assert ("set", 18.0) in events
+    assert ("set", 32.0) in events
     _assert_changes_checked(events)
     port = _port(entry, "cp1:1")
     assert port.online
@@ -139,14 +142,16 @@ async def test_charger_without_composite_schedule_is_asked_once(
     )
     await _boot(sim, sims)
     await _until(hass, entry, lambda: ("get", None) in _commands(sim))
-    # Limits work as before: up for a vehicle drawing 16 A, down when it draws 8 A.
+    # Limits work as before: up for a vehicle, down when it draws 8 A once it
+    # could have followed the raise.
     await _charge(sim, 16.0)
-    await _until(hass, entry, lambda: sim.effective_limit(1) == 18)
+    await _until(hass, entry, lambda: sim.effective_limit(1) == 32)
+    await asyncio.sleep(RAISE_SETTLE_S)
     await sim.send_meter_values(1, currents=(8.0, 8.0, 8.0))
     await _until(hass, entry, lambda: sim.effective_limit(1) == 10)
     events = _commands(sim)
     assert [e for e in events if e[0] == "set"][-1] == ("set", 10.0)
-    assert {0.0, 18.0, 10.0} <= {a for e, a in events if e == "set"}
+    assert {0.0, 32.0, 10.0} <= {a for e, a in events if e == "set"}
     assert events.count(("get", None)) == 1  # asked once only, on this connection
     assert _port(entry, "cp1:1").online
 
