@@ -274,6 +274,11 @@ def test_scenario_dump_and_load_replay_the_same_allocation() -> None:
                 "b", "c", ev=Vehicle(priority=1, energy_needed_kwh=9.0, departure_s=9e3)
             ),
             Port("c", "site", "L3", online=False, failsafe_a=10.0),
+            Port(
+                "d",
+                "site",
+                ev=Vehicle(draw_a=9.0, offered_a=16.0, draw_offered_a=10.0),
+            ),
         ),
         policy=Policy.DEADLINE,
         now_s=120.0,

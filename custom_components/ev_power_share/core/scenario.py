@@ -7,7 +7,9 @@ export, so any user's situation can be replayed with ``scripts/allocate``.
 Extensions beyond the contract (all optional): ``groups[].override_a`` (a
 temporary cap that can only lower a group's limit), ``rotation_period_s``, a
 ``rotation`` state (``queue``, ``since_s``) as returned in the output, ``ev.offered_a``
-(what the port was given last cycle) and the ``single_phase`` supply system.
+(what the port was given last cycle), ``ev.draw_offered_a`` (the lower offer a draw
+reported before the vehicle could follow a raise answers) and the ``single_phase``
+supply system.
 Unknown fields are ignored, so newer documents still load.
 """
 
@@ -162,6 +164,7 @@ def _vehicle(raw: Any, where: str, port_max: float) -> Vehicle | None:
         max_a=_number(obj, "max_a", where, port_max),
         draw_a=_number(obj, "draw_a", where, None, nullable=True),
         offered_a=_number(obj, "offered_a", where, None, nullable=True),
+        draw_offered_a=_number(obj, "draw_offered_a", where, None, nullable=True),
         arrived_s=_number(obj, "arrived_s", where, 0.0),
         priority=int(priority),
         energy_needed_kwh=_number(obj, "energy_needed_kwh", where, None, nullable=True),
@@ -280,6 +283,7 @@ def dump_scenario(site: Site, state: RotationState | None = None) -> dict[str, A
                 "max_a": ev.max_a,
                 "draw_a": ev.draw_a,
                 "offered_a": ev.offered_a,
+                "draw_offered_a": ev.draw_offered_a,
                 "arrived_s": ev.arrived_s,
                 "priority": ev.priority,
                 "energy_needed_kwh": ev.energy_needed_kwh,
