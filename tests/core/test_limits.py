@@ -564,6 +564,39 @@ def test_limits_hold_while_chargers_have_not_reported_yet(
     _simulate(cycles, meters, connections, failsafes, policy, silent)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    cycles=st.lists(
+        st.tuples(
+            st.none() | legs3,
+            st.none() | st.tuples(*[st.floats(0.0, 20.0) | st.floats(0, 40)] * 3),
+            # Vehicles that take every raise (or leave): none slows down by itself.
+            st.lists(st.none() | st.just("leave"), min_size=5, max_size=5),
+        ),
+        min_size=2,
+        max_size=30,
+    ),
+    meters=st.lists(meter_setup, min_size=2, max_size=2),
+    connections=st.lists(st.sampled_from(CONNS), min_size=5, max_size=5),
+    failsafes=st.lists(st.sampled_from((0.0, 6.0, 8.0)), min_size=5, max_size=5),
+    policy=st.sampled_from((Policy.EQUAL_SHARE, Policy.FIRST_COME, Policy.PRIORITY)),
+    every=st.lists(st.integers(1, 4), min_size=5, max_size=5),
+)
+def test_limits_hold_while_reports_lag_behind_raises(
+    cycles: list[Any],
+    meters: list[dict[str, Any]],
+    connections: list[str],
+    failsafes: list[float],
+    policy: Policy,
+    every: list[int],
+) -> None:
+    """The same, with chargers that report their draw only every ``every[i]``
+    cycles: after a raise the vehicle draws more while its report still shows
+    the lower current (counted as non-EV load), and the later report corrects
+    the smoothed samples; the allocation stays within every limit."""
+    _simulate(cycles, meters, connections, failsafes, policy, every=every)
+
+
 def _simulate(
     cycles: list[Any],
     meters: list[dict[str, Any]],
@@ -571,9 +604,13 @@ def _simulate(
     failsafes: list[float],
     policy: Policy,
     silent: list[int] | None = None,
+    every: list[int] | None = None,
 ) -> None:
-    """Run the cycles; port i reports its draw from cycle ``silent[i]`` on."""
+    """Run the cycles; port i reports its draw from cycle ``silent[i]`` on, and
+    then every ``every[i]`` cycles (what it drew then)."""
     silent = silent or [0] * 5
+    every = every or [1] * 5
+    last_report: list[tuple[float, ...]] = [(0.0, 0.0, 0.0)] * 5
     sim = dict(zip(METERED, (_meter(s) for s in meters), strict=True))
     for setup in meters:
         if setup["kind"] == "total":  # a total can't tell an exporting leg apart
@@ -611,6 +648,9 @@ def _simulate(
                 vehicles[i] = None
             elif change is not None:
                 vehicles[i] = change
+        for i in range(5):
+            if k % every[i] == 0:
+                last_report[i] = tuple(drawing[i])
         ports = []
         for i, gid in enumerate(PORT_GROUPS):
             ev = None
@@ -619,7 +659,7 @@ def _simulate(
                 ev = Vehicle(
                     phases=phases,
                     max_a=32.0,
-                    draw_a=max(drawing[i]) if k >= silent[i] else None,
+                    draw_a=max(last_report[i]) if k >= silent[i] else None,
                     offered_a=commands.commanded.get(f"p{i}"),
                     arrived_s=float(i),
                     priority=i % 2,
@@ -628,7 +668,7 @@ def _simulate(
                 Port(f"p{i}", gid, connections[i], 32.0, failsafe_a=failsafes[i], ev=ev)
             )
         site = Site(groups=GROUPS, ports=tuple(ports), policy=policy, now_s=now)
-        reported = {f"p{i}": tuple(d) for i, d in enumerate(drawing) if k >= silent[i]}
+        reported = {f"p{i}": d for i, d in enumerate(last_report) if k >= silent[i]}
         draws = ev_draws(site, reported)
         estimates = {}
         for gid, m in sim.items():
@@ -815,3 +855,69 @@ def test_a_binding_limit_settles_without_hunting(
         drawing = dict(sent)
     assert history[-1] == {"a": 11.0, "b": 11.0}
     assert all(h == history[-1] for h in history[5:])
+
+
+def _car(draw_a: float, offered_a: float | None) -> EvDraw:
+    site = Site(
+        groups=(Group("site", rating_a=40.0),),
+        ports=(Port("a", "site", ev=Vehicle(draw_a=draw_a, offered_a=offered_a)),),
+    )
+    return ev_draws(site)["site"]
+
+
+def _ramp_behind_its_report(
+    est: UnmanagedLoad, start_s: float, before_a: float, offer_a: float
+) -> list[tuple[float, ...]]:
+    """From ``start_s`` the car is offered ``offer_a`` and draws it, while its
+    reports (every 10 s) still say ``before_a`` until ``start_s + 10``; the
+    meter (every 2 s) shows it over 3 A of house load. The estimates, per cycle."""
+    out = []
+    for k in range(1, 21):
+        t = start_s + 2.0 * k
+        reported = before_a if t < start_s + 10.0 else offer_a
+        meter = (3.0 + offer_a,) * 3
+        out.append(est.update(MeterSample(t, meter), _car(reported, offer_a), t))
+    return [e.unmanaged_a for e in out]
+
+
+def test_a_report_after_a_raise_ends_the_over_estimate_at_once() -> None:
+    """(b) The car is raised from 6 to 16 A and follows it; its report lags
+    (every 10 s). Until the report the meter's rise counts as house load (the
+    safe side: it could be); the report that shows the car drawing it corrects
+    the smoothed samples, so the estimate falls to the 3 A of the house at once,
+    not ``smoothing_s`` later."""
+    est = UnmanagedLoad(WYE, MeterConfig(smoothing_s=30.0))
+    for t in (0.0, 2.0, 4.0, 6.0, 8.0, 10.0):
+        quiet = est.update(MeterSample(t, (9.0, 9.0, 9.0)), _car(6.0, 6.0), t)
+    assert quiet.unmanaged_a == (3.0, 3.0, 3.0)
+    got = _ramp_behind_its_report(est, 10.0, 6.0, 16.0)
+    assert got[:4] == [(13.0, 13.0, 13.0)] * 4  # t = 12..18: in doubt
+    assert got[4:] == [(3.0, 3.0, 3.0)] * 16  # from the report at t = 20 on
+
+
+def test_a_report_after_start_up_ends_the_over_estimate_at_once() -> None:
+    """(a) At start-up the charger reports 0 A (sent before the car drew); then
+    it is offered 16 A and the car draws them, while its reports lag. The report
+    that shows it ends the over-estimate at once (the port was known all along,
+    so the first-report rule does not apply)."""
+    est = UnmanagedLoad(WYE, MeterConfig(smoothing_s=30.0))
+    start = est.update(MeterSample(0.0, (3.0, 3.0, 3.0)), _car(0.0, None), 0.0)
+    assert start.unmanaged_a == (3.0, 3.0, 3.0)
+    got = _ramp_behind_its_report(est, 0.0, 0.0, 16.0)
+    assert got[:4] == [(19.0, 19.0, 19.0)] * 4
+    assert got[4:] == [(3.0, 3.0, 3.0)] * 16
+
+
+def test_a_later_report_corrects_no_more_than_the_limit_in_force() -> None:
+    """A sample is corrected only by what the port could have drawn then: a
+    later report that answers a later raise leaves a house load seen before it
+    in the window."""
+    est = UnmanagedLoad(WYE, MeterConfig(smoothing_s=30.0))
+    for t in (0.0, 2.0, 4.0):
+        est.update(MeterSample(t, (9.0, 9.0, 9.0)), _car(6.0, 6.0), t)
+    # 8 A more house load for one sample, the car held at 6 A (its limit).
+    est.update(MeterSample(6.0, (17.0, 17.0, 17.0)), _car(6.0, 6.0), 6.0)
+    est.update(MeterSample(8.0, (9.0, 9.0, 9.0)), _car(6.0, 6.0), 8.0)
+    # Raised to 16 A after it; the report shows it at once.
+    out = est.update(MeterSample(10.0, (19.0, 19.0, 19.0)), _car(16.0, 16.0), 10.0)
+    assert out.unmanaged_a == (11.0, 11.0, 11.0)  # the 8 A spike stays smoothed

@@ -29,6 +29,22 @@ the estimates into a :class:`Site` before it is allocated. The rules:
   safe value, which is what keeps the one cycle after a reading within every
   limit; smoothing only keeps noise from making the chargers hunt, and it
   starts again from the first sample that knows the new port.
+* **A later report is news about the charger too.** A charger reports its draw
+  now and then (say every 10 s) while the meter is read every cycle: after a
+  raise of its limit, or a start, the vehicle draws more while its report still
+  shows the old current, and until the next report the rise counts as non-EV
+  load (the safe side: it could be). Once a newer report of that port comes in,
+  each sample still in the smoothing window is corrected by what the report
+  explains: its optimistic value is lowered, per leg, by how much more the port
+  reported later than it did around the sample, but only up to the limit the
+  port held all through the sample's time (:attr:`PortDraw.cap_a`; none known:
+  no correction). The part of a rise beyond what the vehicle could have drawn
+  then (a load that came with a later raise, or one the car's own report does
+  not explain) stays in the window. A correction is a guess (the vehicle may
+  have ramped only after the sample, while a short house load came and went),
+  so it only shortens how long smoothing holds a load; it cannot make a cycle
+  unsafe, as the latest sample's own safe value, which is never corrected,
+  still bounds the estimate from below.
 * **A stale or missing reading never widens headroom.** A reading is fresh for
   ``timeout_s`` after it was taken. Then the last fresh estimate is held plus
   ``margin_a`` (*holding*) for ``hold_s``; after that the group has *failed*:
@@ -80,7 +96,7 @@ No Home Assistant imports; no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import math
 from typing import NamedTuple
@@ -185,6 +201,19 @@ class EvDraw:
     included); a charging port missing here (its draw not reported yet) counts
     as non-EV load. A sample whose reports know a port that earlier samples did
     not know ends those samples' smoothing (see the module's rules)."""
+    ports: Mapping[str, PortDraw] = field(default_factory=dict)
+    """Each known port's own figures, for the smoothed samples' correction by
+    later reports (see the module's rules); empty: no correction."""
+
+
+class PortDraw(NamedTuple):
+    """One port's reported draw, as :class:`EvDraw` sums it."""
+
+    currents_a: tuple[float, ...]
+    """Per leg of the supply (L1, L2, L3), as the charger reported it."""
+    cap_a: float
+    """The most it may draw on a leg: the limit in force (0: none of ours is
+    known, so a later report corrects nothing)."""
 
 
 class LoadEstimate(NamedTuple):
@@ -210,14 +239,59 @@ class _Report(NamedTuple):
     low_a: tuple[float, ...]
     low_w: float
     known: frozenset[str]
+    ports: Mapping[str, PortDraw]
 
 
-class _Sample(NamedTuple):
+@dataclass(slots=True)
+class _Sample:
     at_s: float
     safe_a: tuple[float, ...]
-    optimistic_a: tuple[float, ...]
+    measured_opt_a: tuple[float, ...]
+    """Its optimistic value from the reports in force when it was taken."""
     known: frozenset[str]
     """Ports whose draw its optimistic value subtracted."""
+    total_per_a: float | None
+    """For a total-power reading: how much one leg-ampere of EV current lowers
+    each leg's ``optimistic_a`` (None: per-leg values, ampere for ampere)."""
+    ports: dict[str, tuple[tuple[float, ...], float]]
+    """Per known port: the most it reported around the sample, per leg, and the
+    most it may have drawn then (the limit in force)."""
+    credit_a: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """Per port, per leg: how much more a later report shows it drawing, up to
+    the limit in force at the sample (the EV current the sample missed)."""
+    optimistic_a: tuple[float, ...] = ()
+
+    def correct(self, ports: Mapping[str, PortDraw]) -> None:
+        """Take a later report of each port into account (see the module's rules)."""
+        changed = False
+        for pid, draw in ports.items():
+            before = self.ports.get(pid)
+            if before is None:
+                continue
+            base, cap = before
+            old = self.credit_a.get(pid, (0.0,) * len(base))
+            new = tuple(
+                max(o, min(now, cap) - was)
+                for o, now, was in zip(old, draw.currents_a, base, strict=True)
+            )
+            if new != old:
+                self.credit_a[pid] = new
+                changed = True
+        if changed:
+            self.apply()
+
+    def apply(self) -> None:
+        """``optimistic_a``: the measured value less what later reports explain."""
+        legs = len(self.measured_opt_a)
+        credit = [0.0] * legs
+        for per_leg in self.credit_a.values():
+            for leg in range(legs):
+                credit[leg] += per_leg[leg]
+        if self.total_per_a is not None:  # a total: what the legs missed, spread
+            credit = [self.total_per_a * sum(credit)] * legs
+        self.optimistic_a = tuple(
+            max(0.0, o - c) for o, c in zip(self.measured_opt_a, credit, strict=True)
+        )
 
 
 def _finite_or_zero(value: float) -> float:
@@ -324,9 +398,17 @@ class UnmanagedLoad:
             low_w = high_w
         low_w = min(low_w, high_w)
         start = self._last_update_s if self._last_update_s is not None else now_s
+        ports = {
+            pid: draw
+            for pid, draw in ev.ports.items()
+            if pid in ev.known and len(draw.currents_a) == legs
+        }
         self._reports.append(
-            _Report(start, now_s, high, high_w, low, low_w, frozenset(ev.known))
+            _Report(start, now_s, high, high_w, low, low_w, frozenset(ev.known), ports)
         )
+        # A report newer than the smoothed samples: what they missed of its port.
+        for smoothed in self._samples:
+            smoothed.correct(ports)
         self._last_update_s = now_s
         if self._first_update_s is None:
             self._first_update_s = now_s
@@ -397,6 +479,7 @@ class UnmanagedLoad:
         # Safe: the least EV current that may have been in the reading (none
         # where the reports do not cover its time). Optimistic: the most.
         zero = (0.0,) * legs
+        total_per_a: float | None
         if covered:
             safe_ev = tuple(min(r.low_a[leg] for r in found) for leg in range(legs))
             safe_w = min(r.low_w for r in found)
@@ -412,18 +495,34 @@ class UnmanagedLoad:
             optimistic = tuple(
                 max(0.0, m - e) for m, e in zip(currents, opt_ev, strict=True)
             )
+            total_per_a = None
         else:
             share = self.supply.voltage_ln_v
             if self.config.total_power is TotalPowerSplit.BALANCED:
                 share *= legs
             safe = (max(0.0, total_va - safe_w) / share,) * legs
             optimistic = (max(0.0, total_va - opt_w) / share,) * legs
+            # EV power per leg-ampere, on the low side (see _power_of).
+            total_per_a = self._power_of((1.0,), None) / share
         optimistic = tuple(min(o, s) for o, s in zip(optimistic, safe, strict=True))
         # A port known now but not to an earlier sample: that sample counted its
         # current as non-EV load. It leaves the window (for good).
         known = frozenset().union(*(r.known for r in nearby))
         self._samples = [s for s in self._samples if s.known >= known]
-        self._samples.append(_Sample(at_s, safe, optimistic, known))
+        # What each port may have drawn at most while the sample was taken: the
+        # limit in force all through its time (none known: not correctable).
+        ports: dict[str, tuple[tuple[float, ...], float]] = {}
+        for pid in known if covered else ():
+            draws = [r.ports[pid] for r in nearby if pid in r.ports]
+            caps = [r.ports[pid].cap_a for r in found if pid in r.ports]
+            if len(draws) == len(nearby) and len(caps) == len(found):
+                ports[pid] = (
+                    tuple(max(d.currents_a[leg] for d in draws) for leg in range(legs)),
+                    min(caps),
+                )
+        sample = _Sample(at_s, safe, optimistic, known, total_per_a, ports)
+        sample.apply()
+        self._samples.append(sample)
         self._latest_at_s = at_s
 
         # Smoothing: the highest optimistic value in force during the window
@@ -468,7 +567,8 @@ def ev_draws(
     offline ports are not subtracted at all (their current stays in the non-EV
     load, which over-states it: the safe side). ``at_least_a`` caps each port by
     its vehicle's ``offered_a`` (the limit in force). ``known`` names the online
-    ports with a vehicle whose draw is given (0 A included), under each group.
+    ports with a vehicle whose draw is given (0 A included), under each group,
+    and ``ports`` gives each one's draw and the most it may draw.
     """
     supply = site.supply
     legs = supply.legs
@@ -478,22 +578,29 @@ def ev_draws(
     high_w = dict.fromkeys(parent, 0.0)
     low_w = dict.fromkeys(parent, 0.0)
     known: dict[str, set[str]] = {gid: set() for gid in parent}
+    own: dict[str, dict[str, PortDraw]] = {gid: {} for gid in parent}
     for port in site.ports:
         ev = port.ev
         if not port.online or ev is None:
             continue
+        per_leg = _port_draw(port, phase_currents)
+        cap = ev.offered_a if ev.offered_a is not None else math.inf
         if (phase_currents is not None and port.id in phase_currents) or (
             ev.draw_a is not None
         ):
+            figures = PortDraw(
+                tuple(per_leg.get(leg, 0.0) for leg in range(legs)),
+                # No limit of ours known: nothing says what it may draw.
+                min(cap, port.max_a, ev.max_a) if ev.offered_a is not None else 0.0,
+            )
             gid: str | None = port.group
             while gid is not None:
                 known[gid].add(port.id)
+                own[gid][port.id] = figures
                 gid = parent[gid]
-        per_leg = _port_draw(port, phase_currents)
         if not per_leg:
             continue
         conn = port.conn
-        cap = ev.offered_a if ev.offered_a is not None else math.inf
         capped = {leg: min(a, cap) for leg, a in per_leg.items()}
         if conn.line_to_line:
             # One current through both legs, at the line-to-line voltage.
@@ -517,6 +624,7 @@ def ev_draws(
             at_least_a=tuple(low[gid]),
             at_least_w=low_w[gid],
             known=frozenset(known[gid]),
+            ports=own[gid],
         )
         for gid in parent
     }
