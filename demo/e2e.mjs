@@ -21,6 +21,8 @@ const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
 const extra = ready.extra_charger;
 const EXTRA_GROUP = 'Garage panel';
 const BALANCE_TIMEOUT_MS = 120_000;
+const STEADY_S = 45;
+const MAX_STEADY_TURNS = 2;
 const GROUPS = ['maple_court', 'garage_panel', 'circuit_a', 'circuit_b'];
 fs.mkdirSync(artifacts, { recursive: true });
 
@@ -212,6 +214,25 @@ try {
       `main ${sim.legs.net_a.join(' / ')} A`,
   );
   if (charging.length < 2) throw new Error('fewer than two cars are sharing power');
+
+  step(`no port's limit hunts (${STEADY_S} s)`);
+  // The limits the chargers are sent may rise (the site meter's estimate of the
+  // apartments settles after the start) or step down for a new car, but must not
+  // swing back and forth while the cars draw steadily: count the turns.
+  const before = await simulator();
+  await new Promise((resolve) => setTimeout(resolve, STEADY_S * 1000));
+  const after = await simulator();
+  const hunting = [];
+  for (const [id, port] of Object.entries(after.ports)) {
+    const turns = port.limit_reversals - (before.ports[id]?.limit_reversals ?? 0);
+    console.log(`[e2e]          ${id}: limit turned ${turns} time(s), now ${port.limit_a} A`);
+    if (turns > MAX_STEADY_TURNS) hunting.push(`${id} (${turns})`);
+  }
+  if (hunting.length) {
+    throw new Error(
+      `limits turned more than ${MAX_STEADY_TURNS} times in ${STEADY_S} s: ${hunting.join(', ')}`,
+    );
+  }
 
   step('dashboard and the new charger afterwards');
   await waitForDashboard(page);
