@@ -498,22 +498,33 @@ def _reading(m: _Meter, k: int, now: float) -> MeterSample | None:
     return sample
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    cycles=st.lists(
+def _cycles(vehicles: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    """Control cycles: the house load on the site (None: unchanged), a heat pump
+    on c2, and what each of the five vehicles does."""
+    return st.lists(
         st.tuples(
-            st.none() | legs3,  # house load on the site (None: unchanged)
-            # heat pump on c2:
+            st.none() | legs3,
             st.none() | st.tuples(*[st.floats(0.0, 20.0) | st.floats(0, 40)] * 3),
-            st.lists(vehicle_change, min_size=5, max_size=5),
+            st.lists(vehicles, min_size=5, max_size=5),
         ),
         min_size=2,
         max_size=30,
-    ),
-    meters=st.lists(meter_setup, min_size=2, max_size=2),
-    connections=st.lists(st.sampled_from(CONNS), min_size=5, max_size=5),
-    failsafes=st.lists(st.sampled_from((0.0, 6.0, 8.0)), min_size=5, max_size=5),
-    policy=st.sampled_from((Policy.EQUAL_SHARE, Policy.FIRST_COME, Policy.PRIORITY)),
+    )
+
+
+SITE_SETUP: dict[str, st.SearchStrategy[Any]] = {
+    "meters": st.lists(meter_setup, min_size=2, max_size=2),
+    "connections": st.lists(st.sampled_from(CONNS), min_size=5, max_size=5),
+    "failsafes": st.lists(st.sampled_from((0.0, 6.0, 8.0)), min_size=5, max_size=5),
+    "policy": st.sampled_from((Policy.EQUAL_SHARE, Policy.FIRST_COME, Policy.PRIORITY)),
+}
+"""The site's meters, the ports' connections and failsafes, and the policy."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cycles=_cycles(vehicle_change),
+    **SITE_SETUP,
 )
 def test_commanded_current_plus_measured_load_stays_within_limits(
     cycles: list[Any],
@@ -532,21 +543,10 @@ def test_commanded_current_plus_measured_load_stays_within_limits(
     _simulate(cycles, meters, connections, failsafes, policy)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
-    cycles=st.lists(
-        st.tuples(
-            st.none() | legs3,
-            st.none() | st.tuples(*[st.floats(0.0, 20.0) | st.floats(0, 40)] * 3),
-            st.lists(vehicle_change, min_size=5, max_size=5),
-        ),
-        min_size=2,
-        max_size=30,
-    ),
-    meters=st.lists(meter_setup, min_size=2, max_size=2),
-    connections=st.lists(st.sampled_from(CONNS), min_size=5, max_size=5),
-    failsafes=st.lists(st.sampled_from((0.0, 6.0, 8.0)), min_size=5, max_size=5),
-    policy=st.sampled_from((Policy.EQUAL_SHARE, Policy.FIRST_COME, Policy.PRIORITY)),
+    cycles=_cycles(vehicle_change),
+    **SITE_SETUP,
     silent=st.lists(st.integers(0, 12), min_size=5, max_size=5),
 )
 def test_limits_hold_while_chargers_have_not_reported_yet(
@@ -564,22 +564,11 @@ def test_limits_hold_while_chargers_have_not_reported_yet(
     _simulate(cycles, meters, connections, failsafes, policy, silent)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
-    cycles=st.lists(
-        st.tuples(
-            st.none() | legs3,
-            st.none() | st.tuples(*[st.floats(0.0, 20.0) | st.floats(0, 40)] * 3),
-            # Vehicles that take every raise (or leave): none slows down by itself.
-            st.lists(st.none() | st.just("leave"), min_size=5, max_size=5),
-        ),
-        min_size=2,
-        max_size=30,
-    ),
-    meters=st.lists(meter_setup, min_size=2, max_size=2),
-    connections=st.lists(st.sampled_from(CONNS), min_size=5, max_size=5),
-    failsafes=st.lists(st.sampled_from((0.0, 6.0, 8.0)), min_size=5, max_size=5),
-    policy=st.sampled_from((Policy.EQUAL_SHARE, Policy.FIRST_COME, Policy.PRIORITY)),
+    # Vehicles that take every raise (or leave): none slows down by itself.
+    cycles=_cycles(st.none() | st.just("leave")),
+    **SITE_SETUP,
     every=st.lists(st.integers(1, 4), min_size=5, max_size=5),
 )
 def test_limits_hold_while_reports_lag_behind_raises(
