@@ -177,3 +177,36 @@ async def test_disconnect_during_the_grace_period_cancels_the_resume(
     await wait_until(lambda: "cp-1" not in source.stations)
     assert not source._resumes
     assert not source.online("cp-1")
+
+
+INTERVAL_KEY = {
+    "1.6": "MeterValueSampleInterval",
+    "2.0.1": "SampledDataCtrlr.TxUpdatedInterval",
+}
+CONFIGURE = {"1.6": "ChangeConfiguration", "2.0.1": "SetVariables"}
+
+
+async def test_resumed_charger_gets_its_metering_configured_before_the_trigger(
+    central: CentralSystem, source: OcppSource, make_sim: SimFactory, version: str
+) -> None:
+    """It may never have been configured by us, and until a connector's current
+    is reported the meter on its group counts that vehicle as non-EV load."""
+    sim, _ = await _online_and_charging(source, make_sim)
+    await wait_until(lambda: INTERVAL_KEY[version] in sim.configuration)
+    # Its settings are gone (a factory reset, another central system before us)
+    # and it reconnects without booting.
+    sim.configuration.clear()
+    old = source.stations["cp-1"]
+    mark = len(sim.received)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.reconnect()
+    await wait_until(lambda: source.stations.get("cp-1") not in (None, old))
+    await wait_until(lambda: source.online("cp-1"))
+
+    assert sim.configuration[INTERVAL_KEY[version]] == "5"
+    actions = _actions(sim, mark)
+    assert CONFIGURE[version] in actions
+    assert actions.index(CONFIGURE[version]) < actions.index("TriggerMessage")
+    port = _port(source, "cp-1:1")
+    assert port.ev is not None
+    assert port.ev.draw_a == 16.0
