@@ -112,21 +112,29 @@ def test_demo_steady_draws_settle(
         assert draw + 1.0 < history[-1][pid] < draw + DRAW_HEADROOM_A + 1.0
 
 
-@pytest.mark.parametrize("step_a", [1.0, 0.1])
-def test_under_drawing_car_gets_room_back_when_it_draws_more(step_a: float) -> None:
-    """The car capped for drawing 9.7 A wants more after 20 cycles (it draws up
-    to its offer, a little under): within a few cycles it has its equal share."""
+def _y_wants_more_at_20(
+    under_a: float,
+) -> Callable[[int, Mapping[str, float]], dict[str, float]]:
+    """Draws of the demo's cars: x wants 15.7 A, y 9.7 A until cycle 20 and then
+    32 A; each draws what it is offered, ``under_a`` under, up to what it wants."""
     wants = {"x": 15.7, "y": 9.7}
 
     def draws(k: int, commanded: Mapping[str, float]) -> dict[str, float]:
         if k == 20:
             wants["y"] = 32.0
-        # A car draws what it is offered, 0.3 A under, up to what it wants.
         return {
-            p: min(max(commanded.get(p, 0.0) - 0.3, 0.0), w) for p, w in wants.items()
+            p: min(max(commanded.get(p, 0.0) - under_a, 0.0), w)
+            for p, w in wants.items()
         }
 
-    history = _run(_demo_site(), draws, 40, step_a=step_a)
+    return draws
+
+
+@pytest.mark.parametrize("step_a", [1.0, 0.1])
+def test_under_drawing_car_gets_room_back_when_it_draws_more(step_a: float) -> None:
+    """The car capped for drawing 9.7 A wants more after 20 cycles (it draws up
+    to its offer, a little under): within a few cycles it has its equal share."""
+    history = _run(_demo_site(), _y_wants_more_at_20(under_a=0.3), 40, step_a=step_a)
     assert history[19] == history[12]  # settled, y capped
     assert history[19]["y"] <= 12.0
     # Within 3 cycles (15 s, the decrease of x included) y has 16 A.
@@ -139,16 +147,7 @@ def test_capped_car_ramps_when_it_draws_a_little_under_its_offer(
     step_a: float,
 ) -> None:
     """A car that always draws 1 A under its offer is not held down."""
-    wants = {"x": 15.7, "y": 9.7}
-
-    def draws(k: int, commanded: Mapping[str, float]) -> dict[str, float]:
-        if k == 20:
-            wants["y"] = 32.0
-        return {
-            p: min(max(commanded.get(p, 0.0) - 1.0, 0.0), w) for p, w in wants.items()
-        }
-
-    history = _run(_demo_site(), draws, 60, step_a=step_a)
+    history = _run(_demo_site(), _y_wants_more_at_20(under_a=1.0), 60, step_a=step_a)
     assert history[-1]["y"] >= 15.0
     assert all(h == history[-1] for h in history[45:])
 
