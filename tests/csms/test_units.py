@@ -85,6 +85,71 @@ def test_meter_values_both_versions() -> None:
     assert parse_meter_values([None, {"sampled_value": [None, {"value": "nan"}]}]).empty
 
 
+def _sample(value: object, measurand: str, **more: object) -> dict[str, object]:
+    return {"value": value, "measurand": measurand, **more}
+
+
+def test_negative_currents_and_power_are_noise() -> None:
+    """A meter's noise around 0 A (or an export shown as a negative import) is
+    0 A: a draw below zero would be nonsense to the allocator."""
+    reading = parse_meter_values(
+        [
+            {
+                "sampled_value": [
+                    _sample("-0.2", "Current.Import", phase="L1"),
+                    _sample("-0.2", "Current.Import", phase="L2"),
+                    _sample("-5", "Current.Import", phase="L3"),
+                    _sample("-40", "Power.Active.Import", unit="W"),
+                ]
+            }
+        ]
+    )
+    assert reading.currents() == (0.0, 0.0, 0.0)
+    assert reading.power_w == 0.0
+    assert reading.discarded == []
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        _sample("1e400", "Current.Import"),  # inf
+        _sample("nan", "Current.Import"),
+        _sample("-1e38", "Current.Import"),
+        _sample("1e6", "Current.Import"),
+        _sample("12", "Current.Import", unit="kWh"),  # the wrong unit
+        _sample("-3", "Energy.Active.Import.Register"),
+        _sample("300", "SoC", unit="Percent"),
+        _sample("5e8", "Power.Active.Import", unit="kW"),
+        _sample(True, "Current.Import"),
+        _sample([1], "Current.Import"),
+        # 2.0.1: a multiplier that overflows, or is not an integer
+        _sample(1e308, "Current.Import", unit_of_measure={"multiplier": 3}),
+        _sample(1, "Current.Import", unit_of_measure={"multiplier": 400}),
+        _sample(
+            1, "Energy.Active.Import.Register", unit_of_measure={"multiplier": 1.5}
+        ),
+        _sample(1, "Energy.Active.Import.Register", unit_of_measure={"unit": 7}),
+    ],
+)
+def test_implausible_values_are_discarded_and_named(sample: dict[str, object]) -> None:
+    good = _sample("16", "Current.Import", phase="L1")
+    reading = parse_meter_values([{"sampled_value": [good, sample]}])
+    assert reading.currents() == (16.0,)
+    assert reading.energy_wh is None
+    assert reading.power_w is None
+    assert reading.soc is None
+    assert len(reading.discarded) == 1
+    assert str(sample["measurand"]) in reading.discarded[0]
+
+
+def test_unparseable_meter_values_structures() -> None:
+    for meter_value in (None, 5, "x", {"a": 1}, [{"sampled_value": 5}]):
+        assert parse_meter_values(meter_value).empty
+    assert parse_meter_values(
+        [{"sampled_value": [{"value": 1, "measurand": ["Current.Import"]}]}]
+    ).empty
+
+
 def _profile(
     pid: int,
     connector: int,
