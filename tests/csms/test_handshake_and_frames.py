@@ -121,7 +121,99 @@ async def _answer(ws: aiohttp.ClientWebSocketResponse, frame: str) -> list[objec
     return answer
 
 
-async def test_malformed_frames_get_callerror_and_others_keep_working(
+DEEP = "[" * 20_000 + "]" * 20_000
+"""Deep enough to overflow a recursive JSON parser (RecursionError)."""
+
+# (frame, the reply's message id, its code in 1.6, its code in 2.0.1)
+MALFORMED_CALLS = [
+    ("this is not json", "-1", "FormationViolation", "FormatViolation"),
+    ('{"an": "object"}', "-1", "FormationViolation", "FormatViolation"),
+    ("[]", "-1", "FormationViolation", "FormatViolation"),
+    (DEEP, "-1", "FormationViolation", "FormatViolation"),
+    (
+        '[2, "deep", "DataTransfer", {"vendorId": "v", "data": '
+        + "[" * 40
+        + "]" * 40
+        + "}]",
+        "deep",
+        "FormationViolation",
+        "FormatViolation",
+    ),
+    ("[2]", "-1", "FormationViolation", "RpcFrameworkError"),
+    ('[2, 17, "Heartbeat", {}]', "-1", "FormationViolation", "RpcFrameworkError"),
+    (
+        '[2, "' + "x" * 37 + '", "Heartbeat", {}]',
+        "-1",
+        "FormationViolation",
+        "RpcFrameworkError",
+    ),
+    ('[2, "m0", "Heartbeat"]', "m0", "ProtocolError", "ProtocolError"),
+    ('[2, "m1", 5, {}]', "m1", "FormationViolation", "FormatViolation"),
+    ('[2, "m2", "NoSuchAction", {}]', "m2", "NotImplemented", "NotImplemented"),
+    ('[2, "m3", "Reset", {}]', "m3", "NotSupported", "NotSupported"),
+    (
+        '[2, "m4", "Heartbeat", "not an object"]',
+        "m4",
+        "FormationViolation",
+        "FormatViolation",
+    ),
+    (
+        '[2, "m5", "Heartbeat", {"extra": 1}]',
+        "m5",
+        "FormationViolation",
+        "FormatViolation",
+    ),
+    ('[2, "m6", "BootNotification", {}]', "m6", "ProtocolError", "ProtocolError"),
+    ('[9, "m7"]', "m7", "PropertyConstraintViolation", "MessageTypeNotSupported"),
+]
+WRONG_TYPES = {
+    # A field of the wrong JSON type: TypeConstraintViolation in both versions.
+    "1.6": '[2, "t1", "StatusNotification", {"connectorId": "one", '
+    '"errorCode": "NoError", "status": "Available"}]',
+    "2.0.1": '[2, "t1", "StatusNotification", {"timestamp": "2026-01-01T00:00:00Z", '
+    '"connectorStatus": "Available", "evseId": "one", "connectorId": 1}]',
+}
+
+
+@pytest.mark.parametrize(("frame", "unique_id", "code16", "code201"), MALFORMED_CALLS)
+async def test_every_malformed_call_gets_its_versions_callerror(
+    central: CentralSystem,
+    version: str,
+    frame: str,
+    unique_id: str,
+    code16: str,
+    code201: str,
+) -> None:
+    url = f"ws://127.0.0.1:{central.port}/cp-bad"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(TIMEOUT_S),
+        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
+    ):
+        answer = await _answer(ws, frame)
+        assert answer[:3] == [4, unique_id, code16 if version == "1.6" else code201]
+        assert isinstance(answer[3], str)
+        assert isinstance(answer[4], dict)
+        # The station goes on: a good call is answered.
+        answer = await _answer(ws, '[2, "ok", "Heartbeat", {}]')
+        assert answer[:2] == [3, "ok"]
+    assert central.stations == {}
+
+
+async def test_wrong_field_type_is_a_type_constraint_violation(
+    central: CentralSystem, version: str
+) -> None:
+    url = f"ws://127.0.0.1:{central.port}/cp-bad"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(TIMEOUT_S),
+        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
+    ):
+        answer = await _answer(ws, WRONG_TYPES[version])
+        assert answer[:3] == [4, "t1", "TypeConstraintViolation"]
+
+
+async def test_answers_to_nothing_are_dropped_and_others_keep_working(
     central: CentralSystem, make_sim: SimFactory, version: str
 ) -> None:
     neighbour, neighbour_station = await booted(make_sim, central, "cp-good")
@@ -131,34 +223,49 @@ async def test_malformed_frames_get_callerror_and_others_keep_working(
         asyncio.timeout(3 * TIMEOUT_S),
         session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
     ):
-        answer = await _answer(ws, "this is not json")
-        assert answer[:3] == [4, "-1", "FormatViolation"]
-        answer = await _answer(ws, '{"an": "object"}')
-        assert answer[:2] == [4, "-1"]
+        await wait_until(lambda: "cp-bad" in central.stations)
+        bad = central.stations["cp-bad"]
         await ws.send_bytes(b"\x00\x01binary")  # ignored
-        answer = await _answer(
-            ws, '[2, "m1", "BootNotification", {}]'
-        )  # schema-invalid
-        assert answer[:2] == [4, "m1"]
-        assert answer[2] in {
-            "ProtocolError",
-            "OccurrenceConstraintViolation",
-            "FormatViolation",
-        }
-        answer = await _answer(ws, '[2, "m2", "NoSuchAction", {}]')
-        assert answer[:3] == [4, "m2", "NotSupported"]
-        answer = await _answer(ws, '[9, "m3"]')
-        assert answer[:3] == [4, "m3", "PropertyConstraintViolation"]
-        answer = await _answer(ws, '[2, "m4", "Heartbeat", "not an object"]')
-        assert answer[:2] == [4, "m4"]
-        await ws.send_str('[3, "nobody-asked", {}]')  # a stray response: ignored
+        # Answers to calls we never made, well-formed or not, are not answered
+        # (no volleys of errors) and are not queued.
+        for stray in (
+            '[3, "nobody-asked", {}]',
+            '[3, "nobody-asked"]',
+            '[4, "nobody-asked", "GenericError", "", {}]',
+            '[4, "nobody-asked"]',
+        ):
+            await ws.send_str(stray)
         answer = await _answer(ws, '[2, "m5", "Heartbeat", {}]')
         assert answer[:2] == [3, "m5"]
         assert "currentTime" in answer[2]  # type: ignore[operator]
+        assert bad.malformed_frames == 5
+        assert bad._cp._response_queue.empty()
         # the neighbour was never disturbed
         assert await neighbour_station.set_limit(1, 13)
         assert neighbour.effective_limit(1) == 13
         await neighbour.heartbeat()
+
+
+async def test_truncated_answer_to_our_call_gets_a_callerror(
+    central: CentralSystem, version: str
+) -> None:
+    """A charger that answers our call with a truncated CALLRESULT is told so
+    (once), and our call ends without an answer."""
+    url = f"ws://127.0.0.1:{central.port}/cp-bad"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(3 * TIMEOUT_S),
+        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
+    ):
+        await wait_until(lambda: "cp-bad" in central.stations)
+        station = central.stations["cp-bad"]
+        command = asyncio.create_task(station.unlock(1))
+        msg = await ws.receive(timeout=TIMEOUT_S)
+        call = json.loads(msg.data)
+        assert call[:3] == [2, call[1], "UnlockConnector"]
+        answer = await _answer(ws, json.dumps([3, call[1]]))
+        assert answer[:3] == [4, call[1], "ProtocolError"]
+        assert await command is False
 
 
 async def test_oversized_frame_closes_only_that_connection(

@@ -1,15 +1,37 @@
-"""Typed shims around the untyped ``ocpp`` library, and OCPP-J framing helpers."""
+"""Typed shims around the untyped ``ocpp`` library, and OCPP-J framing rules.
+
+The library routes frames and validates payloads against the OCPP JSON schemas;
+what it leaves open is screened here, before a frame reaches it
+(:func:`screen_frame`): frames it cannot unpack (it would only log them), nesting
+deep enough to overflow a recursive parser, calls of actions we do not handle,
+and answers to calls we never made (it would queue them without bound). Every
+malformed CALL gets a CALLERROR with the code its OCPP version defines
+(:func:`call_error`): 1.6 and 2.0.1 spell some codes differently, and the library
+swaps NotImplemented and NotSupported.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 import json
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from ocpp.exceptions import OCPPError
-from ocpp.messages import CallError, MessageType, unpack
+from ocpp.messages import CallError, MessageType
 from ocpp.routing import on as _on
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201.enums import Action as Action201
+
+Version = Literal["1.6", "2.0.1"]
+MAX_UNIQUE_ID = 36
+"""OCPP-J: a message id is at most 36 characters."""
+MAX_DEPTH = 32
+"""Deepest nesting of a frame we parse further (the deepest OCPP messages nest
+about 8 levels; a frame nested thousands deep would overflow a recursive
+parser)."""
 
 
 def on[F: Callable[..., Any]](action: str) -> Callable[[F], F]:
@@ -35,34 +57,194 @@ def parse_time(text: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def frame_error(text: str) -> str | None:
-    """The CALLERROR to answer an unparseable frame with, or ``None`` if it is fine.
+class Fault(StrEnum):
+    """What is wrong with a frame, whatever the version calls it."""
 
-    The library only logs frames it cannot unpack; OCPP-J wants a CALLERROR (with
-    message id ``"-1"`` when the id cannot be read). Broken CALLRESULT/CALLERROR
-    frames are not answered (an error about a response would go nowhere).
-    """
-    try:
-        unpack(text)
-    except OCPPError as error:
-        unique_id = "-1"
-        try:
-            raw = json.loads(text)
-        except ValueError:
-            raw = None
-        if isinstance(raw, list) and raw:
-            if raw[0] in (MessageType.CallResult, MessageType.CallError):
-                return None
-            if len(raw) > 1 and isinstance(raw[1], str) and len(raw[1]) <= 36:
-                unique_id = raw[1]
-        cause = (
-            str(error.details.get("cause", ""))
-            if isinstance(error.details, dict)
-            else ""
-        )
-        return str(
-            CallError(
-                unique_id, error.code, error.description, {"cause": cause}
-            ).to_json()
-        )
+    FORMAT = "format"
+    """Not JSON, not an OCPP-J array, a payload that is not an object, too deep."""
+    PROTOCOL = "protocol"
+    """Elements missing (or required fields, as the library reports it)."""
+    MESSAGE_ID = "message_id"
+    """The message id cannot be read."""
+    MESSAGE_TYPE = "message_type"
+    """An unknown message type number."""
+    NOT_IMPLEMENTED = "not_implemented"
+    """An action this OCPP version does not define."""
+    NOT_SUPPORTED = "not_supported"
+    """An action of this version that we do not handle."""
+    TYPE = "type"
+    PROPERTY = "property"
+    OCCURRENCE = "occurrence"
+    SECURITY = "security"
+    INTERNAL = "internal"
+    GENERIC = "generic"
+
+
+_CODES: dict[Fault, tuple[str, str]] = {
+    # fault: (OCPP 1.6 code, OCPP 2.0.1 code)
+    Fault.FORMAT: ("FormationViolation", "FormatViolation"),
+    Fault.PROTOCOL: ("ProtocolError", "ProtocolError"),
+    Fault.MESSAGE_ID: ("FormationViolation", "RpcFrameworkError"),
+    Fault.MESSAGE_TYPE: ("PropertyConstraintViolation", "MessageTypeNotSupported"),
+    Fault.NOT_IMPLEMENTED: ("NotImplemented", "NotImplemented"),
+    Fault.NOT_SUPPORTED: ("NotSupported", "NotSupported"),
+    Fault.TYPE: ("TypeConstraintViolation", "TypeConstraintViolation"),
+    Fault.PROPERTY: ("PropertyConstraintViolation", "PropertyConstraintViolation"),
+    Fault.OCCURRENCE: (
+        "OccurenceConstraintViolation",  # sic: OCPP 1.6's spelling
+        "OccurrenceConstraintViolation",
+    ),
+    Fault.SECURITY: ("SecurityError", "SecurityError"),
+    Fault.INTERNAL: ("InternalError", "InternalError"),
+    Fault.GENERIC: ("GenericError", "GenericError"),
+}
+_DESCRIPTIONS: dict[Fault, str] = {
+    Fault.FORMAT: "Payload for Action is syntactically incorrect",
+    Fault.PROTOCOL: "Payload for Action is incomplete",
+    Fault.MESSAGE_ID: "Content of the call is not a valid RPC request",
+    Fault.MESSAGE_TYPE: "Message type number not supported",
+    Fault.NOT_IMPLEMENTED: "Requested Action is not known by receiver",
+    Fault.NOT_SUPPORTED: "Requested Action is recognized but not supported",
+    Fault.TYPE: "A field has the wrong data type",
+    Fault.PROPERTY: "A field contains an invalid value",
+    Fault.OCCURRENCE: "A field violates occurrence constraints",
+    Fault.SECURITY: "Security error",
+    Fault.INTERNAL: "An internal error occurred",
+    Fault.GENERIC: "Generic error",
+}
+_FAULT_OF_CODE: dict[str, Fault] = {
+    code: fault for fault, codes in _CODES.items() for code in codes
+} | {
+    # The library's own spellings and its swapped pair.
+    "FormatViolation": Fault.FORMAT,
+    "FormationViolation": Fault.FORMAT,
+    "OccurrenceConstraintViolation": Fault.OCCURRENCE,
+    "OccurenceConstraintViolation": Fault.OCCURRENCE,
+    "NotImplemented": Fault.NOT_SUPPORTED,
+    "NotSupported": Fault.NOT_IMPLEMENTED,
+}
+_ACTIONS: dict[Version, frozenset[str]] = {
+    "1.6": frozenset(a.value for a in Action16),
+    "2.0.1": frozenset(a.value for a in Action201),
+}
+
+
+def fault_of(error: BaseException) -> Fault:
+    """The fault an exception raised while handling a call stands for."""
+    if isinstance(error, OCPPError):
+        return _FAULT_OF_CODE.get(str(getattr(error, "code", "")), Fault.GENERIC)
+    if isinstance(error, RecursionError):
+        return Fault.FORMAT
+    return Fault.INTERNAL
+
+
+def call_error(version: Version, unique_id: str, fault: Fault, cause: str = "") -> str:
+    """A CALLERROR frame, with the code ``version`` defines for ``fault``."""
+    code = _CODES[fault][0 if version == "1.6" else 1]
+    details = {"cause": cause[:200]} if cause else {}
+    return str(CallError(unique_id, code, _DESCRIPTIONS[fault], details).to_json())
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """What to do with one text frame."""
+
+    route: bool
+    """Hand it to the library (a well-formed call we handle, or the answer to a
+    call of ours)."""
+    reply: str | None = None
+    """A CALLERROR to send instead."""
+    problem: str | None = None
+    """What was wrong with it, for the log (None: nothing)."""
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (iteratively: no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Collection[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _readable_id(frame: list[Any]) -> str | None:
+    if len(frame) > 1 and isinstance(frame[1], str) and len(frame[1]) <= MAX_UNIQUE_ID:
+        return frame[1]
     return None
+
+
+def screen_frame(
+    text: str,
+    version: Version,
+    handled: Collection[str],
+    awaited: Collection[str] = (),
+) -> Screened:
+    """Decide what to do with a text frame from a station.
+
+    ``handled``: the actions we have handlers for; ``awaited``: the message ids of
+    our calls still waiting for their answer. A broken answer to one of those
+    gets a CALLERROR (once: the id is then no longer awaited by the caller's
+    bookkeeping); any other answer that is broken, or that answers nothing we
+    asked, is dropped, so that two parties can never volley errors back and
+    forth, and stray answers cannot pile up.
+    """
+
+    def reply(unique_id: str | None, fault: Fault, problem: str) -> Screened:
+        return Screened(
+            False, call_error(version, unique_id or "-1", fault, problem), problem
+        )
+
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return reply(None, Fault.FORMAT, "not JSON")
+    except RecursionError:
+        return reply(None, Fault.FORMAT, "nested too deeply")
+    if not isinstance(frame, list) or not frame:
+        return reply(None, Fault.FORMAT, "not an OCPP-J array")
+    if _too_deep(frame, MAX_DEPTH):
+        return reply(_readable_id(frame), Fault.FORMAT, "nested too deeply")
+    kind = frame[0]
+    unique_id = _readable_id(frame)
+    if kind == MessageType.Call:
+        if unique_id is None:
+            return reply(None, Fault.MESSAGE_ID, "message id missing or unreadable")
+        if len(frame) != 4:
+            return reply(unique_id, Fault.PROTOCOL, "a call has 4 elements")
+        action, payload = frame[2], frame[3]
+        if not isinstance(action, str):
+            return reply(unique_id, Fault.FORMAT, "action is not a string")
+        if not isinstance(payload, dict):
+            return reply(unique_id, Fault.FORMAT, "payload is not an object")
+        if action not in _ACTIONS[version]:
+            return reply(unique_id, Fault.NOT_IMPLEMENTED, f"unknown action {action}")
+        if action not in handled:
+            return reply(unique_id, Fault.NOT_SUPPORTED, f"{action} not handled")
+        return Screened(True)
+    if kind in (MessageType.CallResult, MessageType.CallError):
+        name = "CALLRESULT" if kind == MessageType.CallResult else "CALLERROR"
+        expected = 3 if kind == MessageType.CallResult else 5
+        awaited_id = unique_id is not None and unique_id in awaited
+        well_formed = len(frame) == expected and (
+            isinstance(frame[2], dict)
+            if kind == MessageType.CallResult
+            else isinstance(frame[2], str)
+            and isinstance(frame[3], str)
+            and isinstance(frame[4], dict)
+        )
+        if well_formed and awaited_id:
+            return Screened(True)
+        if not well_formed and awaited_id and kind == MessageType.CallResult:
+            return reply(unique_id, Fault.PROTOCOL, f"malformed {name}")
+        if not well_formed:
+            return Screened(False, problem=f"malformed {name} dropped")
+        return Screened(False, problem=f"{name} to no call of ours dropped")
+    return reply(unique_id, Fault.MESSAGE_TYPE, f"unknown message type {kind!r}")

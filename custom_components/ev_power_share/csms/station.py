@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import logging
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
+import uuid
 
-from ocpp.exceptions import OCPPError
-
-from ._ocpp import frame_error
-from .meter import MeterReading
+from ._ocpp import Version, call_error, fault_of, screen_frame
+from .logs import RateLimitedLog, clip
+from .meter import MeterReading, parse_meter_values
 from .profiles import (
     FAILSAFE_PROFILE_ID,
     FAILSAFE_STACK_LEVEL,
@@ -33,6 +33,7 @@ from .profiles import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+_WIRE_LOGGER = logging.getLogger(f"{__package__}.wire")
 
 
 class Admission(StrEnum):
@@ -175,10 +176,61 @@ class Connection(Protocol):
         """Close the websocket."""
 
 
+class _LibraryLog(logging.LoggerAdapter[logging.Logger]):
+    """What the ``ocpp`` library logs about one station.
+
+    It logs every frame at INFO: that is DEBUG here. Its warnings and errors are
+    about the station's frames (an answer to nothing, a CALLERROR, a handler's
+    failure on odd data): they go through the station's rate limit, without
+    tracebacks (those go to DEBUG).
+    """
+
+    def __init__(self, station: Station) -> None:
+        super().__init__(_WIRE_LOGGER, {})
+        self._station = station
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if level < logging.WARNING:
+            if self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug(msg, *args)
+            return
+        station = self._station
+        try:
+            text = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError):
+            text = str(msg)
+        station.log.log(
+            (station.id, "library"),
+            logging.WARNING,
+            "%s: %s",
+            station.id,
+            clip(text),
+            exc_info=kwargs.get("exc_info"),
+        )
+
+
+class GuardedCalls:
+    """Mixin for the library's ChargePoint subclasses: a call that fails schema
+    validation (or breaks a handler) is answered with its version's CALLERROR and
+    logged through the station's rate limit (the library would log a traceback
+    for each, and uses 2.0.1's codes for 1.6)."""
+
+    station: Station
+
+    async def _handle_call(self, msg: Any) -> Any:
+        try:
+            return await super()._handle_call(msg)  # type: ignore[misc]
+        except ConnectionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - answered, never raised
+            await self.station.answer_call_error(msg.unique_id, error)
+            return None
+
+
 class Station(ABC):
     """A connected charging station: state, and the commands we send it."""
 
-    version: Literal["1.6", "2.0.1"]
+    version: Version
     _idle_statuses: frozenset[str] = frozenset()
     """Statuses that say no transaction runs on a connector."""
 
@@ -190,8 +242,10 @@ class Station(ABC):
         admission: Admission,
         listener: StationListener,
         config: StationConfig,
-        logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+        log: RateLimitedLog | None = None,
     ) -> None:
+        """``log``: where this station's problems are written, rate limited (the
+        central system shares one between its stations)."""
         self.id = station_id
         self.admission = admission
         self.online = True
@@ -202,7 +256,16 @@ class Station(ABC):
         self.config = config
         self._connection = connection
         self._listener = listener
-        self._wire_logger = logger or _LOGGER
+        self.log = log or RateLimitedLog(_LOGGER)
+        self._wire_logger = _LibraryLog(self)
+        self.malformed_frames = 0
+        """Frames that were not well-formed OCPP-J (answered, or dropped)."""
+        self.discarded_values = 0
+        """Meter values dropped as unreadable or implausible."""
+        self.gone = asyncio.Event()
+        """Set once the connection is gone (:meth:`connection_lost`)."""
+        self._awaited: set[str] = set()
+        """Message ids of our calls that wait for their answer."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._calls: set[asyncio.Task[Any]] = set()
         self.profile_ids: set[int] = set()
@@ -229,21 +292,64 @@ class Station(ABC):
         """The ``ocpp`` library ChargePoint that routes this station's messages."""
 
     async def handle_text(self, text: str) -> None:
-        """Route one text frame; never raises (a bad frame only gets a CALLERROR)."""
+        """Route one text frame; never raises (a bad frame only gets a CALLERROR,
+        or is dropped if it is an answer; either is counted and logged, rate
+        limited)."""
         self.last_seen = datetime.now(UTC)
         try:
-            error = frame_error(text)
-            if error is not None:
-                _LOGGER.warning(
-                    "%s: unparseable frame answered with CALLERROR", self.id
-                )
-                await self._connection.send(error)
-                return
-            await self._cp.route_message(text)
+            screened = screen_frame(
+                text, self.version, self._cp.route_map, self._awaited
+            )
+            if screened.problem is not None:
+                self._malformed(screened.problem, text)
+            if screened.reply is not None:
+                await self._connection.send(screened.reply)
+            if screened.route:
+                await self._cp.route_message(text)
         except ConnectionError:
             _LOGGER.debug("%s: connection closed while answering", self.id)
-        except Exception:
-            _LOGGER.exception("%s: error while handling a frame", self.id)
+        except Exception as error:  # one frame never stops the station
+            self.log.log(
+                (self.id, "internal"),
+                logging.ERROR,
+                "%s: error while handling a frame: %r",
+                self.id,
+                error,
+                exc_info=error,
+                traceback=True,
+            )
+
+    def _malformed(self, problem: str, text: str) -> None:
+        self.malformed_frames += 1
+        self.log.report(
+            (self.id, "frame"),
+            "%s: malformed frame (%s): %s",
+            self.id,
+            problem,
+            clip(text, 120),
+        )
+
+    async def answer_call_error(self, unique_id: str, error: BaseException) -> None:
+        """Answer a call that failed validation or handling with a CALLERROR
+        (with this version's code for what went wrong)."""
+        self._malformed(f"call {unique_id} refused: {clip(error, 160)}", "")
+        await self._connection.send(
+            call_error(self.version, unique_id, fault_of(error), clip(error, 160))
+        )
+
+    def parse_meter(self, meter_value: object) -> MeterReading:
+        """A MeterValues payload as a reading; what it carried that cannot be
+        used is counted and logged."""
+        reading = parse_meter_values(meter_value)
+        if reading.discarded:
+            self.discarded_values += len(reading.discarded)
+            self.log.report(
+                (self.id, "meter"),
+                "%s: meter values discarded: %s",
+                self.id,
+                clip("; ".join(reading.discarded)),
+            )
+        return reading
 
     def connector(self, connector_id: int) -> ConnectorState:
         """The state of a connector, created on first mention."""
@@ -361,7 +467,15 @@ class Station(ABC):
         try:
             getattr(self._listener, callback)(self, *args)
         except Exception:
-            _LOGGER.exception("%s: listener %s failed", self.id, callback)
+            self.log.log(
+                (self.id, "listener", callback),
+                logging.ERROR,
+                "%s: listener %s failed",
+                self.id,
+                callback,
+                exc_info=True,
+                traceback=True,
+            )
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -423,10 +537,12 @@ class Station(ABC):
         """Send a call; the response dataclass, or ``None`` on error/timeout/close."""
         if not self.commandable:
             return None
+        unique_id = str(uuid.uuid4())
         task = asyncio.get_running_loop().create_task(
-            self._cp.call(payload, suppress=False)
+            self._cp.call(payload, suppress=False, unique_id=unique_id)
         )
         self._calls.add(task)
+        self._awaited.add(unique_id)
         action = type(payload).__name__
         try:
             return await task
@@ -436,13 +552,23 @@ class Station(ABC):
                 raise
             _LOGGER.debug("%s: %s abandoned, station disconnected", self.id, action)
         except TimeoutError:
-            _LOGGER.warning("%s: no answer to %s", self.id, action)
-        except OCPPError as error:
-            _LOGGER.warning("%s: %s answered with %s", self.id, action, error.code)
+            self.log.report(
+                (self.id, "timeout"), "%s: no answer to %s", self.id, action
+            )
         except ConnectionError:
             _LOGGER.debug("%s: %s not sent, connection closed", self.id, action)
+        except Exception as error:  # noqa: BLE001 - a CALLERROR, or an answer that
+            # fails its schema or names an unknown error code: no answer at all.
+            self.log.report(
+                (self.id, "answer"),
+                "%s: %s answered with %s",
+                self.id,
+                action,
+                clip(getattr(error, "code", None) or repr(error), 160),
+            )
         finally:
             self._calls.discard(task)
+            self._awaited.discard(unique_id)
         return None
 
     async def disconnect(self) -> None:
@@ -452,6 +578,7 @@ class Station(ABC):
     async def connection_lost(self) -> None:
         """The websocket is gone: cancel our work, tell the listener."""
         self.online = False
+        self.gone.set()
         pending = [*self._tasks, *self._calls]
         for task in pending:
             task.cancel()

@@ -20,12 +20,19 @@ from ocpp.v16.enums import (
 )
 
 from ._ocpp import ocpp_time, on
-from .meter import parse_meter_values
+from .logs import RateLimitedLog
 from .profiles import (
     first_limit_a,
     v16_profile,
 )
-from .station import Admission, Connection, Station, StationConfig, StationListener
+from .station import (
+    Admission,
+    Connection,
+    GuardedCalls,
+    Station,
+    StationConfig,
+    StationListener,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,7 +57,7 @@ class V16Station(Station):
         listener: StationListener,
         config: StationConfig,
         next_transaction_id: Callable[[], int],
-        logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+        log: RateLimitedLog | None = None,
     ) -> None:
         super().__init__(
             station_id,
@@ -58,7 +65,7 @@ class V16Station(Station):
             admission=admission,
             listener=listener,
             config=config,
-            logger=logger,
+            log=log,
         )
         self._next_transaction_id = next_transaction_id
         self._handler = _Handler16(self, connection)
@@ -168,7 +175,7 @@ class V16Station(Station):
 
     def _meter(self, connector_id: int, meter_value: list[Any]) -> None:
         state = self.connector(connector_id)
-        if state.apply(parse_meter_values(meter_value), datetime.now(UTC)):
+        if state.apply(self.parse_meter(meter_value), datetime.now(UTC)):
             self._notify("on_meter", connector_id)
 
     def meter_values(
@@ -227,8 +234,10 @@ def _now() -> str:
     return ocpp_time(datetime.now(UTC))
 
 
-class _Handler16(_ChargePoint):  # type: ignore[misc]
+class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
     """Routes 1.6 messages (schema-validated by the library) to the station."""
+
+    station: V16Station
 
     def __init__(self, station: V16Station, connection: Connection) -> None:
         super().__init__(

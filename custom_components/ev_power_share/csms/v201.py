@@ -31,12 +31,19 @@ from ocpp.v201.enums import (
 )
 
 from ._ocpp import ocpp_time, on
-from .meter import parse_meter_values
+from .logs import RateLimitedLog
 from .profiles import (
     first_limit_a,
     v201_profile,
 )
-from .station import Admission, Connection, Station, StationConfig, StationListener
+from .station import (
+    Admission,
+    Connection,
+    GuardedCalls,
+    Station,
+    StationConfig,
+    StationListener,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,7 +73,7 @@ class V201Station(Station):
         admission: Admission,
         listener: StationListener,
         config: StationConfig,
-        logger: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
+        log: RateLimitedLog | None = None,
     ) -> None:
         super().__init__(
             station_id,
@@ -74,7 +81,7 @@ class V201Station(Station):
             admission=admission,
             listener=listener,
             config=config,
-            logger=logger,
+            log=log,
         )
         self._handler = _Handler201(self, connection)
         self._remote_start_ids = itertools.count(1)
@@ -192,7 +199,7 @@ class V201Station(Station):
         if not meter_value:
             return False
         return self.connector(evse_id).apply(
-            parse_meter_values(meter_value), datetime.now(UTC)
+            self.parse_meter(meter_value), datetime.now(UTC)
         )
 
     def transaction_event(
@@ -253,8 +260,10 @@ def _now() -> str:
     return ocpp_time(datetime.now(UTC))
 
 
-class _Handler201(_ChargePoint):  # type: ignore[misc]
+class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
     """Routes 2.0.1 messages (schema-validated by the library) to the station."""
+
+    station: V201Station
 
     def __init__(self, station: V201Station, connection: Connection) -> None:
         super().__init__(
