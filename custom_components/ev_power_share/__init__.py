@@ -117,6 +117,7 @@ async def async_setup_entry(
         host=OCPP_HOST,
         port=port,
         authorize=ocpp.authorize,
+        has_password=ocpp.has_password,
         listener=ocpp,
         config=ocpp.config,
         ssl_context=await _async_ssl_context(hass, entry),

@@ -217,6 +217,11 @@ class OcppSource:
                 return Admission.REJECTED
         return Admission.ACCEPTED
 
+    def has_password(self, charge_point_id: str) -> bool:
+        """Whether a connection for this charger had to give a password."""
+        charger = self._chargers.get(charge_point_id)
+        return charger is not None and bool(charger.password)
+
     # -- the central system's listener ---------------------------------------
 
     def on_connected(self, station: Station) -> None:

@@ -99,6 +99,7 @@ async def central(
         authorize=authorize,
         listener=listener,
         config=station_config,
+        has_password=PASSWORDS.__contains__,
     )
     async with asyncio.timeout(TIMEOUT_S):
         await system.start()

@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 from ocpp.v201 import call as call201
 import pytest
 
 from custom_components.ev_power_share.csms import CentralSystem
 
-from .conftest import TIMEOUT_S, RecordingListener, SimFactory, booted, wait_until
+from .conftest import (
+    PASSWORDS,
+    TIMEOUT_S,
+    RecordingListener,
+    SimFactory,
+    booted,
+    wait_until,
+)
 
 
 async def test_boot_fills_info_and_configures_metering(
@@ -316,14 +324,47 @@ async def test_disconnect_and_reconnect(
     second, again = await booted(make_sim, central)
     assert again is not station
     assert again.online
-    # A third connection with the same id replaces the second.
-    third = await make_sim("cp-1")
+    # A third connection with the same id cannot take the second one's place:
+    # the charger has no password, so nothing says it is the same charger.
+    third = await make_sim("cp-1", connect=False)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        async with asyncio.timeout(TIMEOUT_S):
+            await third.connect()
+    assert refused.value.status == 409
+    assert central.stations["cp-1"] is again
+    assert again.online
+    await second.heartbeat()
+    assert listener.count("disconnected", "cp-1") == 1
+
+
+async def test_an_authenticated_connection_replaces_the_old_one(
+    central: CentralSystem, make_sim: SimFactory, listener: RecordingListener
+) -> None:
+    """A charger with a password that reconnects while its old socket still looks
+    open (it died without a close) proves who it is: it replaces it at once."""
+    first, station = await booted(
+        make_sim, central, "cp-secure", password=PASSWORDS["cp-secure"]
+    )
+    second = await make_sim("cp-secure", password=PASSWORDS["cp-secure"])
     async with asyncio.timeout(TIMEOUT_S):
-        await second.wait_closed()
-        assert await third.boot() == "Accepted"
-    assert central.stations["cp-1"] is not again
-    assert not again.online
-    assert listener.count("disconnected", "cp-1") == 2
+        await first.wait_closed()
+        assert await second.boot() == "Accepted"
+    assert central.stations["cp-secure"] is not station
+    assert not station.online
+    assert listener.count("disconnected", "cp-secure") == 1
+
+
+async def test_a_charger_that_closes_and_reconnects_at_once_is_let_in(
+    central: CentralSystem, make_sim: SimFactory
+) -> None:
+    """Without a password, a reconnect is let in once the old socket closed; the
+    new connection waits for that a moment (the close may be on its way)."""
+    sim, station = await booted(make_sim, central)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.reconnect()
+        await sim.heartbeat()
+    assert central.stations["cp-1"] is not station
+    assert central.stations["cp-1"].online
 
 
 async def test_pending_station_gets_nothing(

@@ -8,7 +8,7 @@ schema validation, is done by the ``ocpp`` library.
 """
 
 from .meter import MeterReading, parse_meter_values
-from .server import CentralSystem
+from .server import CentralSystem, ConnectionLimits
 from .station import (
     Admission,
     ConnectorState,
@@ -23,6 +23,7 @@ from .v201 import V201Station
 __all__ = [
     "Admission",
     "CentralSystem",
+    "ConnectionLimits",
     "ConnectorState",
     "MeterReading",
     "Station",
