@@ -70,9 +70,13 @@ the estimates into a :class:`Site` before it is allocated. The rules:
   only as long as the doubt (one sample); smoothing the optimistic value holds a
   real load for ``smoothing_s`` even when a report that leads its meter briefly
   hides it. What remains: a report that says *more* than the vehicle draws (it
-  lags a vehicle that slowed down by itself) can hide a load that rose at the
-  same moment, for as long as the report lags; and with ``ev_skew_s`` every EV
-  change stays in doubt for that long (set it to the meter's real lag, no more:
+  lags a vehicle that slowed down by itself, or the charger's meter
+  over-states it, up to the limit in force) can hide a load that rose at the
+  same moment, by at most that difference, for as long as the report says so
+  (``tests/core/test_over_reporting.py``: with a steady load nothing is over,
+  as the hidden current is the port's own unused offer); and with
+  ``ev_skew_s`` every EV change stays in doubt for that long (set it to the
+  meter's real lag, no more:
   a skew of a whole control interval on a meter that does not lag makes every
   increase look like new house load, and the allocation hunts).
 
@@ -565,8 +569,10 @@ def ev_draws(
     a guess, it may count current on a leg that does not carry it, so pass the
     per-phase currents where the charger has them. Unknown draws count as 0 and
     offline ports are not subtracted at all (their current stays in the non-EV
-    load, which over-states it: the safe side). ``at_least_a`` caps each port by
-    its vehicle's ``offered_a`` (the limit in force). ``known`` names the online
+    load, which over-states it: the safe side). A report above what the port may
+    draw at all (``port.max_a``) is suspect: it counts at that maximum, never as
+    headroom. ``at_least_a`` caps each port by its vehicle's ``offered_a`` (the
+    limit in force). ``known`` names the online
     ports with a vehicle whose draw is given (0 A included), under each group,
     and ``ports`` gives each one's draw and the most it may draw.
     """
@@ -637,15 +643,16 @@ def _port_draw(
     conn = port.conn
     ev = port.ev
     measured = None if phase_currents is None else phase_currents.get(port.id)
+    most = _finite_or_zero(port.max_a)
     if measured is not None:
-        values = [_finite_or_zero(a) for a in measured[: len(conn.legs)]]
+        values = [min(most, _finite_or_zero(a)) for a in measured[: len(conn.legs)]]
         if conn.line_to_line and values:
             # The same current flows through both legs: trust the lower figure.
             return dict.fromkeys(conn.legs, min(values))
         return {conn.legs[i]: a for i, a in enumerate(values) if a > 0}
     if ev is None or ev.draw_a is None:
         return {}
-    amps = _finite_or_zero(ev.draw_a)
+    amps = min(most, _finite_or_zero(ev.draw_a))
     return dict.fromkeys(conn.active_legs(ev.phases), amps) if amps > 0 else {}
 
 
@@ -672,17 +679,27 @@ def with_measurements(
         replace(g, unmanaged_a=estimates[g.id].unmanaged_a) if g.id in estimates else g
         for g in site.groups
     )
-    failed = {gid for gid, e in estimates.items() if e.state is MeterState.FAILED}
-    ports = site.ports
-    if failed:
-        under = _under(site, failed)
-        ports = tuple(
-            replace(p, max_a=min(p.max_a, _failsafe(site, p, failsafe_a)))
-            if p.online and p.group in under
-            else p
-            for p in site.ports
-        )
-    return replace(site, groups=groups, ports=ports)
+    failed = [gid for gid, e in estimates.items() if e.state is MeterState.FAILED]
+    return capped_at_failsafe(replace(site, groups=groups), failed, failsafe_a)
+
+
+def capped_at_failsafe(
+    site: Site, roots: Iterable[str], failsafe_a: Mapping[str, float] | None = None
+) -> Site:
+    """``site`` with every online port under the groups ``roots`` (at any depth)
+    capped at its failsafe current: ``failsafe_a[port.id]`` when given, else
+    :meth:`Site.failsafe_of`. What is done when a group's load is not known."""
+    roots = list(roots)
+    if not roots:
+        return site
+    under = _under(site, roots)
+    ports = tuple(
+        replace(p, max_a=min(p.max_a, _failsafe(site, p, failsafe_a)))
+        if p.online and p.group in under
+        else p
+        for p in site.ports
+    )
+    return replace(site, ports=ports)
 
 
 def _failsafe(site: Site, port: Port, failsafe_a: Mapping[str, float] | None) -> float:
