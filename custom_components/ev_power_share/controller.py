@@ -30,7 +30,16 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .core.allocator import Allocation, RotationState, allocate
 from .core.design import DesignFigures, design_figures
-from .core.model import Policy, Port, Site, Supply
+from .core.limits import capped_at_failsafe
+from .core.model import (
+    ModelError,
+    Policy,
+    Port,
+    Site,
+    Supply,
+    counted_at_most,
+    validate_port,
+)
 from .core.scenario import dump_allocation, dump_scenario
 from .core.setpoints import CommandState, SetpointRules, plan_commands
 from .core.topology import GroupConfig, build_groups
@@ -41,6 +50,13 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
 ISSUE_GUARANTEE = "guarantee_below_minimum"
+ISSUE_BAD_INPUT = "port_input_invalid"
+ISSUE_ADJUSTER = "site_input_failed"
+PORT_MOST_A = 80.0
+"""What a port whose description cannot be used is counted at, per phase, when
+it does not say its own maximum (the highest charger rating a form accepts)."""
+LOG_INTERVAL_S = 300.0
+"""A fault of the same kind is logged at most once in this time."""
 
 
 class PortSource(Protocol):
@@ -55,6 +71,23 @@ class PortSource(Protocol):
 
     async def async_apply(self, commands: Mapping[str, float]) -> None:
         """Send new current limits (A per phase; 0 = pause) to the ports."""
+
+
+def _port_name(source: PortSource, port_id: str) -> str:
+    """What the user calls a port's device (its charger's name), if its source
+    can tell; else the port id."""
+    name_of = getattr(source, "port_name", None)
+    return str(name_of(port_id)) if callable(name_of) else port_id
+
+
+def _failsafe_currents(sources: Iterable[PortSource]) -> dict[str, float]:
+    """The configured failsafe current of every port whose source knows it."""
+    currents: dict[str, float] = {}
+    for source in sources:
+        known = getattr(source, "failsafe_currents", None)
+        if callable(known):
+            currents.update(known())
+    return currents
 
 
 class SiteAdjuster(Protocol):
@@ -157,6 +190,14 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         self._design: Mapping[str, DesignFigures] = {}
         self._design_issues: set[str] = set()
         self._design_site: Site | None = None
+        self._last_ports: dict[int, list[Port]] = {}
+        """Each source's ports at its last good reading (by id of the source)."""
+        self._source_ports: dict[int, set[str]] = {}
+        """The port ids each source served this cycle."""
+        self._input_problems: dict[str, tuple[str, str]] = {}
+        """This cycle's faulty inputs: issue id -> (device, what is wrong)."""
+        self._input_issues: set[str] = set()
+        self._logged: dict[str, float] = {}
 
     # -- configuration -----------------------------------------------------
 
@@ -304,9 +345,10 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
     async def async_shutdown(self) -> None:
         """Stop timers and write state to disk."""
         await super().async_shutdown()
-        for issue_id in self._design_issues:
+        for issue_id in self._design_issues | self._input_issues:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
         self._design_issues = set()
+        self._input_issues = set()
         self._design_key = None
         if self._expiry_unsub is not None:
             self._expiry_unsub()
@@ -342,16 +384,10 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             for g in groups
         )
         s = self.settings
-        # An offline charger is counted at the site's failsafe current unless its
-        # transport knows the charger's own.
-        ports = tuple(
-            p if p.failsafe_a is not None else replace(p, failsafe_a=s.failsafe_a)
-            for source in self.sources
-            for p in source.ports()
-        )
+        self._input_problems = {}
         site = Site(
             groups=groups,
-            ports=ports,
+            ports=self._gather_ports(groups[0].id, {g.id for g in groups}),
             supply=self.supply,
             policy=s.policy,
             min_current_a=s.min_current_a,
@@ -360,8 +396,122 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         )
         self._design_site = site
         for adjuster in self.adjusters:
-            site = adjuster.adjust(site, now)
+            try:
+                site = adjuster.adjust(site, now)
+            except Exception as err:  # noqa: BLE001 - a cycle always completes
+                # What it would have added is unknown (a meter's load, a cap):
+                # every charger falls back to its failsafe current, as under a
+                # failed meter, until it works again.
+                name = type(adjuster).__name__
+                self._problem(f"{ISSUE_ADJUSTER}_{name}", name, repr(err), err)
+                site = capped_at_failsafe(
+                    site, [groups[0].id], _failsafe_currents(self.sources)
+                )
         return site
+
+    def _gather_ports(self, root: str, group_ids: set[str]) -> tuple[Port, ...]:
+        """Every source's ports, each checked on its own: one whose description
+        is wrong (a reading no source should pass on, a bug) is counted at the
+        most it may draw, offline, and the others are allocated as usual."""
+        failsafe_a = self.settings.failsafe_a
+        ports: list[Port] = []
+        seen: set[str] = set()
+        self._source_ports = {}
+        for source in self.sources:
+            try:
+                served = list(source.ports())
+                self._last_ports[id(source)] = served
+            except Exception as err:  # noqa: BLE001 - a cycle always completes
+                # Its ports as they were last seen, at the most they may draw.
+                self._problem(
+                    f"{ISSUE_ADJUSTER}_{type(source).__name__}",
+                    type(source).__name__,
+                    repr(err),
+                    err,
+                )
+                served = [
+                    counted_at_most(p, group_ids, root, self.supply, PORT_MOST_A)
+                    for p in self._last_ports.get(id(source), [])
+                ]
+            mine: set[str] = set()
+            for served_port in served:
+                # An offline charger is counted at the site's failsafe current
+                # unless its transport knows the charger's own.
+                port = (
+                    served_port
+                    if served_port.failsafe_a is not None
+                    else replace(served_port, failsafe_a=failsafe_a)
+                )
+                problem = self._port_problem(port, seen, group_ids)
+                if problem is not None:
+                    self._problem(
+                        f"{ISSUE_BAD_INPUT}_{port.id}",
+                        _port_name(source, port.id),
+                        problem,
+                    )
+                    port = counted_at_most(
+                        port, group_ids, root, self.supply, PORT_MOST_A
+                    )
+                    if port.id in seen:
+                        port = replace(port, id=f"{port.id}#{len(ports)}")
+                seen.add(port.id)
+                mine.add(port.id)
+                ports.append(port)
+            self._source_ports[id(source)] = mine
+        return tuple(ports)
+
+    def _port_problem(
+        self, port: Port, seen: set[str], group_ids: set[str]
+    ) -> str | None:
+        """What is wrong with a port's description (None: nothing)."""
+        if port.id in seen:
+            return f"another port has the id {port.id!r}"
+        try:
+            validate_port(port, group_ids, self.supply)
+        except ModelError as err:
+            return str(err)
+        return None
+
+    def _problem(
+        self, key: str, device: str, what: str, error: BaseException | None = None
+    ) -> None:
+        """Note a faulty input of this cycle (a repair issue names it); logged
+        once per :data:`LOG_INTERVAL_S`."""
+        issue_id = f"{key}_{self.config_entry.entry_id}"
+        self._input_problems[issue_id] = (device, what)
+        now = time.monotonic()
+        if now - self._logged.get(key, -LOG_INTERVAL_S) >= LOG_INTERVAL_S:
+            self._logged[key] = now
+            _LOGGER.warning(
+                "%s: %s; it is counted at the most it may draw (the others are "
+                "allocated as usual)",
+                device,
+                what,
+                exc_info=error,
+            )
+
+    def _sync_input_issues(self) -> None:
+        """A repair issue per faulty input of this cycle; withdrawn once fixed."""
+        for issue_id, (device, what) in self._input_problems.items():
+            if issue_id not in self._input_issues:
+                ir.async_create_issue(
+                    self.hass,
+                    DOMAIN,
+                    issue_id,
+                    is_fixable=False,
+                    severity=ir.IssueSeverity.ERROR,
+                    translation_key=ISSUE_BAD_INPUT
+                    if issue_id.startswith(ISSUE_BAD_INPUT)
+                    else ISSUE_ADJUSTER,
+                    translation_placeholders={
+                        "device": device,
+                        "problem": what[:200],
+                        "site": self.config_entry.title,
+                    },
+                )
+        for issue_id in self._input_issues - set(self._input_problems):
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self._input_issues = set(self._input_problems)
 
     def _design_figures(self, site: Site) -> Mapping[str, DesignFigures]:
         """Design figures, recomputed only when the installation changes."""
@@ -444,11 +594,15 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             now,
             SetpointRules(hysteresis_a=self.settings.hysteresis_a),
         )
+        self._sync_input_issues()
         for source in self.sources:
-            mine = {p.id for p in source.ports()}
-            await source.async_apply(
-                {pid: a for pid, a in commands.items() if pid in mine}
-            )
+            mine = self._source_ports.get(id(source), set())
+            try:
+                await source.async_apply(
+                    {pid: a for pid, a in commands.items() if pid in mine}
+                )
+            except Exception:  # one transport never stops the others
+                _LOGGER.exception("%s failed to send its commands", source)
         return ControllerSnapshot(
             site=site,
             previous_rotation=previous,

@@ -44,7 +44,7 @@ from .core.solar import (
     solar_ports,
 )
 from .core.tariffs import price_forecast
-from .meters import POWER_SCALE, sensor_value
+from .meters import POWER, sensor_value
 from .ocpp_source import OcppSource
 
 STALE_S = 60.0
@@ -80,7 +80,7 @@ def power_w(state: State | None, now: float) -> float | None:
     """A power sensor's value in W, if it is fresh and numeric."""
     if state is None or now - state.last_reported.timestamp() > STALE_S:
         return None
-    return sensor_value(state, POWER_SCALE)
+    return sensor_value(state, POWER)
 
 
 def next_departure(departure: dt.time, now: float) -> float:

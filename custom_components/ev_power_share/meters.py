@@ -11,12 +11,15 @@ failsafe currents) and puts it into the site before it is allocated.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime
 import logging
 import math
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
@@ -49,6 +52,7 @@ from .core.limits import (
     LoadEstimate,
     MeterConfig,
     MeterSample,
+    MeterState,
     UnmanagedLoad,
     ev_draws,
     with_measurements,
@@ -57,16 +61,8 @@ from .core.model import Site, Supply
 from .modbus import MeterError, MeterReading, ModbusMeter
 
 _LOGGER = logging.getLogger(__name__)
-
-CURRENT_SCALE: dict[str, float] = {
-    UnitOfElectricCurrent.AMPERE: 1.0,
-    UnitOfElectricCurrent.MILLIAMPERE: 0.001,
-}
-POWER_SCALE: dict[str, float] = {
-    UnitOfPower.WATT: 1.0,
-    UnitOfPower.KILO_WATT: 1000.0,
-    UnitOfPower.MEGA_WATT: 1_000_000.0,
-}
+LOG_INTERVAL_S = 300.0
+"""A meter's fault of one kind is logged at most once in this time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,36 +126,79 @@ def site_meters(subentries: Mapping[str, ConfigSubentry]) -> list[MeterSettings]
     ]
 
 
-def sensor_value(state: State | None, scales: Mapping[str, float]) -> float | None:
-    """A sensor's value in base units (``scales`` by unit: A, W), or None if it
-    has none usable now."""
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """What a sensor measures: its units (and their scale to the base unit), and
+    the largest magnitude a mains sensor may show. Beyond it a reading is a
+    fault (``-1e38`` is a common "no value" marker), not a measurement."""
+
+    scales: Mapping[str, float]
+    bound: float
+
+
+CURRENT = Quantity(
+    {UnitOfElectricCurrent.AMPERE: 1.0, UnitOfElectricCurrent.MILLIAMPERE: 0.001},
+    10_000.0,
+)
+POWER = Quantity(
+    {
+        UnitOfPower.WATT: 1.0,
+        UnitOfPower.KILO_WATT: 1000.0,
+        UnitOfPower.MEGA_WATT: 1_000_000.0,
+    },
+    10_000_000.0,
+)
+_NO_VALUE = frozenset({"unknown", "unavailable", ""})
+
+
+def sensor_value(state: State | None, quantity: Quantity) -> float | None:
+    """A sensor's value in the base unit (A, W), or None if it has none usable
+    now (unavailable, not a number, an implausible number, a unit not known)."""
     if state is None:
         return None
-    scale = scales.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)))
+    scale = quantity.scales.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)))
     if scale is None:
         return None
     try:
-        value = float(state.state)
-    except ValueError:
+        value = float(state.state) * scale
+    except (TypeError, ValueError):
         return None
-    return value * scale if math.isfinite(value) else None
+    return value if math.isfinite(value) and abs(value) <= quantity.bound else None
+
+
+def garbage(state: State | None, quantity: Quantity) -> bool:
+    """Whether a sensor has a state that is neither a usable value nor one of
+    Home Assistant's "no value" states: a string, NaN, ``-1e38``, a wrong unit."""
+    return (
+        state is not None
+        and state.state not in _NO_VALUE
+        and sensor_value(state, quantity) is None
+    )
 
 
 def sensor_sample(
-    hass: HomeAssistant, meter: MeterSettings, legs: int
+    hass: HomeAssistant,
+    meter: MeterSettings,
+    legs: int,
+    rejected: list[State] | None = None,
 ) -> MeterSample | None:
     """The meter's reading from its sensors, stamped with the oldest of them.
 
     Currents count only when every leg that has a sensor reports; then legs
     without one are those the group does not carry (0 A). Otherwise the power
-    sensor is used, if it reports. None: nothing usable.
+    sensor is used, if it reports. None: nothing usable. The sensors whose
+    state was garbage (see :func:`garbage`) are added to ``rejected``.
     """
+    if rejected is None:
+        rejected = []
     stamps: list[float] = []
     currents: list[float] | None = [0.0] * legs
     configured = [(i, e) for i, e in enumerate(meter.current_entities[:legs]) if e]
     for leg, entity_id in configured:
         state = hass.states.get(entity_id)
-        amps = sensor_value(state, CURRENT_SCALE)
+        if state is not None and garbage(state, CURRENT):
+            rejected.append(state)
+        amps = sensor_value(state, CURRENT)
         if amps is None or state is None or currents is None:
             currents = None
             continue
@@ -169,7 +208,9 @@ def sensor_sample(
         return MeterSample(at_s=min(stamps), currents_a=tuple(currents))
     if meter.power_entity:
         state = hass.states.get(meter.power_entity)
-        watts = sensor_value(state, POWER_SCALE)
+        if state is not None and garbage(state, POWER):
+            rejected.append(state)
+        watts = sensor_value(state, POWER)
         if watts is not None and state is not None:
             return MeterSample(
                 at_s=state.last_reported.timestamp(),
@@ -258,6 +299,11 @@ class SiteMeters:
         self._estimators: dict[str, UnmanagedLoad] = {}
         self._pollers: dict[str, _Poller] = {}
         self._problems: set[str] = set()
+        self.rejected: Counter[str] = Counter()
+        """Sensor states not used because they were garbage, by meter id."""
+        self._seen: dict[str, datetime] = {}
+        """When each sensor's last garbage state was reported (counted once)."""
+        self._logged: dict[str, float] = {}
         self._unsub: CALLBACK_TYPE | None = None
         self._started = False
         self._pending = list(meters)
@@ -328,7 +374,26 @@ class SiteMeters:
                 return None
             phases = self.group_phases.get(meter.group, tuple(range(legs)))
             return modbus_sample(poller.reading, phases, legs)
-        return sensor_sample(self.hass, meter, legs)
+        rejected: list[State] = []
+        sample = sensor_sample(self.hass, meter, legs, rejected)
+        new = [s for s in rejected if self._seen.get(s.entity_id) != s.last_reported]
+        if new:
+            self._seen.update((s.entity_id, s.last_reported) for s in new)
+            self.rejected[meter.id] += len(new)
+            self._log_once(
+                f"{meter.id} garbage",
+                "Meter %s: %s is not a usable reading (ignored)",
+                meter.name,
+                ", ".join(f"{s.entity_id} = {s.state[:40]!r}" for s in new),
+            )
+        return sample
+
+    def _log_once(self, kind: str, msg: str, *args: object, **kwargs: Any) -> None:
+        """Log ``msg`` unless the same kind was logged in the last 5 minutes."""
+        now = time.monotonic()
+        if now - self._logged.get(kind, -LOG_INTERVAL_S) >= LOG_INTERVAL_S:
+            self._logged[kind] = now
+            _LOGGER.warning(msg, *args, **kwargs)
 
     def reading(self, meter_id: str) -> MeterReading | None:
         """A Modbus meter's latest reading, for its entities."""
@@ -349,7 +414,7 @@ class SiteMeters:
         if not meter.power_entity:
             return None
         state = self.hass.states.get(meter.power_entity)
-        watts = sensor_value(state, POWER_SCALE)
+        watts = sensor_value(state, POWER)
         if (
             watts is None
             or state is None
@@ -368,9 +433,22 @@ class SiteMeters:
         for mid, meter in self.meters.items():
             if meter.group not in draws:
                 continue  # its group is being removed
-            estimate = self._estimators[mid].update(
-                self.sample(meter), draws.get(meter.group, EvDraw()), now
-            )
+            try:
+                estimate = self._estimators[mid].update(
+                    self.sample(meter), draws.get(meter.group, EvDraw()), now
+                )
+            except Exception:  # noqa: BLE001 - one meter never stops the cycle
+                # Its group's load is not known: as for a meter that failed.
+                self._log_once(
+                    f"{mid} error",
+                    "Meter %s could not be read; the chargers under it fall back "
+                    "to their failsafe current",
+                    meter.name,
+                    exc_info=True,
+                )
+                estimate = LoadEstimate(
+                    (0.0,) * self.supply.legs, MeterState.FAILED, None, True
+                )
             self.estimates[mid] = estimate
             by_group[meter.group] = estimate
             if estimate.problem and mid not in self._problems:

@@ -217,6 +217,16 @@ class OcppSource:
                 return Admission.REJECTED
         return Admission.ACCEPTED
 
+    def port_name(self, port_id: str) -> str:
+        """A port as the user knows it: its charger's name (and connector)."""
+        cp_id, _, connector = port_id.rpartition(":")
+        charger = self._chargers.get(cp_id)
+        if charger is None:
+            return port_id
+        if charger.connectors == 1:
+            return charger.name
+        return f"{charger.name} (connector {connector})"
+
     def has_password(self, charge_point_id: str) -> bool:
         """Whether a connection for this charger had to give a password."""
         charger = self._chargers.get(charge_point_id)

@@ -8,7 +8,7 @@ Units: amperes per phase (A), volts (V), kilowatts (kW), seconds (s).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 import math
@@ -288,31 +288,75 @@ def validate_site(site: Site) -> None:
     port_ids: set[str] = set()
     for i, port in enumerate(site.ports):
         where = f"ports[{i}]"
-        if not port.id:
-            raise ModelError(f"{where}.id", "must be a non-empty string")
         if port.id in port_ids:
             raise ModelError(f"{where}.id", f"duplicate port id {port.id!r}")
         port_ids.add(port.id)
-        if port.group not in index:
-            raise ModelError(f"{where}.group", f"unknown group {port.group!r}")
-        conn = CONNECTIONS.get(port.connection)
-        if conn is None:
-            raise ModelError(
-                f"{where}.connection",
-                f"{port.connection!r} is not one of {', '.join(CONNECTIONS)}",
-            )
-        if max(conn.legs) >= supply.legs:
-            raise ModelError(
-                f"{where}.connection",
-                f"{port.connection} does not exist on a {supply.system} supply",
-            )
-        if not (math.isfinite(port.max_a) and port.max_a >= 0):
-            raise ModelError(f"{where}.max_a", "must be a number >= 0")
-        _positive_or_none(port.rated_kw, f"{where}.rated_kw")
-        if port.failsafe_a is not None:
-            _non_negative(port.failsafe_a, f"{where}.failsafe_a")
-        if port.ev is not None:
-            _validate_vehicle(port.ev, f"{where}.ev")
+        validate_port(port, index, supply, where)
+
+
+def validate_port(
+    port: Port, groups: Collection[str], supply: Supply, where: str = "port"
+) -> None:
+    """Raise :class:`ModelError` for the first thing that is wrong with ``port``
+    alone (``groups``: the ids of the site's groups)."""
+    if not port.id:
+        raise ModelError(f"{where}.id", "must be a non-empty string")
+    if port.group not in groups:
+        raise ModelError(f"{where}.group", f"unknown group {port.group!r}")
+    conn = CONNECTIONS.get(port.connection)
+    if conn is None:
+        raise ModelError(
+            f"{where}.connection",
+            f"{port.connection!r} is not one of {', '.join(CONNECTIONS)}",
+        )
+    if max(conn.legs) >= supply.legs:
+        raise ModelError(
+            f"{where}.connection",
+            f"{port.connection} does not exist on a {supply.system} supply",
+        )
+    if not (math.isfinite(port.max_a) and port.max_a >= 0):
+        raise ModelError(f"{where}.max_a", "must be a number >= 0")
+    _positive_or_none(port.rated_kw, f"{where}.rated_kw")
+    if port.failsafe_a is not None:
+        _non_negative(port.failsafe_a, f"{where}.failsafe_a")
+    if port.ev is not None:
+        _validate_vehicle(port.ev, f"{where}.ev")
+
+
+def counted_at_most(
+    port: Port, groups: Collection[str], root: str, supply: Supply, most_a: float
+) -> Port:
+    """A port whose description is wrong (see :func:`validate_port`), as the
+    allocator can still count it safely: offline, drawing the most it may on
+    every leg it may load (the larger of its maximum, or ``most_a`` if that is
+    not a valid number, and what it may hold), and commanded nothing. Its
+    group, if unknown, is ``root`` (the site: every limit above the port still
+    counts it)."""
+    conn = (
+        CONNECTIONS.get(port.connection) if isinstance(port.connection, str) else None
+    )
+    if conn is None or max(conn.legs) >= supply.legs:
+        # One that loads every leg of the supply (L1-L2-L3, L1-L2, L1).
+        connection = next(
+            c.name for c in CONNECTIONS.values() if len(c.legs) == supply.legs
+        )
+    else:
+        connection = port.connection
+
+    def valid(amps: object) -> float | None:
+        ok = isinstance(amps, (int, float)) and math.isfinite(amps) and amps >= 0
+        return float(amps) if ok else None  # type: ignore[arg-type]
+
+    most, held = valid(port.max_a), valid(port.failsafe_a)
+    amps = max(most_a if most is None else most, 0.0 if held is None else held)
+    return Port(
+        id=port.id or "?",
+        group=port.group if port.group in groups else root,
+        connection=connection,
+        max_a=amps,
+        online=False,
+        failsafe_a=amps,
+    )
 
 
 def _validate_vehicle(ev: Vehicle, where: str) -> None:
