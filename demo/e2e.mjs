@@ -159,6 +159,8 @@ try {
     await choose(dialog, page, 'Power group', EXTRA_GROUP);
     await fill(dialog, 'Maximum current', extra.max_current_a);
     await fill(dialog, 'Failsafe current', extra.failsafe_a);
+    // The form offers a generated password; this charger has its own already.
+    await fill(dialog, 'Password', extra.password);
     await shot(page, '03-add-charger-form');
     await dialog.getByRole('button', { name: 'Submit' }).click();
     await dialog.getByText(/created|success/i).first().waitFor({ timeout: 30_000 });

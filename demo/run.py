@@ -68,6 +68,7 @@ EXTRA_CHARGER = {
     "connection": "L1-L2-L3",
     "max_current_a": 16,
     "failsafe_a": 6,
+    "password": "maple-court-cp-07",
 }
 EXTRA_VEHICLE = {
     "name": "Guest EV",

@@ -50,6 +50,7 @@ from .groups import (
     async_forget_unknown_charger,
     async_meter_problem,
     async_refused_removals,
+    async_sync_password_issues,
     async_update_charger_device,
 )
 from .meters import SiteMeters, site_meters
@@ -85,6 +86,7 @@ async def async_setup_entry(
     subentries = dict(entry.subentries)
     options = dict(entry.options)
     async_sync_devices(hass, entry)
+    async_sync_password_issues(hass, entry)
     control = control_settings(options)
     controller = SiteController(
         hass,
@@ -290,6 +292,7 @@ async def _async_entry_updated(
         hass.config_entries.async_schedule_reload(entry.entry_id)  # rebind
         return
     async_sync_devices(hass, entry)
+    async_sync_password_issues(hass, entry)
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))

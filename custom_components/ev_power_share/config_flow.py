@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import secrets
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -94,6 +95,7 @@ from .const import (
     MAIN_BREAKER_MIN_A,
     MIN_CURRENT_RANGE,
     OCPP_PORT_RANGE,
+    PASSWORD_LENGTH_RANGE,
     POWER_SIGNS,
     ROTATION_RANGE_MIN,
     SITE_GROUP_ID,
@@ -613,8 +615,16 @@ class PowerGroupSubentryFlow(ConfigSubentryFlow):
         )
 
 
-def charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
-    """The form of an OCPP charger."""
+def generate_password() -> str:
+    """A password for a new charger: 24 characters a charger's form accepts."""
+    return secrets.token_urlsafe(18)
+
+
+def charger_schema(
+    groups: list[GroupConfig], legs: int, *, new: bool = False
+) -> vol.Schema:
+    """The form of an OCPP charger; a ``new`` one shows its (generated)
+    password, to be copied into the charger; later it is masked."""
     return vol.Schema(
         {
             vol.Required(CONF_NAME): TextSelector(),
@@ -636,7 +646,9 @@ def charger_schema(groups: list[GroupConfig], legs: int) -> vol.Schema:
             ),
             vol.Optional(CONF_FAILSAFE_A): box(UnitOfElectricCurrent.AMPERE, 1),
             vol.Optional(CONF_PASSWORD): TextSelector(
-                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+                TextSelectorConfig(
+                    type=TextSelectorType.TEXT if new else TextSelectorType.PASSWORD
+                )
             ),
         }
     )
@@ -676,6 +688,12 @@ def validate_charger(
     max_a = float(user_input[CONF_MAX_CURRENT_A])
     if not _within(max_a, CHARGER_MAX_CURRENT_RANGE_A):
         errors[CONF_MAX_CURRENT_A] = "max_current_out_of_range"
+    password = str(user_input.get(CONF_PASSWORD) or "")
+    if password and (
+        not _within(len(password), PASSWORD_LENGTH_RANGE)
+        or any(ch.isspace() for ch in password)
+    ):
+        errors[CONF_PASSWORD] = "password_invalid"
     failsafe = user_input.get(CONF_FAILSAFE_A)
     minimum = control_settings(entry.options).min_current_a
     if (
@@ -740,12 +758,17 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
                     unique_id=data[CONF_CHARGE_POINT_ID],
                 )
         suggested: Mapping[str, Any] | None = user_input
-        if suggested is None and subentry_id is not None:
-            suggested = stored_values(entry.subentries[subentry_id])
+        if suggested is None:
+            suggested = (
+                {CONF_PASSWORD: generate_password()}
+                if subentry_id is None
+                else stored_values(entry.subentries[subentry_id])
+            )
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                charger_schema(groups, settings.supply.legs), suggested
+                charger_schema(groups, settings.supply.legs, new=subentry_id is None),
+                suggested,
             ),
             errors=errors,
             description_placeholders={"site": entry.title},

@@ -92,6 +92,9 @@ CONF_PASSWORD: Final = "password"  # noqa: S105 - the option's name
 CHARGER_MAX_CURRENT_RANGE_A: Final = (6.0, 80.0)
 CONNECTORS_RANGE: Final = (1, 4)
 CHARGE_POINT_ID_MAX: Final = 48
+PASSWORD_LENGTH_RANGE: Final = (8, 64)
+"""A charger's HTTP Basic password (OCPP asks for 16-40; some chargers take
+shorter or longer ones). Generated ones have 24 characters."""
 
 # The embedded OCPP central system (site option).
 CONF_OCPP_PORT: Final = "ocpp_port"

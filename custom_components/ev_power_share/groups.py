@@ -19,6 +19,7 @@ from homeassistant.util import slugify
 
 from .const import (
     CONF_CHARGE_POINT_ID,
+    CONF_PASSWORD,
     CONF_REJECTED_CHARGERS,
     DOMAIN,
     REFERENCE_KEYS,
@@ -215,3 +216,37 @@ def async_meter_problem(
         translation_key=ISSUE_METER_UNAVAILABLE,
         translation_placeholders={"meter": name, "site": entry.title},
     )
+
+
+ISSUE_NO_PASSWORD = "charger_without_password"  # noqa: S105 - an issue id
+
+
+@callback
+def async_sync_password_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A repair issue for each charger without a password (anyone who knows its
+    id could connect as it); withdrawn once it has one, or is removed."""
+    prefix = f"{ISSUE_NO_PASSWORD}_{entry.entry_id}_"
+    wanted = {
+        prefix + sid: subentry
+        for sid, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_CHARGER
+        and not subentry.data.get(CONF_PASSWORD)
+    }
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix) and issue_id not in wanted:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    for issue_id, subentry in wanted.items():
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=True,
+            data={"entry_id": entry.entry_id, "subentry_id": subentry.subentry_id},
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_NO_PASSWORD,
+            translation_placeholders={
+                "charger": subentry.title,
+                "charge_point_id": str(subentry.data[CONF_CHARGE_POINT_ID]),
+                "site": entry.title,
+            },
+        )

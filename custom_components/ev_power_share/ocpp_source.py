@@ -174,9 +174,13 @@ class OcppSource:
                 # an unknown charger (and falls back to its failsafe meanwhile).
                 self._ready.discard(cp_id)
                 self._spawn(station.disconnect())
-            elif station.admission is not Admission.ACCEPTED:
-                # Held as pending (or refused) until now: have it reconnect, so
-                # it is admitted afresh and boots into our control.
+            elif station.admission is not Admission.ACCEPTED or (
+                cp_id in old and old[cp_id].password != new[cp_id].password
+            ):
+                # Held as pending (or refused) until now, or its password
+                # changed: have it reconnect, so it is admitted afresh (it must
+                # give its new password) and boots into our control.
+                self._ready.discard(cp_id)
                 self._spawn(station.disconnect())
             elif old.get(cp_id) != new[cp_id] and station.commandable:
                 self._ready.discard(cp_id)

@@ -2,6 +2,7 @@
 
 - A refused group removal is explained; confirming dismisses it.
 - An unknown charger that connects can be added (its id prefilled) or rejected.
+- A charger without a password gets one.
 """
 
 from __future__ import annotations
@@ -13,18 +14,30 @@ from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 
 from .compat import RepairsFlowResult, vol
-from .config_flow import charger_data, charger_schema, validate_charger
+from .config_flow import (
+    charger_data,
+    charger_schema,
+    generate_password,
+    validate_charger,
+)
 from .const import (
     CONF_CHARGE_POINT_ID,
+    CONF_PASSWORD,
     CONF_REJECTED_CHARGERS,
     DOMAIN,
+    PASSWORD_LENGTH_RANGE,
     REJECTED_MAX,
     SUBENTRY_CHARGER,
 )
 from .data import EvPowerShareConfigEntry, SiteSettings, site_groups
-from .groups import ISSUE_UNKNOWN_CHARGER
+from .groups import ISSUE_NO_PASSWORD, ISSUE_UNKNOWN_CHARGER
 
 
 class UnknownChargerRepairFlow(RepairsFlow):
@@ -72,11 +85,12 @@ class UnknownChargerRepairFlow(RepairsFlow):
         suggested = user_input or {
             CONF_NAME: self._cp_id,
             CONF_CHARGE_POINT_ID: self._cp_id,
+            CONF_PASSWORD: generate_password(),
         }
         return self.async_show_form(
             step_id="add",
             data_schema=self.add_suggested_values_to_schema(
-                charger_schema(groups, settings.supply.legs), suggested
+                charger_schema(groups, settings.supply.legs, new=True), suggested
             ),
             errors=errors,
             description_placeholders=self._placeholders(),
@@ -110,12 +124,72 @@ class UnknownChargerRepairFlow(RepairsFlow):
         return self.async_create_entry(data={})
 
 
+class ChargerPasswordRepairFlow(RepairsFlow):
+    """Give a charger without a password one (shown, to be copied into it)."""
+
+    def __init__(self, entry: EvPowerShareConfigEntry, subentry_id: str) -> None:
+        self._entry = entry
+        self._subentry_id = subentry_id
+        self._password = generate_password()
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Start (what Repairs passes here is the issue, not the user's input)."""
+        return await self.async_step_password()
+
+    async def async_step_password(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """The password form (a new one suggested)."""
+        entry = self._entry
+        subentry = entry.subentries.get(self._subentry_id)
+        if subentry is None:  # removed meanwhile: nothing left to fix
+            return self.async_create_entry(data={})
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            password = str(user_input.get(CONF_PASSWORD) or "").strip()
+            low, high = PASSWORD_LENGTH_RANGE
+            if not low <= len(password) <= high or any(c.isspace() for c in password):
+                errors[CONF_PASSWORD] = "password_invalid"
+            else:
+                self.hass.config_entries.async_update_subentry(
+                    entry, subentry, data={**subentry.data, CONF_PASSWORD: password}
+                )
+                return self.async_create_entry(data={})
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PASSWORD): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.TEXT)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="password",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or {CONF_PASSWORD: self._password}
+            ),
+            errors=errors,
+            description_placeholders={
+                "charger": subentry.title,
+                "charge_point_id": str(subentry.data[CONF_CHARGE_POINT_ID]),
+                "site": entry.title,
+            },
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
     """The flow that fixes ``issue_id``."""
-    if issue_id.startswith(f"{ISSUE_UNKNOWN_CHARGER}_") and data is not None:
-        entry = hass.config_entries.async_get_entry(str(data["entry_id"]))
-        if entry is not None and entry.domain == DOMAIN:
+    entry = (
+        None
+        if data is None
+        else hass.config_entries.async_get_entry(str(data["entry_id"]))
+    )
+    if entry is not None and entry.domain == DOMAIN and data is not None:
+        if issue_id.startswith(f"{ISSUE_UNKNOWN_CHARGER}_"):
             return UnknownChargerRepairFlow(entry, str(data["charge_point_id"]))
+        if issue_id.startswith(f"{ISSUE_NO_PASSWORD}_"):
+            return ChargerPasswordRepairFlow(entry, str(data["subentry_id"]))
     return ConfirmRepairFlow()

@@ -183,7 +183,7 @@ async def test_unknown_charger_is_held_pending_then_added(
 
     # The user adds it: it is disconnected, reconnects, and is accepted.
     result = await _add_charger(
-        hass, site_entry, "garage-1", "site", **{CONF_PASSWORD: "s3cret"}
+        hass, site_entry, "garage-1", "site", **{CONF_PASSWORD: "s3cret-passw0rd"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
@@ -202,7 +202,7 @@ async def test_unknown_charger_is_held_pending_then_added(
         "garage-1",
         f"ws://127.0.0.1:{runtime.central.port}",
         version="2.0.1",
-        password="s3cret",
+        password="s3cret-passw0rd",
     )
     sims.append(right)
     await right.connect()
