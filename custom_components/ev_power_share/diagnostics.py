@@ -3,19 +3,66 @@
 ``last_allocation_input`` is a scenario document in the format of
 ``shared/contracts/allocation-scenario.md``: save it to a file and
 ``scripts/allocate FILE`` reproduces ``last_allocation_output`` exactly.
+Names, passwords and hosts are redacted; each charger's charge point id (often
+its serial number) is replaced everywhere by a stand-in (``charger_1``, …).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_CHARGE_POINT_ID, CONF_REJECTED_CHARGERS, SUBENTRY_CHARGER
 from .data import EvPowerShareConfigEntry
 
-TO_REDACT = {CONF_NAME, "title", "password", "host"}
+TO_REDACT = {CONF_NAME, "title", "password", "host", CONF_REJECTED_CHARGERS}
+
+
+def _pseudonyms(entry: EvPowerShareConfigEntry) -> dict[str, str]:
+    """A stand-in for each charger's charge point id (often its serial number):
+    ``charger_1``, ``charger_2``, … in the order the chargers were added."""
+    ids = [
+        str(s.data[CONF_CHARGE_POINT_ID])
+        for s in entry.subentries.values()
+        if s.subentry_type == SUBENTRY_CHARGER
+    ]
+    # (A charger whose id is also a group's, say "site", keeps it: replacing
+    # it would rename the group.)
+    groups = {"site", *entry.subentries}
+    return {
+        cp_id: f"charger_{n}"
+        for n, cp_id in enumerate(ids, start=1)
+        if cp_id not in groups
+    }
+
+
+def _pseudonymized(value: Any, names: Mapping[str, str]) -> Any:
+    """``value`` with every charge point id, and every port id made of one
+    (``<id>:<connector>``), replaced by its stand-in; keys included. The
+    scenario stays replayable: ids are replaced consistently."""
+
+    def one(text: str) -> str:
+        if text in names:
+            return names[text]
+        cp_id, sep, connector = text.rpartition(":")
+        if sep and connector.isdigit() and cp_id in names:
+            return f"{names[cp_id]}:{connector}"
+        return text
+
+    if isinstance(value, str):
+        return one(value)
+    if isinstance(value, Mapping):
+        return {
+            one(k) if isinstance(k, str) else k: _pseudonymized(v, names)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_pseudonymized(v, names) for v in value]
+    return value
 
 
 async def async_get_config_entry_diagnostics(
@@ -26,7 +73,7 @@ async def async_get_config_entry_diagnostics(
     controller = runtime.controller
     snapshot = controller.data
     decision = runtime.energy.decision
-    return {
+    diagnostics = {
         "entry": async_redact_data(
             {
                 "title": entry.title,
@@ -76,3 +123,6 @@ async def async_get_config_entry_diagnostics(
         "last_allocation_input": snapshot.scenario(),
         "last_allocation_output": snapshot.result(),
     }
+    # Names and passwords are redacted above; charge point ids (often serial
+    # numbers) are replaced by stand-ins wherever they appear.
+    return dict(_pseudonymized(diagnostics, _pseudonyms(entry)))
