@@ -330,3 +330,25 @@ async def test_listener_errors_do_not_break_the_station(
         await sim.send_meter_values(1, energy_wh=100)
         await sim.heartbeat()
     assert station.connectors[1].energy_wh == 100
+
+
+OUT_OF_RANGE = {
+    "1.6": '[2, "c1", "StatusNotification", {"connectorId": 999999, '
+    '"errorCode": "NoError", "status": "Available"}]',
+    "2.0.1": '[2, "c1", "StatusNotification", {"timestamp": "2026-01-01T00:00:00Z", '
+    '"connectorStatus": "Available", "evseId": 999999, "connectorId": 1}]',
+}
+
+
+async def test_a_station_cannot_make_us_keep_any_number_of_connectors(
+    central: CentralSystem, version: str
+) -> None:
+    url = f"ws://127.0.0.1:{central.port}/cp-many"
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(TIMEOUT_S),
+        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
+    ):
+        answer = await _answer(ws, OUT_OF_RANGE[version])
+        assert answer[:3] == [4, "c1", "PropertyConstraintViolation"]
+        assert central.stations["cp-many"].connectors == {}

@@ -198,9 +198,8 @@ def screen_frame(
     """
 
     def reply(unique_id: str | None, fault: Fault, problem: str) -> Screened:
-        return Screened(
-            False, call_error(version, unique_id or "-1", fault, problem), problem
-        )
+        reply_id = "-1" if unique_id is None else unique_id
+        return Screened(False, call_error(version, reply_id, fault, problem), problem)
 
     try:
         frame = json.loads(text)
@@ -210,10 +209,13 @@ def screen_frame(
         return reply(None, Fault.FORMAT, "nested too deeply")
     if not isinstance(frame, list) or not frame:
         return reply(None, Fault.FORMAT, "not an OCPP-J array")
-    if _too_deep(frame, MAX_DEPTH):
-        return reply(_readable_id(frame), Fault.FORMAT, "nested too deeply")
     kind = frame[0]
     unique_id = _readable_id(frame)
+    answer = kind in (MessageType.CallResult, MessageType.CallError)
+    if _too_deep(frame, MAX_DEPTH):
+        if answer:
+            return Screened(False, problem="answer nested too deeply dropped")
+        return reply(unique_id, Fault.FORMAT, "nested too deeply")
     if kind == MessageType.Call:
         if unique_id is None:
             return reply(None, Fault.MESSAGE_ID, "message id missing or unreadable")
@@ -229,7 +231,7 @@ def screen_frame(
         if action not in handled:
             return reply(unique_id, Fault.NOT_SUPPORTED, f"{action} not handled")
         return Screened(True)
-    if kind in (MessageType.CallResult, MessageType.CallError):
+    if answer:
         name = "CALLRESULT" if kind == MessageType.CallResult else "CALLERROR"
         expected = 3 if kind == MessageType.CallResult else 5
         awaited_id = unique_id is not None and unique_id in awaited

@@ -20,6 +20,8 @@ import logging
 from typing import Any, Protocol
 import uuid
 
+from ocpp.exceptions import PropertyConstraintViolationError
+
 from ._ocpp import Version, call_error, fault_of, screen_frame
 from .logs import RateLimitedLog, clip
 from .meter import MeterReading, parse_meter_values
@@ -34,6 +36,12 @@ from .profiles import (
 
 _LOGGER = logging.getLogger(__name__)
 _WIRE_LOGGER = logging.getLogger(f"{__package__}.wire")
+MAX_CONNECTOR_ID = 32
+"""Connector (EVSE) ids a station may name: 0 (the station) to this. A message
+naming another is refused, so that a station cannot make us keep state for any
+number of connectors."""
+ENDED_KEPT = 256
+"""Ended transaction ids remembered per connection (never adopted again)."""
 
 
 class Admission(StrEnum):
@@ -276,8 +284,9 @@ class Station(ABC):
         self._finished: set[int] = set()
         """Connectors whose transaction ended on this connection, while the
         vehicle stays plugged in (they run no transaction we do not know)."""
-        self._ended_transactions: set[str] = set()
-        """Transactions that ended on this connection (never adopted again)."""
+        self._ended_transactions: dict[str, None] = {}
+        """Transactions that ended on this connection (never adopted again),
+        oldest first; the last :data:`ENDED_KEPT`."""
 
     def __repr__(self) -> str:
         return (
@@ -351,6 +360,20 @@ class Station(ABC):
             )
         return reading
 
+    @staticmethod
+    def check_connector(connector_id: object) -> int:
+        """``connector_id`` if a station may name it; else the call is refused
+        (PropertyConstraintViolation)."""
+        if (
+            isinstance(connector_id, bool)
+            or not isinstance(connector_id, int)
+            or not 0 <= connector_id <= MAX_CONNECTOR_ID
+        ):
+            raise PropertyConstraintViolationError(
+                details={"cause": f"connector {connector_id!r} out of range"}
+            )
+        return connector_id
+
     def connector(self, connector_id: int) -> ConnectorState:
         """The state of a connector, created on first mention."""
         state = self.connectors.get(connector_id)
@@ -384,7 +407,9 @@ class Station(ABC):
         """The transaction of a connector ended (the vehicle may stay plugged)."""
         state = self.connector(connector_id)
         if state.transaction_id is not None:
-            self._ended_transactions.add(state.transaction_id)
+            self._ended_transactions[state.transaction_id] = None
+            while len(self._ended_transactions) > ENDED_KEPT:
+                del self._ended_transactions[next(iter(self._ended_transactions))]
         state.transaction_id = None
         state.draws_nothing()
         self._finished.add(connector_id)

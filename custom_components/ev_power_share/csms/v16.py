@@ -276,7 +276,7 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
 
     @on(Action.status_notification)
     def on_status_notification(self, connector_id: int, status: str, **_: Any) -> Any:
-        self.station.report_status(connector_id, status)
+        self.station.report_status(self.station.check_connector(connector_id), status)
         return call_result.StatusNotification()
 
     @on(Action.meter_values)
@@ -284,7 +284,9 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
         self, connector_id: int, meter_value: list[Any], **kwargs: Any
     ) -> Any:
         self.station.meter_values(
-            connector_id, meter_value, kwargs.get("transaction_id")
+            self.station.check_connector(connector_id),
+            meter_value,
+            kwargs.get("transaction_id"),
         )
         return call_result.MeterValues()
 
@@ -293,7 +295,7 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
         self, connector_id: int, id_tag: str, meter_start: int, **_: Any
     ) -> Any:
         transaction_id = self.station.start_transaction(
-            connector_id, id_tag, meter_start
+            self.station.check_connector(connector_id), id_tag, meter_start
         )
         return call_result.StartTransaction(
             transaction_id=transaction_id, id_tag_info=_ACCEPTED

@@ -301,11 +301,14 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
     def on_status_notification(
         self, evse_id: int, connector_status: str, **_: Any
     ) -> Any:
-        self.station.report_status(evse_id, connector_status)
+        self.station.report_status(
+            self.station.check_connector(evse_id), connector_status
+        )
         return call_result.StatusNotification()
 
     @on(Action.meter_values)
     def on_meter_values(self, evse_id: int, meter_value: list[Any], **_: Any) -> Any:
+        evse_id = self.station.check_connector(evse_id)
         if self.station._meter(evse_id, meter_value):
             self.station._notify("on_meter", evse_id)
         return call_result.MeterValues()
@@ -315,6 +318,9 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
         self, event_type: str, transaction_info: dict[str, Any], **kwargs: Any
     ) -> Any:
         id_token = kwargs.get("id_token")
+        evse = kwargs.get("evse")
+        if isinstance(evse, dict) and "id" in evse:
+            self.station.check_connector(evse["id"])
         self.station.transaction_event(
             event_type,
             transaction_info,
