@@ -101,8 +101,23 @@ async def async_get_config_entry_diagnostics(
                 "age_s": e.age_s,
                 "non_ev_load_a": list(e.unmanaged_a),
                 "problem": e.problem,
+                "rejected_readings": runtime.meters.rejected.get(mid, 0),
             }
             for mid, e in runtime.meters.estimates.items()
+        },
+        "central_system": {
+            "connections": runtime.central.connections,
+            "refused_connections": runtime.central.refused_connections,
+            "stations": {
+                # (An unknown charger's id is not redacted by the stand-ins.)
+                station.id if station.id in runtime.ocpp.chargers else f"unknown_{n}": {
+                    "version": station.version,
+                    "admission": station.admission.value,
+                    "malformed_frames": station.malformed_frames,
+                    "discarded_meter_values": station.discarded_values,
+                }
+                for n, station in enumerate(runtime.central.stations.values(), 1)
+            },
         },
         "solar": None
         if decision is None

@@ -161,6 +161,7 @@ async def test_diagnostics_do_not_show_charge_point_ids(
     text = json.dumps(diag)
     assert "SN-4711" not in text
     assert "0123456789abcdef" not in text
+    assert diag["central_system"]["stations"]["charger_1"]["malformed_frames"] == 0
     ports = diag["last_allocation_output"]["ports"]
     assert set(ports) == {"charger_1:1", "charger_2:1"}
     charger_data = [
