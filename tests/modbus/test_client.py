@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import UTC, datetime
+import logging
 import math
 import struct
 import time
@@ -22,6 +23,7 @@ from custom_components.ev_power_share.modbus import (
     MeterReading,
     MeterUnavailableError,
     ModbusMeter,
+    plausibility_problem,
     probe,
 )
 from simulator.modbus_meter import SimulatedModbusMeter
@@ -417,3 +419,118 @@ async def test_cancelling_a_read_cancels_it(make_meter: MeterFactory) -> None:
         assert meter.failures == 0
     finally:
         await meter.close()
+
+
+# -- implausible figures are never a reading ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"voltages": (1e38, 230.0, 230.0)},
+        {"currents": (10.0, 1e38, 10.0)},
+        {"currents": (10.0, 10.0, -2e4)},
+        {"powers": (2300.0, 3.5e6, 2300.0), "power_w": 6900.0},  # one phase > 3 MW
+        {"power_w": -1.2e7},  # total > 10 MW
+        {"import_kwh": -5.0},
+        {"export_kwh": -0.5},
+        {"import_kwh": 1e38},
+    ],
+)
+async def test_read_refuses_implausible_figures(
+    make_meter: MeterFactory, monotonic: FakeMonotonic, values: dict[str, object]
+) -> None:
+    sim = await make_meter("sdm630")
+    sim.set(currents=(10, 10, 10), powers=(2300, 2300, 2300), import_kwh=100)
+    meter = client_for(sim, monotonic=monotonic)
+    try:
+        await read(meter)
+        sim.set(**values)  # type: ignore[arg-type]
+        error = await read_fails(meter)
+        assert error.reason is MeterErrorReason.IMPLAUSIBLE, error
+        assert meter.implausible_readings == 1
+        assert meter.last_error is error
+        # the link works: no back-off, the connection stays, the next poll reads
+        assert (meter.failures, meter.backoff, meter.retry_in) == (0, 0.0, 0.0)
+        assert meter.connected
+        sim.set(
+            voltages=230,
+            currents=(10, 10, 10),
+            powers=(2300, 2300, 2300),
+            import_kwh=100,
+            export_kwh=0,
+        )
+        reading = await read(meter)  # no clock advance needed
+        assert reading.currents_a == (10.0, 10.0, 10.0)
+        assert meter.implausible_readings == 1  # a total since creation
+        assert meter.last_error is None
+    finally:
+        await meter.close()
+
+
+async def test_implausible_readings_are_logged_rate_limited(
+    make_meter: MeterFactory,
+    monotonic: FakeMonotonic,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first at WARNING with its reason, then a count at most once a minute,
+    even when the meter alternates between good and bad figures every poll."""
+    sim = await make_meter("sdm630")
+    meter = client_for(sim, monotonic=monotonic)
+    logger = "custom_components.ev_power_share.modbus.client"
+    caplog.set_level(logging.INFO, logger=logger)
+    try:
+        for poll in range(60):  # 2 minutes of 2 s polls, every other one bad
+            sim.set(currents=(10, 1e38 if poll % 2 == 0 else 10, 10))
+            with contextlib.suppress(MeterUnavailableError):
+                await read(meter)
+            monotonic.advance(2.0)
+    finally:
+        await meter.close()
+    assert meter.implausible_readings == 30
+    lines = [
+        r for r in caplog.records if r.name == logger and "implausible" in r.message
+    ]
+    assert [r.levelno for r in lines] == [logging.WARNING] * len(lines)
+    assert len(lines) == 2, [r.message for r in lines]  # at t = 0 and t = 60 s
+    assert "L2 current 1e+38 A" in lines[0].message
+    assert "15 implausible readings" in lines[1].message  # t = 4 .. 60 s
+
+
+def _reading(**changes: object) -> MeterReading:
+    figures: dict[str, object] = {
+        "timestamp": datetime(2026, 5, 1, tzinfo=UTC),
+        "voltages_v": (230.0, 230.0, 230.0),
+        "currents_a": (10.0, 10.0, 10.0),
+        "powers_w": (2300.0, 2300.0, 2300.0),
+        "power_w": 6900.0,
+        "import_kwh": 100.0,
+        "export_kwh": 0.0,
+    }
+    return MeterReading(**{**figures, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({}, None),
+        ({"powers_w": (2.9e6, -2.9e6, 0.0), "power_w": 0.0}, None),
+        ({"power_w": -9.9e6}, None),
+        ({"import_kwh": 9e9, "export_kwh": None}, None),
+        ({"powers_w": (3.1e6, 0.0, 0.0)}, "L1 power"),
+        ({"power_w": 1.01e7}, "total power"),
+        ({"power_w": math.inf}, "total power"),
+        ({"currents_a": (10.0, math.nan, 10.0)}, "L2 current"),
+        ({"powers_w": (0.0, 0.0, math.nan)}, "L3 power"),
+        ({"import_kwh": math.nan}, "import energy"),
+        ({"export_kwh": 1.1e10}, "export energy"),
+        ({"export_kwh": -1e-3}, "export energy"),
+    ],
+)
+def test_plausibility_bounds(changes: dict[str, object], problem: str | None) -> None:
+    found = plausibility_problem(_reading(**changes))
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.startswith(problem), found

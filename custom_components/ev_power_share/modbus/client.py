@@ -1,14 +1,39 @@
 """Reading a meter over Modbus TCP: :class:`ModbusMeter` and :func:`probe`.
 
-:meth:`ModbusMeter.read` either returns a complete, decoded :class:`MeterReading` or
-raises :class:`MeterUnavailableError` within a bounded time; it never returns stale or
-partial figures. After a failure the meter is left alone for a back-off delay (1 s,
-doubling up to 60 s, reset by the next success): a read in that window raises at once
-without touching the network, so a control loop can poll freely.
+:meth:`ModbusMeter.read` either returns a complete, decoded, plausible
+:class:`MeterReading` or raises :class:`MeterUnavailableError` within a bounded time;
+it never returns stale, partial or implausible figures.
 
-:func:`probe` is what a configuration step calls: connect, read once, check that the
-figures look like a mains meter, close. Its :class:`MeterError` carries a
-:class:`MeterErrorReason` that fits a form's error key.
+**Only answers to our own requests.** pymodbus does not reliably pair a reply with
+its request (see :mod:`._compat`): a frame with another transaction id, unit id or
+function code may be handed over as the answer. Its figures could be another
+request's (a gateway one answer behind) or another device's, so every reply is checked
+against the request as it left: a reply of another transaction or unit counts as no
+reply (``no_response``), one with another function code as a device error. Either
+way the connection is dropped, so that the real answer, if it comes late, cannot be
+taken for the next request's.
+
+**Link failures back off.** After no connection, no (matching) answer or a Modbus
+exception the meter is left alone for a back-off delay (1 s, doubling up to 60 s,
+reset by the next answer): a read in that window raises at once without touching the
+network, so a control loop can poll freely.
+
+**Implausible figures are refused, but neither drop the connection nor back off.**
+Every reading is screened with :func:`plausibility_problem` (voltages of a mains
+supply, currents, powers and energy counters a meter can measure, every number
+finite); one that fails raises ``implausible``. That is the meter's answer, not a
+link failure: every reply matched its request, so the connection is in step and is
+kept. A single glitch then costs one poll, not a back-off of up to a minute; a meter
+that keeps sending nonsense (usually a profile that is not its model's) would not
+get better for being left alone, each poll costs only a few frames, and consumers
+treat the missing readings as they treat a silent meter's. Implausible readings are
+counted (:attr:`ModbusMeter.implausible_readings`) and logged without flooding: the
+first at WARNING with its reason, then at most once a minute
+(:data:`IMPLAUSIBLE_LOG_INTERVAL_S`) with the count since the last line, however often
+the meter is polled, and at DEBUG in between.
+
+:func:`probe` is what a configuration step calls: connect, read once, close. Its
+:class:`MeterError` carries a :class:`MeterErrorReason` that fits a form's error key.
 """
 
 from __future__ import annotations
@@ -26,6 +51,7 @@ from typing import Self
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
+from pymodbus.pdu import ModbusPDU
 
 from ._compat import read_kwargs, tcp_client
 from .profiles import MeterProfile, ReadBlock, Register, RegisterKind, get_profile
@@ -42,6 +68,14 @@ ABSENT_PHASE_V = 5.0
 """Below this a phase counts as not wired (a three-phase meter on fewer phases)."""
 MAX_CURRENT_A = 10_000.0
 """Beyond this a current is a decoding error, not a measurement."""
+MAX_PHASE_POWER_W = MAX_CURRENT_A * VOLTAGE_RANGE_V[1]
+"""3 MW: the most one phase can carry within the current and voltage bounds."""
+MAX_POWER_W = 10e6
+"""10 MW: beyond this a total power is a decoding error (three phases carry 9 MW)."""
+MAX_ENERGY_KWH = 1e10
+"""Beyond this an energy counter is a decoding error (10 MW for 100 years: 8.8e9)."""
+IMPLAUSIBLE_LOG_INTERVAL_S = 60.0
+"""At most one log line about implausible readings per this many seconds."""
 
 # exception codes by which a Modbus gateway says the device behind it did not answer
 _GATEWAY_PATH_UNAVAILABLE = 0x0A
@@ -113,8 +147,10 @@ def plausibility_problem(
     """Why ``reading`` cannot come from a mains meter, or None if it can.
 
     Every phase must be within ``voltage_range`` or below :data:`ABSENT_PHASE_V` (not
-    wired), and at least one within the range; currents must be below
-    :data:`MAX_CURRENT_A`; energy counters must not be negative.
+    wired), and at least one within the range; in magnitude, currents must be at most
+    :data:`MAX_CURRENT_A`, phase powers :data:`MAX_PHASE_POWER_W` and the total power
+    :data:`MAX_POWER_W`; energy counters must be within 0..:data:`MAX_ENERGY_KWH`.
+    NaN and infinities fail every one of these (the comparisons are written so).
     """
     low, high = voltage_range
     for phase, volts in enumerate(reading.voltages_v, start=1):
@@ -123,11 +159,20 @@ def plausibility_problem(
     if not any(low <= volts <= high for volts in reading.voltages_v):
         return f"no phase has a voltage within {low:g}..{high:g} V"
     for phase, amps in enumerate(reading.currents_a, start=1):
-        if abs(amps) > MAX_CURRENT_A:
+        if not abs(amps) <= MAX_CURRENT_A:
             return f"L{phase} current {amps:.6g} A is not a measurement"
+    for phase, watts in enumerate(reading.powers_w, start=1):
+        if not abs(watts) <= MAX_PHASE_POWER_W:
+            return f"L{phase} power {watts:.6g} W is not a measurement"
+    if not abs(reading.power_w) <= MAX_POWER_W:
+        return f"total power {reading.power_w:.6g} W is not a measurement"
     for name, kwh in (("import", reading.import_kwh), ("export", reading.export_kwh)):
-        if kwh is not None and kwh < 0:
+        if kwh is None:
+            continue
+        if kwh < 0:
             return f"{name} energy {kwh:.6g} kWh is negative"
+        if not kwh <= MAX_ENERGY_KWH:
+            return f"{name} energy {kwh:.6g} kWh is not a counter"
     return None
 
 
@@ -135,10 +180,27 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _total(powers: Sequence[float]) -> float:
+    """The phases' sum; NaN (implausible) where ``fsum`` would raise (inf - inf)."""
+    try:
+        return math.fsum(powers)
+    except (OverflowError, ValueError):
+        return math.nan
+
+
 def _cancelling() -> bool:
     """True if the running task is being cancelled (not by an expired timeout)."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A request as it left (pymodbus numbers a request only as it sends it)."""
+
+    transaction_id: int
+    unit: int
+    function_code: int
 
 
 class ModbusMeter:
@@ -190,6 +252,10 @@ class ModbusMeter:
         self._next_attempt = 0.0
         self._last_error: MeterUnavailableError | None = None
         self._reported_down = False
+        self._sent: _Sent | None = None
+        self._implausible = 0
+        self._implausible_unlogged = 0
+        self._implausible_logged_at: float | None = None
 
     def __repr__(self) -> str:
         return (
@@ -249,6 +315,11 @@ class ModbusMeter:
         """Why the last read failed, until a read succeeds."""
         return self._last_error
 
+    @property
+    def implausible_readings(self) -> int:
+        """Readings refused as implausible since this meter was created."""
+        return self._implausible
+
     async def connect(self) -> None:
         """Open the connection now, whatever the back-off (MeterUnavailableError if not)."""
         async with self._lock:
@@ -265,11 +336,12 @@ class ModbusMeter:
             self._last_error = None
 
     async def read(self) -> MeterReading:
-        """Read every register of the profile once, decoded.
+        """Read every register of the profile once, decoded and screened.
 
         Raises :class:`MeterUnavailableError` if the meter cannot be connected, does not
-        answer within the timeout, answers with an exception, or sends values that
-        are not numbers; during a back-off it raises at once.
+        answer (this request) within the timeout, answers with an exception, or sends
+        figures that fail :func:`plausibility_problem` (``implausible``: no back-off);
+        during a back-off it raises at once.
         """
         async with self._lock:
             client = self._client
@@ -285,6 +357,9 @@ class ModbusMeter:
                 client = await self._connect()
             words = await self._fetch(client)
             reading = self._decode(words)
+            problem = plausibility_problem(reading)
+            if problem is not None:
+                raise self._refused(problem)
             self._succeeded()
             return reading
 
@@ -313,8 +388,14 @@ class ModbusMeter:
             )
         return where
 
+    def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        """pymodbus's hook: note each request as it leaves, to check its answer."""
+        if sending:
+            self._sent = _Sent(pdu.transaction_id, pdu.dev_id, pdu.function_code)
+        return pdu
+
     async def _connect(self) -> AsyncModbusTcpClient:
-        client = tcp_client(self._host, self._port, self._timeout)
+        client = tcp_client(self._host, self._port, self._timeout, self._trace_pdu)
         try:
             async with asyncio.timeout(self._timeout + _CONNECT_GRACE_S):
                 ok = await client.connect()
@@ -366,7 +447,9 @@ class ModbusMeter:
             method = client.read_input_registers
         else:
             method = client.read_holding_registers
+        self._sent = None
         response = await method(block.address, **read_kwargs(self._unit, block.count))
+        self._check_pairing(response, block)
         if response.isError():
             code = getattr(response, "exception_code", None)
             if code in (_GATEWAY_PATH_UNAVAILABLE, _GATEWAY_TARGET_NO_RESPONSE):
@@ -387,6 +470,30 @@ class ModbusMeter:
             )
         return registers
 
+    def _check_pairing(self, response: ModbusPDU, block: ReadBlock) -> None:
+        """Raise unless ``response`` answers the request that just left."""
+        sent = self._sent
+        if sent is None or response.transaction_id != sent.transaction_id:
+            asked = "none" if sent is None else sent.transaction_id
+            raise self._failed(
+                MeterErrorReason.NO_RESPONSE,
+                f"reply with transaction id {response.transaction_id} to request {asked}",
+                block,
+            )
+        if response.dev_id != sent.unit:
+            raise self._failed(
+                MeterErrorReason.NO_RESPONSE,
+                f"reply from unit {response.dev_id}",
+                block,
+            )
+        if (response.function_code & 0x7F) != sent.function_code:  # 0x80: exception
+            raise self._failed(
+                MeterErrorReason.DEVICE_ERROR,
+                f"reply with function code {response.function_code:#04x} to "
+                f"function {sent.function_code:#04x}",
+                block,
+            )
+
     def _decode(self, words: Sequence[Sequence[int]]) -> MeterReading:
         def value(register: Register) -> float:
             index = self._where[register]
@@ -398,30 +505,15 @@ class ModbusMeter:
         profile = self._profile
         powers = tuple(value(r) for r in profile.powers)
         total = profile.total_power
-        reading = MeterReading(
+        return MeterReading(
             timestamp=self._clock(),
             voltages_v=tuple(value(r) for r in profile.voltages),
             currents_a=tuple(value(r) for r in profile.currents),
             powers_w=powers,
-            power_w=value(total) if total is not None else math.fsum(powers),
+            power_w=value(total) if total is not None else _total(powers),
             import_kwh=optional(profile.import_energy),
             export_kwh=optional(profile.export_energy),
         )
-        numbers = (
-            *reading.voltages_v,
-            *reading.currents_a,
-            *reading.powers_w,
-            reading.power_w,
-            *(v for v in (reading.import_kwh, reading.export_kwh) if v is not None),
-        )
-        if not all(math.isfinite(number) for number in numbers):
-            error = MeterUnavailableError(
-                MeterErrorReason.IMPLAUSIBLE,
-                f"{self!r}: the meter sent values that are not numbers",
-            )
-            self._last_error = error
-            raise error
-        return reading
 
     def _text(self, block: ReadBlock, what: str) -> str:
         return (
@@ -456,13 +548,45 @@ class ModbusMeter:
             _LOGGER.debug("%s; next attempt in %.0f s", message, self._backoff)
         return error
 
-    def _succeeded(self) -> None:
+    def _refused(self, problem: str) -> MeterUnavailableError:
+        """Record an implausible reading: counted, logged rate-limited, no back-off."""
+        self._answered()
+        self._implausible += 1
+        self._implausible_unlogged += 1
+        error = MeterUnavailableError(
+            MeterErrorReason.IMPLAUSIBLE, f"{self!r}: implausible reading: {problem}"
+        )
+        self._last_error = error
+        now = self._monotonic()
+        last = self._implausible_logged_at
+        if last is not None and now - last < IMPLAUSIBLE_LOG_INTERVAL_S:
+            _LOGGER.debug("%s", error)
+            return error
+        if last is None or self._implausible_unlogged == 1:
+            _LOGGER.warning("%s; refused (is the meter model right?)", error)
+        else:
+            _LOGGER.warning(
+                "%r: %d implausible readings refused in the last %.0f s, latest: %s",
+                self,
+                self._implausible_unlogged,
+                now - last,
+                problem,
+            )
+        self._implausible_logged_at = now
+        self._implausible_unlogged = 0
+        return error
+
+    def _answered(self) -> None:
+        """The meter answered every request: the link is fine, any back-off ends."""
         if self._reported_down:
             self._reported_down = False
             _LOGGER.info("%r answers again", self)
         self._failures = 0
         self._backoff = 0.0
         self._next_attempt = 0.0
+
+    def _succeeded(self) -> None:
+        self._answered()
         self._last_error = None
 
 
@@ -473,7 +597,7 @@ async def probe(
     profile: MeterProfile | str,
     timeout: float = DEFAULT_TIMEOUT_S,  # noqa: ASYNC109 (per request, for pymodbus)
 ) -> MeterReading:
-    """Connect, read once, check the figures, close: for a configuration step.
+    """Connect, read once (which checks the figures), close: for a configuration step.
 
     Returns the reading, or raises :class:`MeterError` whose ``reason`` says what
     went wrong: ``cannot_connect``, ``no_response``, ``device_error`` or
@@ -483,10 +607,6 @@ async def probe(
     meter = ModbusMeter(host, profile, port=port, unit=unit, timeout=timeout)
     try:
         await meter.connect()
-        reading = await meter.read()
+        return await meter.read()
     finally:
         await meter.close()
-    problem = plausibility_problem(reading)
-    if problem is not None:
-        raise MeterError(MeterErrorReason.IMPLAUSIBLE, f"{meter!r}: {problem}")
-    return reading
