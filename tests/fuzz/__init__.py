@@ -1,0 +1,1 @@
+"""Fuzz tests: hypothesis-generated hostile input against real parts."""
