@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 import hmac
 
+import aiohttp
 import pytest
 
 from custom_components.ev_power_share.csms import (
@@ -159,3 +161,20 @@ async def booted(
     # the post-boot configuration runs in the background: let it finish first
     await wait_until(lambda: len(sim.received) >= (2 if sim.version == "1.6" else 1))
     return sim, central.stations[station_id]
+
+
+@contextlib.asynccontextmanager
+async def raw_station(
+    central: CentralSystem, station_id: str, version: str, within: float = TIMEOUT_S
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A bare websocket to the central system as ``station_id`` (any frame can be
+    sent over it), everything on it bounded by ``within`` seconds."""
+    async with (
+        aiohttp.ClientSession() as session,
+        asyncio.timeout(within),
+        session.ws_connect(
+            f"ws://127.0.0.1:{central.port}/{station_id}",
+            protocols=(f"ocpp{version}",),
+        ) as ws,
+    ):
+        yield ws

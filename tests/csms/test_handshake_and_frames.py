@@ -22,6 +22,7 @@ from .conftest import (
     SimFactory,
     authorize,
     booted,
+    raw_station,
     wait_until,
 )
 
@@ -184,12 +185,7 @@ async def test_every_malformed_call_gets_its_versions_callerror(
     code16: str,
     code201: str,
 ) -> None:
-    url = f"ws://127.0.0.1:{central.port}/cp-bad"
-    async with (
-        aiohttp.ClientSession() as session,
-        asyncio.timeout(TIMEOUT_S),
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-bad", version, TIMEOUT_S) as ws:
         answer = await _answer(ws, frame)
         assert answer[:3] == [4, unique_id, code16 if version == "1.6" else code201]
         assert isinstance(answer[3], str)
@@ -203,12 +199,7 @@ async def test_every_malformed_call_gets_its_versions_callerror(
 async def test_wrong_field_type_is_a_type_constraint_violation(
     central: CentralSystem, version: str
 ) -> None:
-    url = f"ws://127.0.0.1:{central.port}/cp-bad"
-    async with (
-        aiohttp.ClientSession() as session,
-        asyncio.timeout(TIMEOUT_S),
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-bad", version, TIMEOUT_S) as ws:
         answer = await _answer(ws, WRONG_TYPES[version])
         assert answer[:3] == [4, "t1", "TypeConstraintViolation"]
 
@@ -217,12 +208,7 @@ async def test_answers_to_nothing_are_dropped_and_others_keep_working(
     central: CentralSystem, make_sim: SimFactory, version: str
 ) -> None:
     neighbour, neighbour_station = await booted(make_sim, central, "cp-good")
-    url = f"ws://127.0.0.1:{central.port}/cp-bad"
-    async with (
-        aiohttp.ClientSession() as session,
-        asyncio.timeout(3 * TIMEOUT_S),
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-bad", version, 3 * TIMEOUT_S) as ws:
         await wait_until(lambda: "cp-bad" in central.stations)
         bad = central.stations["cp-bad"]
         await ws.send_bytes(b"\x00\x01binary")  # ignored
@@ -251,12 +237,7 @@ async def test_truncated_answer_to_our_call_gets_a_callerror(
 ) -> None:
     """A charger that answers our call with a truncated CALLRESULT is told so
     (once), and our call ends without an answer."""
-    url = f"ws://127.0.0.1:{central.port}/cp-bad"
-    async with (
-        aiohttp.ClientSession() as session,
-        asyncio.timeout(3 * TIMEOUT_S),
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-bad", version, 3 * TIMEOUT_S) as ws:
         await wait_until(lambda: "cp-bad" in central.stations)
         station = central.stations["cp-bad"]
         command = asyncio.create_task(station.unlock(1))
@@ -343,12 +324,7 @@ OUT_OF_RANGE = {
 async def test_a_station_cannot_make_us_keep_any_number_of_connectors(
     central: CentralSystem, version: str
 ) -> None:
-    url = f"ws://127.0.0.1:{central.port}/cp-many"
-    async with (
-        aiohttp.ClientSession() as session,
-        asyncio.timeout(TIMEOUT_S),
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-many", version, TIMEOUT_S) as ws:
         answer = await _answer(ws, OUT_OF_RANGE[version])
         assert answer[:3] == [4, "c1", "PropertyConstraintViolation"]
         assert central.stations["cp-many"].connectors == {}

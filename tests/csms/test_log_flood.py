@@ -6,13 +6,12 @@ import asyncio
 import json
 import logging
 
-import aiohttp
 import pytest
 
 from custom_components.ev_power_share.csms import CentralSystem
 from custom_components.ev_power_share.csms.logs import RateLimitedLog
 
-from .conftest import TIMEOUT_S, wait_until
+from .conftest import TIMEOUT_S, raw_station, wait_until
 
 FLOOD = 3000
 """Malformed frames sent per kind (each is answered)."""
@@ -38,11 +37,7 @@ async def test_a_flood_of_bad_frames_writes_a_few_lines(
     central: CentralSystem, version: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    url = f"ws://127.0.0.1:{central.port}/cp-bad"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-bad", version, 60.0) as ws:
         await wait_until(lambda: "cp-bad" in central.stations)
         station = central.stations["cp-bad"]
         answered = 0
@@ -77,11 +72,7 @@ async def test_a_charger_that_answers_every_call_with_an_error(
 ) -> None:
     """The library's own warnings about its answers go through the limit too."""
     caplog.set_level(logging.INFO)
-    url = f"ws://127.0.0.1:{central.port}/cp-grumpy"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.ws_connect(url, protocols=(f"ocpp{version}",)) as ws,
-    ):
+    async with raw_station(central, "cp-grumpy", version, 60.0) as ws:
         await wait_until(lambda: "cp-grumpy" in central.stations)
         station = central.stations["cp-grumpy"]
         async with asyncio.timeout(TIMEOUT_S * 4):
