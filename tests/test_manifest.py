@@ -273,9 +273,12 @@ def test_repair_issues_are_translated() -> None:
     raised = set(re.findall(r'^ISSUE_\w+ = "(\w+)"', source, re.MULTILINE))
     assert raised == {
         "charger_ignores_limits",
+        "charger_without_password",
         "meter_unavailable",
         "group_removal_refused",
         "guarantee_below_minimum",
+        "port_input_invalid",
+        "site_input_failed",
         "unknown_charger",
     }
     for key in raised:
