@@ -8,7 +8,7 @@ balanced as usual, and the faulty one is named in a repair issue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 import math
 
 from homeassistant.const import CONF_NAME
@@ -225,3 +225,74 @@ async def test_garbage_sensor_states_are_not_readings(hass: HomeAssistant) -> No
         assert max(estimate.unmanaged_a) <= 20.0
         assert controller.data.allocation.ports["car"].current_a == 60.0
     assert meters.rejected[meter_id] == 5
+
+
+class _Flaky(FakeTransport):
+    """A port source with a bug: after its first cycle it cannot say its ports,
+    and it cannot send."""
+
+    def __init__(self, ports: list[Port]) -> None:
+        super().__init__(ports)
+        self.calls = 0
+
+    def ports(self) -> Iterable[Port]:
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("a bug")
+        return super().ports()
+
+    async def async_apply(self, commands: Mapping[str, float]) -> None:
+        raise RuntimeError("a bug")
+
+
+async def test_a_failing_source_is_counted_as_last_seen_and_others_go_on(
+    hass: HomeAssistant, issue_registry: ir.IssueRegistry
+) -> None:
+    entry = _entry()
+    await _setup(hass, entry)
+    controller = entry.runtime_data.controller
+    flaky = _Flaky([Port("f:1", "site", max_a=16.0, ev=Vehicle(max_a=16.0))])
+    good = FakeTransport([Port("g:1", "site", max_a=80.0, ev=Vehicle(max_a=80.0))])
+    controller.add_source(flaky)
+    controller.add_source(good)
+    await controller.async_refresh()
+    assert controller.last_update_success
+    assert good.applied[-1] == {"g:1": 64.0}  # 80 - 16; f's send failed alone
+    await controller.async_refresh()
+    assert controller.last_update_success
+    allocation = controller.data.allocation
+    assert allocation.ports["f:1"].reason == "offline"
+    assert allocation.ports["f:1"].current_a == 16.0  # as last seen, at its most
+    assert allocation.ports["g:1"].current_a == 64.0
+    assert any(
+        i.startswith("site_input_failed__Flaky")
+        for (d, i) in issue_registry.issues
+        if d == DOMAIN
+    )
+
+
+class _BrokenEstimator:
+    def update(self, *_args: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+
+async def test_a_meter_that_cannot_be_read_holds_its_chargers_at_failsafe(
+    hass: HomeAssistant,
+) -> None:
+    entry = _entry()
+    await _setup(hass, entry)
+    _clamps(hass, 20, 20, 20)
+    base = {CONF_NAME: "Main CT clamps", "group": "site", "stale_after_s": 15}
+    result = await _meter_flow(hass, entry, "sensors", {**base, **CLAMPS})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    controller = entry.runtime_data.controller
+    controller.add_source(
+        FakeTransport([Port("car", "site", max_a=80.0, ev=Vehicle(max_a=80.0))])
+    )
+    meters = entry.runtime_data.meters
+    (meter_id,) = meters.meters
+    meters._estimators[meter_id] = _BrokenEstimator()  # type: ignore[assignment]
+    await controller.async_refresh()
+    assert controller.last_update_success
+    assert meters.estimates[meter_id].state.value == "failed"
+    assert controller.data.allocation.ports["car"].current_a == 6.0
