@@ -46,6 +46,7 @@ import time
 from .core.model import CONNECTIONS, Port, Vehicle
 from .core.solar import ChargeMode
 from .csms import Admission, Station, StationConfig
+from .csms.logs import RateLimitedLog
 
 _LOGGER = logging.getLogger(__name__)
 CHARGING_THRESHOLD_A = 1.0
@@ -131,6 +132,9 @@ class OcppSource:
         self._on_unknown = on_unknown
         self._on_boot = on_boot
         self._on_disobeys = on_disobeys
+        self._log = RateLimitedLog(_LOGGER)
+        """Refusals, at most once a minute per charger (a charger configured
+        with an old password retries every few seconds, for days)."""
         self.controls: dict[str, PortControls] = {}
         """User settings by port id."""
         self._clock = clock
@@ -214,7 +218,8 @@ class OcppSource:
         if charger.password:
             given = (password or "").encode()
             if not hmac.compare_digest(given, charger.password.encode()):
-                _LOGGER.warning(
+                self._log.report(
+                    ("password", charge_point_id),
                     "Charger %s was refused: wrong or missing password",
                     charge_point_id,
                 )

@@ -8,8 +8,13 @@ import logging
 
 import pytest
 
-from custom_components.ev_power_share.csms import CentralSystem
+from custom_components.ev_power_share.csms import (
+    Admission,
+    CentralSystem,
+    StationConfig,
+)
 from custom_components.ev_power_share.csms.logs import RateLimitedLog
+from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
 
 from .conftest import TIMEOUT_S, raw_station, wait_until
 
@@ -110,3 +115,32 @@ def test_rate_limited_log_counts_what_it_holds_back(
     )
     assert caplog.records[-1].getMessage() == "399 more"
     assert log.total == 1001
+
+
+def test_a_charger_with_an_old_password_is_logged_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A configured charger that keeps retrying with a wrong password (every few
+    seconds, for days) writes one line a minute, not one per attempt; each
+    attempt is still refused."""
+    source = OcppSource(
+        [
+            ChargerConfig("cp-1", "One", "site", password="right-password"),
+            ChargerConfig("cp-2", "Two", "site", password="other-password"),
+        ],
+        config=StationConfig(),
+        site_failsafe_a=6.0,
+        on_change=lambda: None,
+        on_unknown=lambda _cp_id: False,
+    )
+    with caplog.at_level(logging.WARNING):
+        for attempt in range(500):
+            given = None if attempt % 2 else "old-password"
+            assert source.authorize("cp-1", given) is Admission.REJECTED
+        assert source.authorize("cp-2", "wrong") is Admission.REJECTED
+        assert source.authorize("cp-1", "right-password") is Admission.ACCEPTED
+    refused = [r.getMessage() for r in _our_lines(caplog)]
+    assert refused == [
+        "Charger cp-1 was refused: wrong or missing password",
+        "Charger cp-2 was refused: wrong or missing password",
+    ]
