@@ -572,13 +572,12 @@ def services_problems(services: dict[str, Any], strings: dict[str, Any]) -> Prob
                     problems.append(
                         f"services.yaml: {name}.{field_name} has no {key} in translations"
                     )
-            key = (field.get("selector") or {}).get("select", {}) or {}
-            if "translation_key" in key and key["translation_key"] not in strings.get(
-                "selector", {}
-            ):
+            select = (field.get("selector") or {}).get("select") or {}
+            wanted = select.get("translation_key")
+            if wanted is not None and wanted not in strings.get("selector", {}):
                 problems.append(
                     f"services.yaml: {name}.{field_name}: selector translation_key "
-                    f"{key['translation_key']!r} is not in translations"
+                    f"{wanted!r} is not in translations"
                 )
         stale = set(text.get("fields", {})) - set(fields)
         if stale:
@@ -759,6 +758,14 @@ def test_hacs_json_follows_hacs() -> None:
 
 def test_repository_follows_hacs() -> None:
     assert repository_problems(ROOT) == []
+
+
+def test_licence_is_the_one_pyproject_declares() -> None:
+    """HACS's licence check wants a LICENSE GitHub recognises (an SPDX text)."""
+    licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert licence.startswith("MIT License\n")
+    assert "Permission is hereby granted, free of charge" in licence
+    assert re.search(r'^license = "MIT"$', (ROOT / "pyproject.toml").read_text(), re.M)
 
 
 # --- each rule can fail ---------------------------------------------------------
