@@ -85,6 +85,13 @@ def scenarios(
                 "energy_needed_kwh": draw(st.one_of(st.none(), st.floats(0.5, 60.0))),
                 "departure_s": draw(st.one_of(st.none(), st.integers(60, 40000))),
             }
+            if ev["draw_a"] is not None and draw(st.booleans()):
+                # What it was offered last cycle, and (maybe) the lower offer its
+                # draw was measured under: the draw cap's inputs.
+                ev["offered_a"] = draw(st.floats(0, 48).map(lambda a: round(a, 1)))
+                ev["draw_offered_a"] = draw(
+                    st.one_of(st.none(), st.floats(0, 48).map(lambda a: round(a, 1)))
+                )
         ports.append(
             {
                 "id": f"p{i:03d}",

@@ -24,6 +24,10 @@ from .strategies import scenarios
 REASONS = {"ev_limit", "port_limit", "policy", "below_minimum", "offline", "no_vehicle"}
 LEG = {"L1": 0, "L2": 1, "L3": 2}
 DRAW_HEADROOM_A = 2.0
+DRAW_RELEASE_A = 1.25
+"""A vehicle within this of its offer uses it: not capped."""
+DRAW_KEEP_A = 3.75
+"""Up to this under its offer: it keeps its offer."""
 
 
 class Checker:
@@ -61,13 +65,28 @@ class Checker:
         return legs, len(legs) * self.v_ln
 
     def bound(self, port: dict[str, Any]) -> float:
+        """min(max_a, ev.max_a), and the draw cap of the README: a vehicle that
+        draws well below the offer its draw answers is capped a little above it."""
         ev = port["ev"]
         ev_max = float(ev.get("max_a", port["max_a"]))
         if ev.get("draw_a") is not None:
-            cap = max(self.min, float(ev["draw_a"]) + DRAW_HEADROOM_A)
+            draw = float(ev["draw_a"])
             offered = ev.get("offered_a")
-            if offered is None or cap <= offered + 0.5:
-                ev_max = min(ev_max, cap)
+            cap: float | None = None
+            if offered is None:
+                cap = draw + DRAW_HEADROOM_A
+            else:
+                # A draw measured under a lower, earlier offer answers that one.
+                answered = float(offered)
+                if ev.get("draw_offered_a") is not None:
+                    answered = min(answered, float(ev["draw_offered_a"]))
+                gap = answered - draw
+                if gap > DRAW_KEEP_A:
+                    cap = float(math.ceil(draw + DRAW_HEADROOM_A - 1e-6))
+                elif gap > DRAW_RELEASE_A:
+                    cap = float(offered)
+            if cap is not None:
+                ev_max = min(ev_max, max(self.min, cap))
         return min(float(port["max_a"]), ev_max)
 
     def limit(self, gid: str) -> float | None:
@@ -263,3 +282,41 @@ def test_equal_share_matches_the_lp_reference(doc: dict[str, Any]) -> None:
     reference = maxmin_reference(doc)
     for pid, amps in reference.items():
         assert out["ports"][pid]["current_a"] == pytest.approx(amps, abs=0.05), pid
+
+
+@pytest.mark.parametrize(
+    ("ev", "expected_a"),
+    [
+        # Drawing 5.5 A of 16: capped at its draw + 2 A, rounded up to whole amps.
+        ({"draw_a": 5.5, "offered_a": 16.0}, 8.0),
+        # 13 of 16 (within the keep band): it keeps its offer.
+        ({"draw_a": 13.0, "offered_a": 16.0}, 16.0),
+        # Drawing nothing under an offer of 0 (then raised to 21): the draw says
+        # nothing about the raise, so no cap (seen in Home Assistant: a charger
+        # that reported 0 A before its first limit).
+        ({"draw_a": 0.0, "offered_a": 21.0, "draw_offered_a": 0.0}, 32.0),
+        # Offer unknown: its draw + 2 A.
+        ({"draw_a": 9.0}, 11.0),
+    ],
+)
+def test_the_checker_knows_the_draw_cap(ev: dict[str, Any], expected_a: float) -> None:
+    """The checker's bound follows the draw cap as documented (it once kept an
+    older rule, and failed a correct allocation)."""
+    doc = {
+        "supply": {"system": "3p_wye", "voltage_ln_v": 230.0},
+        "min_current_a": 6.0,
+        "policy": "equal_share",
+        "groups": [{"id": "site", "parent": None, "rating_a": 100}],
+        "ports": [
+            {
+                "id": "p1",
+                "group": "site",
+                "connection": "L1-L2-L3",
+                "max_a": 32.0,
+                "ev": {"phases": 3, "max_a": 32.0, "arrived_s": 0, **ev},
+            }
+        ],
+    }
+    out = allocate_scenario(copy.deepcopy(doc))
+    assert out["ports"]["p1"]["current_a"] == expected_a
+    check_invariants(doc, out)
