@@ -115,6 +115,18 @@ def test_rate_limited_log_counts_what_it_holds_back(
     )
     assert caplog.records[-1].getMessage() == "399 more"
     assert log.total == 1001
+    # Another count, the same template: log viewers group the lines as one kind.
+    for i in range(5):
+        now[0] = 200.0 + i
+        log.report("kind", "bad frame %s", i)
+    now[0] = 300.0
+    log.report("kind", "bad frame %s", 5)
+    counted = [r for r in caplog.records if "more like it" in r.getMessage()]
+    assert [r.getMessage() for r in counted] == [
+        "bad frame 600 (and 599 more like it in the last 60 s)",
+        "bad frame 5 (and 4 more like it in the last 60 s)",
+    ]
+    assert counted[0].msg == counted[1].msg
 
 
 def test_a_charger_with_an_old_password_is_logged_once_a_minute(

@@ -89,8 +89,10 @@ class RateLimitedLog:
         if not self.logger.isEnabledFor(level):
             return False
         if held:
-            msg = f"{msg} (and {held} more like it in the last %.0f s)"
-            args = (*args, self.interval_s)
+            # The count is an argument, not part of the template: a log viewer
+            # that groups lines by their message sees one kind, not one per count.
+            msg = f"{msg} (and %d more like it in the last %.0f s)"
+            args = (*args, held, self.interval_s)
         if traceback:
             self.logger.log(level, msg, *args, exc_info=exc_info)
             return True
