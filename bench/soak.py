@@ -44,6 +44,13 @@ Assistant's default log format, at WARNING and above as home-assistant.log
 keeps them, and at INFO and above as the console shows them); refused and
 open connections. It prints figures and asserts nothing.
 
+Besides RSS, the heap at each minute of the soak: pymalloc blocks in use,
+glibc malloc's heap (taken, in use, free), and the bytes of the bench's own
+records kept in the server (loop-lag samples, gc timings, RSS samples, log
+counters), so that growth of the bench's bookkeeping is measured apart.
+``--no-hostile`` runs the chargers and probes only; ``--trace-memory`` adds
+tracemalloc and gc object counts (see :class:`MemoryTrace`).
+
 The harness runs its event loop in debug mode; the soak turns that off (Home
 Assistant runs without it), mutes the harness's console log handler (records
 are counted, not printed), and runs pytest without its log capture (which
@@ -71,6 +78,7 @@ import resource
 import signal
 import sys
 import time
+import tracemalloc
 from typing import Any
 
 SELF = Path(__file__).resolve()
@@ -125,6 +133,14 @@ IMPLAUSIBLE_SHARE = 0.02
 # The server's watch.
 LAG_TICK_S = 0.05
 RSS_EVERY_S = 1.0
+TRACE_FRAMES = 25
+TRACE_SKIP_S = 60.0
+"""With ``--trace-memory``: the growth compared starts this far into the soak."""
+TRACE_LATE_S = 10.0
+"""With ``--trace-memory``: a point this long before the soak ends (under load)."""
+TRACE_TOP = 15
+TRACE_STACKS = 5
+TRACE_STACK_DEPTH = 12
 HA_LOG_FORMAT = (
     "%(asctime)s.%(msecs)03d %(levelname)s (%(threadName)s) [%(name)s] %(message)s"
 )
@@ -145,6 +161,12 @@ class Options:
     chargers: int = 200
     frames: int = 100_000
     seed: int = 1
+    hostile: bool = True
+    """Hostile load (bad frames, idle sockets, half upgrades, wrong passwords);
+    off, only the chargers and the good charger's probes run."""
+    trace_memory: bool = False
+    """Trace the server's allocations (tracemalloc) and objects (gc) during
+    the soak, and print where they grew (see :class:`MemoryTrace`)."""
 
     @property
     def seconds(self) -> float:
@@ -943,21 +965,24 @@ class Load:
             (b, "1.6" if n % 2 == 0 else "2.0.1") for n, b in enumerate(BAD_IDS)
         ]
         self._frames_due = [0] * len(hostile_ids)
+        if not self.options.hostile:
+            hostile_ids = []
         work += [
             self.hostile(n, station_id, version)
             for n, (station_id, version) in enumerate(hostile_ids)
         ]
-        work += [
-            self.idle_socket(address, upgrade=False)
-            for address in IDLE_ADDRESSES
-            for _ in range(IDLE_PER_ADDRESS)
-        ]
-        work += [
-            self.idle_socket(address, upgrade=True)
-            for address in UPGRADE_ADDRESSES
-            for _ in range(UPGRADES_PER_ADDRESS)
-        ]
-        work.append(self.wrong_passwords())
+        if self.options.hostile:
+            work += [
+                self.idle_socket(address, upgrade=False)
+                for address in IDLE_ADDRESSES
+                for _ in range(IDLE_PER_ADDRESS)
+            ]
+            work += [
+                self.idle_socket(address, upgrade=True)
+                for address in UPGRADE_ADDRESSES
+                for _ in range(UPGRADES_PER_ADDRESS)
+            ]
+            work.append(self.wrong_passwords())
         tasks = [loop.create_task(w) for w in work]
         try:
             await asyncio.sleep(self.options.seconds)
@@ -1070,6 +1095,196 @@ def _slope_per_min(points: Sequence[tuple[float, float]]) -> float:
     return 60.0 * cov / var
 
 
+class MemoryTrace:
+    """Where the server's memory grows during the soak (``--trace-memory``).
+
+    tracemalloc (``TRACE_FRAMES`` frames) starts after warm-up; snapshots, and
+    counts of live objects by type (after a full collection), are taken then,
+    ``TRACE_SKIP_S`` into the soak (so that one-time growth, such as caches
+    filling on first use, is left out), ``TRACE_LATE_S`` before its end (under
+    load) and at its end (once the hostile sockets' stations are gone; the
+    chargers are still connected). The report compares the second point with
+    each later one: the allocation sites that grew most (by line, and the call
+    stacks of the biggest), and the types of gc-tracked objects.
+    """
+
+    def __init__(self) -> None:
+        self.points: list[tuple[str, float, Any, Counter[str], float]] = []
+        """(name, soak seconds, snapshot, object counts, RSS MB)."""
+        self.pause_s: list[tuple[float, float, float]] = []
+        """How long each point stopped the event loop: collection, snapshot,
+        counts."""
+        self._counts_line = 0
+        self.heap: list[dict[str, float]] = []
+        """Each point's heap figures (tracemalloc, pymalloc, glibc malloc)."""
+
+    def counts(self) -> Counter[str]:
+        """Live objects (tracked by gc) by type name."""
+        self._counts_line = sys._getframe().f_lineno + 1
+        return Counter(type(o).__name__ for o in gc.get_objects())
+
+    def start(self) -> None:
+        """Trace from now on."""
+        tracemalloc.start(TRACE_FRAMES)
+
+    def take(self, name: str, at_s: float) -> None:
+        """A point: snapshot, object counts, RSS (filtered when reported)."""
+        began = time.perf_counter()
+        gc.collect()
+        collected = time.perf_counter()
+        snapshot = tracemalloc.take_snapshot()
+        snapped = time.perf_counter()
+        counts = self.counts()
+        self.points.append((name, at_s, snapshot, counts, _rss_mb()))
+        self.heap.append(
+            {
+                "traced": tracemalloc.get_traced_memory()[0] / 1e6,
+                "tracemalloc's own": tracemalloc.get_tracemalloc_memory() / 1e6,
+                "pymalloc blocks": sys.getallocatedblocks(),
+                **_mallinfo_mb(),
+            }
+        )
+        self.pause_s.append(
+            (collected - began, snapped - collected, time.perf_counter() - snapped)
+        )
+
+    def stop(self) -> None:
+        """Stop tracing (the snapshots stay)."""
+        if tracemalloc.is_tracing():
+            tracemalloc.stop()
+
+    def report(self) -> None:
+        """Print what grew from the second point (or the first) to each later one."""
+        if len(self.points) < 2:
+            print("memory trace: fewer than two points")
+            return
+        print(
+            f"memory trace: {' / '.join(f'{p[0]} {p[1]:.0f} s' for p in self.points)}"
+            " (event loop stopped for gc + snapshot + counts: "
+            + ", ".join("+".join(f"{t:.1f}" for t in p) for p in self.pause_s)
+            + " s)"
+        )
+        hidden = (
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<unknown>"),
+        )
+        self.points = [
+            (name, at_s, snapshot.filter_traces(hidden), counts, rss)
+            for name, at_s, snapshot, counts, rss in self.points
+        ]
+        print(
+            "  traced: "
+            + " / ".join(
+                f"{sum(s.size for s in p[2].statistics('filename')) / 1e6:.2f}"
+                for p in self.points
+            )
+            + " MB; RSS: "
+            + " / ".join(f"{p[4]:.1f}" for p in self.points)
+            + " MB"
+        )
+        for key in self.heap[0]:
+            print(f"  {key}: " + " / ".join(f"{h[key]:.2f}" for h in self.heap))
+        base = 1 if len(self.points) > 2 else 0
+        for later in self.points[base + 1 :]:
+            self.compare(self.points[base], later, self._counts_line)
+
+    @staticmethod
+    def compare(
+        base: tuple[str, float, Any, Counter[str], float],
+        end: tuple[str, float, Any, Counter[str], float],
+        counts_line: int,
+    ) -> None:
+        """What grew from ``base`` to ``end``."""
+        minutes = max(1e-9, (end[1] - base[1]) / 60.0)
+        # By call stack; the object counts of the earlier points left out.
+        stacks = [
+            d
+            for d in end[2].compare_to(base[2], "traceback")
+            if not any(
+                f.filename == str(SELF) and f.lineno == counts_line for f in d.traceback
+            )
+        ]
+        stacks.sort(key=lambda d: -d.size_diff)
+        by_line: dict[tuple[str, int], list[int]] = {}
+        for diff in stacks:
+            frame = diff.traceback[-1]
+            line = by_line.setdefault((frame.filename, frame.lineno), [0, 0, 0])
+            line[0] += diff.size_diff
+            line[1] += diff.count_diff
+            line[2] += diff.size
+        grown = sum(d.size_diff for d in stacks)
+        print(
+            f"{base[0]} -> {end[0]} ({minutes:.1f} min): traced {grown / 1e6:+.3f} MB"
+            f" ({grown / minutes / 1e6:+.3f} MB/min); the {TRACE_TOP} lines that "
+            "grew most (by the most recent frame):"
+        )
+        lines = sorted(by_line.items(), key=lambda item: -item[1][0])
+        for (filename, lineno), (size_diff, count_diff, size) in lines[:TRACE_TOP]:
+            print(
+                f"    {size_diff / 1024:+9.1f} KiB {count_diff:+7d} blocks"
+                f"  (now {size / 1024:8.1f} KiB)  {_short(filename)}:{lineno}"
+            )
+        for diff in stacks[:TRACE_STACKS]:
+            print(
+                f"  stack of {diff.size_diff / 1024:+.1f} KiB ({diff.count_diff:+d} "
+                "blocks), most recent call last:"
+            )
+            for frame in list(diff.traceback)[-TRACE_STACK_DEPTH:]:
+                print(f"      {_short(frame.filename)}:{frame.lineno}")
+        growth = end[3].copy()
+        growth.subtract(base[3])
+        top = [(t, n) for t, n in growth.most_common(TRACE_TOP) if n > 0]
+        print(
+            f"  gc-tracked objects {base[3].total()} -> {end[3].total()}; "
+            "the types that grew most:"
+        )
+        for name, n in top:
+            print(f"    {n:+8d}  {name} (now {end[3][name]})")
+
+
+def _mallinfo_mb() -> dict[str, float]:
+    """glibc malloc's figures (MB): taken from the system (``arena``, main heap;
+    ``hblkhd``, mmapped blocks), in use (``uordblks``), free but kept
+    (``fordblks``). Empty where there is no ``mallinfo2``."""
+    import ctypes  # noqa: PLC0415
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in (
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            )
+        ]
+
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return {
+        f"malloc {name}": getattr(info, name) / 1e6
+        for name in ("arena", "hblkhd", "uordblks", "fordblks")
+    }
+
+
+def _short(filename: str) -> str:
+    """A source path without its site-packages or repository prefix."""
+    for marker in ("site-packages/", str(SELF.parent.parent) + "/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
 def _site_entry(options: Options) -> Any:
     from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]  # noqa: PLC0415
         MockConfigEntry,
@@ -1168,6 +1383,8 @@ class Soak:
         """Garbage collections during the soak: durations by generation."""
         self._gc_start = 0.0
         self.rss: list[tuple[float, float]] = []
+        self.heap: list[dict[str, float]] = []
+        """:meth:`heap_figures` at each minute of the soak."""
         self.lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.figures: dict[str, Any] = {}
 
@@ -1268,12 +1485,46 @@ class Soak:
             self.lags_ms.append(max(0.0, loop.time() - start - LAG_TICK_S) * 1000.0)
 
     async def watch_rss(self, since: float) -> None:
-        """The server's RSS every second."""
+        """The server's RSS every second; the heap's figures every minute."""
         loop = asyncio.get_running_loop()
+        minute = 1
         while True:
             rss = await self.hass.async_add_executor_job(_rss_mb)
-            self.rss.append((loop.time() - since, rss))
+            at = loop.time() - since
+            self.rss.append((at, rss))
+            if at >= 60.0 * minute:
+                self.heap.append(self.heap_figures())
+                minute += 1
             await asyncio.sleep(RSS_EVERY_S)
+
+    def heap_figures(self) -> dict[str, float]:
+        """Where the heap stands: pymalloc blocks in use, glibc malloc's
+        figures, and the bytes of this bench's own records in the server."""
+        own = [self.lags_ms, self.rss, *self.gc_ms.values()]
+        counters = [
+            self.log.bytes,
+            self.log.lines,
+            self.log.by_logger,
+            self.log.info_by_logger,
+            self.log.templates,
+        ]
+        return {
+            "pymalloc blocks (k)": sys.getallocatedblocks() / 1e3,
+            **_mallinfo_mb(),
+            "bench records (kB)": (
+                sum(sys.getsizeof(x) + 24 * len(x) for x in own)
+                + sum(sys.getsizeof(c) + 150 * len(c) for c in counters)
+            )
+            / 1e3,
+        }
+
+    async def trace_at(self, trace: MemoryTrace, skip_s: float, late_s: float) -> None:
+        """The memory trace's points during the soak: ``skip_s`` and ``late_s``
+        into it (the hostile load still running at the latter)."""
+        await asyncio.sleep(skip_s)
+        trace.take("skip", skip_s)
+        await asyncio.sleep(late_s - skip_s)
+        trace.take("late", late_s)
 
     # -- the load process
 
@@ -1358,6 +1609,7 @@ class Soak:
         proc: asyncio.subprocess.Process | None = None
         tasks: list[asyncio.Task[None]] = []
         undo: Callable[[], None] = lambda: None  # noqa: E731
+        trace = MemoryTrace() if options.trace_memory else None
         try:
             async with asyncio.timeout(120.0):
                 await hass.config_entries.async_setup(entry.entry_id)
@@ -1381,6 +1633,7 @@ class Soak:
                 str(options.frames),
                 "--seed",
                 str(options.seed),
+                *(() if options.hostile else ("--no-hostile",)),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
@@ -1405,6 +1658,9 @@ class Soak:
                 "decrease_warm": self.decrease_cycles,
                 "settling_warm": self.settling_cycles,
             }
+            if trace is not None:
+                trace.start()
+                trace.take("warm", 0.0)
             # The soak.
             soak_start = loop.time()
             cpu = _cpu_s()
@@ -1415,6 +1671,10 @@ class Soak:
                 loop.create_task(self.watch_loop()),
                 loop.create_task(self.watch_rss(soak_start)),
             ]
+            if trace is not None:
+                skip_s = min(TRACE_SKIP_S, options.seconds / 3.0)
+                late_s = max(skip_s, options.seconds - TRACE_LATE_S)
+                tasks.append(loop.create_task(self.trace_at(trace, skip_s, late_s)))
             await self.tell(proc, "go")
             measured = await self.expect("measured", options.seconds + 120.0)
             self.soaking = False
@@ -1430,6 +1690,8 @@ class Soak:
                 STEP_S,
             )
             await self.until(lambda: central.connections <= options.chargers, STEP_S)
+            if trace is not None:
+                trace.take("end", loop.time() - soak_start)
             malformed, discarded = self.malformed(central)
             connected, online = self.online(runtime)
             self.figures |= {
@@ -1471,6 +1733,8 @@ class Soak:
                     proc.kill()
                     await proc.wait()
             _LOAD_PID.clear()
+            if trace is not None:
+                trace.stop()
             if self.on_gc in gc.callbacks:
                 gc.callbacks.remove(self.on_gc)
             undo()
@@ -1485,6 +1749,8 @@ class Soak:
             for handler, level in muted:
                 handler.setLevel(level)
         self.report()
+        if trace is not None:
+            trace.report()
 
     def issues(self) -> dict[str, int]:
         """Repair issues of the integration, by kind."""
@@ -1615,6 +1881,8 @@ class Soak:
             "  RSS at each minute of the soak",
             " ".join(f"{v:.1f}" for v in per_minute) + " MB",
         )
+        for key in self.heap[0] if self.heap else ():
+            row(f"  {key} at each minute", " ".join(f"{h[key]:.1f}" for h in self.heap))
         row(
             "server tasks warm-up / end",
             f"{f['tasks_warm']} / {f['tasks_end']}",
@@ -1745,10 +2013,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chargers", type=int, default=defaults.chargers)
     parser.add_argument("--frames", type=int, default=defaults.frames)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--no-hostile",
+        action="store_true",
+        help="no hostile load (to tell what the chargers alone cost)",
+    )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="tracemalloc and gc object counts in the server during the soak "
+        "(slower, and its RSS includes tracemalloc's own; not for the figures; "
+        "with 200 chargers on 2 busy cores the server falls behind, and the "
+        "backlog is what grows: use --chargers 20)",
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    options = Options(args.minutes, max(1, args.chargers), args.frames, args.seed)
+    options = Options(
+        args.minutes,
+        max(1, args.chargers),
+        args.frames,
+        args.seed,
+        hostile=not args.no_hostile,
+        trace_memory=args.trace_memory,
+    )
     if args.load:
         return _load_main(options, args.port)
     import pytest  # noqa: PLC0415
