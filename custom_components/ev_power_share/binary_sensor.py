@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined,unused-ignore]
     # The device class moved to .const in 2026 but is still re-exported; the
     # 2025.4 package only has it here, so import it from the package for both.
     BinarySensorDeviceClass,
     BinarySensorEntity,
+    BinarySensorEntityDescription,
 )
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
@@ -14,10 +18,45 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SUBENTRY_CHARGER
+from .controller import SiteController
 from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ChargerEntity, async_add_subentry_entities
+from .entity import ChargerEntity, ConnectorView, async_add_subentry_entities
+from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargerBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor of a charger or connector and how to read it."""
+
+    value_fn: Callable[[ConnectorView], bool | None]
+    while_offline: bool = False
+    """Available while the charger is offline."""
+
+
+CHARGER_BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
+    # Connected to Home Assistant and under its control (holds our failsafe).
+    ChargerBinarySensorDescription(
+        key="online",
+        translation_key="charger_online",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        while_offline=True,
+        value_fn=lambda view: view.online,
+    ),
+)
+CONNECTOR_BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
+    # A vehicle is plugged into the connector, as the charger's last status said.
+    ChargerBinarySensorDescription(
+        key="vehicle",
+        translation_key="vehicle_connected",
+        device_class=BinarySensorDeviceClass.PLUG,
+        value_fn=lambda view: (
+            None if view.state is None else view.state.vehicle_connected
+        ),
+    ),
+)
 
 
 async def async_setup_entry(
@@ -34,42 +73,46 @@ async def async_setup_entry(
         charger = charger_config(sub)
         args = (runtime.controller, runtime.ocpp, sub.subentry_id, charger)
         return [
-            ChargerOnline(*args, "online"),
+            *(ChargerBinarySensor(*args, d) for d in CHARGER_BINARY_SENSORS),
             *(
-                VehicleConnected(*args, "vehicle", n)
+                ChargerBinarySensor(*args, d, n)
                 for n in range(1, charger.connectors + 1)
+                for d in CONNECTOR_BINARY_SENSORS
             ),
         ]
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
-class ChargerOnline(ChargerEntity, BinarySensorEntity):
-    """Connected to Home Assistant and under its control (holds our failsafe)."""
+class ChargerBinarySensor(ChargerEntity, BinarySensorEntity):
+    """A binary sensor of a charger (``connector`` None) or one connector."""
 
-    _attr_translation_key = "charger_online"
-    _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
-    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    entity_description: ChargerBinarySensorDescription
 
-    @property
-    def is_on(self) -> bool:
-        """True while the charger is controlled."""
-        return self.source.online(self.charge_point_id)
-
-
-class VehicleConnected(ChargerEntity, BinarySensorEntity):
-    """A vehicle is plugged into the connector."""
-
-    _attr_translation_key = "vehicle_connected"
-    _attr_device_class = BinarySensorDeviceClass.PLUG
+    def __init__(
+        self,
+        controller: SiteController,
+        source: OcppSource,
+        subentry_id: str,
+        charger: ChargerConfig,
+        description: ChargerBinarySensorDescription,
+        connector: int | None = None,
+    ) -> None:
+        """Describe the binary sensor."""
+        super().__init__(
+            controller, source, subentry_id, charger, description.key, connector
+        )
+        self.entity_description = description
 
     @property
     def available(self) -> bool:
-        """Unknown while the charger is offline."""
-        return super().available and self.source.online(self.charge_point_id)
+        """Unknown while the charger is offline, unless it says so."""
+        return super().available and (
+            self.entity_description.while_offline
+            or self.source.online(self.charge_point_id)
+        )
 
     @property
     def is_on(self) -> bool | None:
-        """As the charger's last status said."""
-        state = self.view.state
-        return None if state is None else state.vehicle_connected
+        """The description's reading of the charger or connector now."""
+        return self.entity_description.value_fn(self.view)

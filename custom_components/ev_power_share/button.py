@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 # The device class moved to .const in 2026 (still re-exported at runtime); 2025.4
 # only has it in the package, so import it from the package for both versions.
 from homeassistant.components.button import (  # type: ignore[attr-defined,unused-ignore]
     ButtonDeviceClass,
     ButtonEntity,
+    ButtonEntityDescription,
 )
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
@@ -23,6 +27,36 @@ from .ocpp_source import ChargerConfig, OcppSource
 PARALLEL_UPDATES = 1
 
 
+@dataclass(frozen=True, kw_only=True)
+class CommandButtonDescription(ButtonEntityDescription):
+    """A button that sends a command to a charger or one of its connectors."""
+
+    press_fn: Callable[[OcppSource, str, int], Awaitable[None]]
+    """Send it: (source, charge point id, connector)."""
+
+
+def _command(command: str) -> CommandButtonDescription:
+    """The button of ``command`` (its key, and ``<command>_charger`` names it)."""
+
+    async def press(source: OcppSource, charge_point_id: str, connector: int) -> None:
+        await async_command(source, charge_point_id, command, connector)
+
+    restart = command == "reset"
+    return CommandButtonDescription(
+        key=command,
+        translation_key=f"{command}_charger",
+        device_class=ButtonDeviceClass.RESTART if restart else None,
+        entity_category=EntityCategory.CONFIG if restart else None,
+        press_fn=press,
+    )
+
+
+CHARGER_BUTTONS: tuple[CommandButtonDescription, ...] = (_command("reset"),)
+CONNECTOR_BUTTONS: tuple[CommandButtonDescription, ...] = tuple(
+    _command(command) for command in ("start", "stop", "unlock")
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EvPowerShareConfigEntry,
@@ -37,11 +71,11 @@ async def async_setup_entry(
         charger = charger_config(sub)
         args = (runtime.controller, runtime.ocpp, sub.subentry_id, charger)
         return [
-            CommandButton(*args, "reset"),
+            *(CommandButton(*args, d) for d in CHARGER_BUTTONS),
             *(
-                CommandButton(*args, command, n)
+                CommandButton(*args, d, n)
                 for n in range(1, charger.connectors + 1)
-                for command in ("start", "stop", "unlock")
+                for d in CONNECTOR_BUTTONS
             ),
         ]
 
@@ -49,7 +83,9 @@ async def async_setup_entry(
 
 
 class CommandButton(ChargerEntity, ButtonEntity):
-    """Sends one command to the charger (``reset``) or a connector."""
+    """Sends its command to the charger (``connector`` None) or a connector."""
+
+    entity_description: CommandButtonDescription
 
     def __init__(
         self,
@@ -57,16 +93,14 @@ class CommandButton(ChargerEntity, ButtonEntity):
         source: OcppSource,
         subentry_id: str,
         charger: ChargerConfig,
-        command: str,
+        description: CommandButtonDescription,
         connector: int | None = None,
     ) -> None:
-        """Name and class it after its command."""
-        super().__init__(controller, source, subentry_id, charger, command, connector)
-        self.command = command
-        self._attr_translation_key = f"{command}_charger"
-        if command == "reset":
-            self._attr_device_class = ButtonDeviceClass.RESTART
-            self._attr_entity_category = EntityCategory.CONFIG
+        """Describe the button."""
+        super().__init__(
+            controller, source, subentry_id, charger, description.key, connector
+        )
+        self.entity_description = description
 
     @property
     def available(self) -> bool:
@@ -75,6 +109,6 @@ class CommandButton(ChargerEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Send the command."""
-        await async_command(
-            self.source, self.charge_point_id, self.command, self.connector or 1
+        await self.entity_description.press_fn(
+            self.source, self.charge_point_id, self.connector or 1
         )

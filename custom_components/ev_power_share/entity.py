@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
@@ -139,9 +140,19 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
         }
 
     @property
+    def charger(self) -> ChargerConfig:
+        """The charger as configured now."""
+        return self.source.chargers[self.charge_point_id]
+
+    @property
+    def port_id(self) -> str:
+        """The allocator's id of the connector (connector 1 for charger entities)."""
+        return self.charger.port_id(self.connector or 1)
+
+    @property
     def view(self) -> ConnectorView:
         """The connector (or, for charger entities, connector 1) as it is now."""
-        charger = self.source.chargers[self.charge_point_id]
+        charger = self.charger
         connector = self.connector or 1
         station = self.source.stations.get(self.charge_point_id)
         pid = charger.port_id(connector)
@@ -160,6 +171,52 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
     def available(self) -> bool:
         """Only while the charger is configured; most entities also need it online."""
         return super().available and self.charge_point_id in self.source.chargers
+
+
+class SettingDescription[T](Protocol):
+    """How a user setting of a connector is read and written (an entity
+    description of number, select, switch or time)."""
+
+    @property
+    def value_fn(self) -> Callable[[ConnectorView], T]:
+        """The setting as it is now."""
+        ...
+
+    @property
+    def set_fn(self) -> Callable[[ConnectorView, T], None]:
+        """The one place the setting is written (also when it is restored)."""
+        ...
+
+
+class ConnectorSetting[T](ChargerEntity):
+    """A user setting of one connector, kept across restarts.
+
+    What it shows and writes is its description's ``value_fn`` / ``set_fn``;
+    ``_async_last_value`` is what the platform restores.
+    """
+
+    setting: SettingDescription[T]
+
+    async def _async_last_value(self) -> T | None:
+        """The value before the restart (None: none, keep the default)."""
+        raise NotImplementedError
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the user's choice."""
+        await super().async_added_to_hass()
+        if (value := await self._async_last_value()) is not None:
+            self.setting.set_fn(self.view, value)
+
+    @property
+    def setting_value(self) -> T:
+        """The setting in force."""
+        return self.setting.value_fn(self.view)
+
+    async def async_write_setting(self, value: T) -> None:
+        """Write the setting, show it, and re-allocate at once."""
+        self.setting.set_fn(self.view, value)
+        self.async_write_ha_state()
+        await self.coordinator.async_request_refresh()
 
 
 class WritesOnChange(CoordinatorEntity[SiteController]):

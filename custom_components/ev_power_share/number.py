@@ -1,10 +1,15 @@
-"""The site's limit override: what an automation lowers for demand response."""
+"""Numbers: the site's limit override (what an automation lowers for demand
+response); per connector, its current cap and the energy to add."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntity,
+    NumberEntityDescription,
     NumberMode,
     RestoreNumber,
 )
@@ -16,9 +21,105 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import SITE_GROUP_ID, SUBENTRY_CHARGER
 from .controller import LimitOverride, SiteController
 from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ChargerEntity, EvPowerShareEntity, async_add_subentry_entities
+from .entity import (
+    ConnectorSetting,
+    ConnectorView,
+    EvPowerShareEntity,
+    async_add_subentry_entities,
+)
+from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteNumberDescription(NumberEntityDescription):
+    """A number of the site; its maximum is the site's continuous limit."""
+
+    value_fn: Callable[[SiteController], float | None]
+    """The value in force; None: at the maximum."""
+    set_fn: Callable[[SiteController, float | None], None]
+    """Write it (None: back to the maximum)."""
+
+
+def _site_limit(controller: SiteController) -> float | None:
+    override = controller.overrides.get(SITE_GROUP_ID)
+    return None if override is None else override.current_a
+
+
+def _set_site_limit(controller: SiteController, value: float | None) -> None:
+    controller.set_override(
+        SITE_GROUP_ID, None if value is None else LimitOverride(current_a=value)
+    )
+
+
+SITE_LIMIT = SiteNumberDescription(
+    key="limit_override",
+    translation_key="site_limit",
+    device_class=NumberDeviceClass.CURRENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    native_min_value=0.0,
+    native_step=1.0,
+    mode=NumberMode.BOX,
+    value_fn=_site_limit,
+    set_fn=_set_site_limit,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorNumberDescription(NumberEntityDescription):
+    """A number the user sets for one connector."""
+
+    value_fn: Callable[[ConnectorView], float]
+    set_fn: Callable[[ConnectorView, float], None]
+    min_fn: Callable[[SiteController, ChargerConfig], float] | None = None
+    """The minimum, when it depends on the site or charger."""
+    max_fn: Callable[[SiteController, ChargerConfig], float] | None = None
+    """The maximum, when it depends on the site or charger."""
+
+
+def _max_current(view: ConnectorView) -> float:
+    cap = view.controls.max_current_a
+    return view.charger.max_current_a if cap is None else cap
+
+
+def _set_max_current(view: ConnectorView, cap: float) -> None:
+    view.controls.max_current_a = None if cap >= view.charger.max_current_a else cap
+
+
+def _set_energy(view: ConnectorView, kwh: float) -> None:
+    view.controls.energy_kwh = float(kwh)
+
+
+CONNECTOR_NUMBERS: tuple[ConnectorNumberDescription, ...] = (
+    # The most the connector may be given: from the site's minimum current
+    # (below it a vehicle cannot charge) up to the charger's maximum.
+    ConnectorNumberDescription(
+        key="max",
+        translation_key="max_current",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_step=1.0,
+        mode=NumberMode.BOX,
+        min_fn=lambda controller, _charger: controller.settings.min_current_a,
+        max_fn=lambda _controller, charger: charger.max_current_a,
+        value_fn=_max_current,
+        set_fn=_set_max_current,
+    ),
+    # Scheduled mode: the energy to add in a session, by the departure time.
+    ConnectorNumberDescription(
+        key="energy_to_add",
+        translation_key="energy_to_add",
+        device_class=NumberDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        native_min_value=0.0,
+        native_max_value=200.0,
+        native_step=1.0,
+        mode=NumberMode.BOX,
+        value_fn=lambda view: view.controls.energy_kwh,
+        set_fn=_set_energy,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -26,152 +127,112 @@ async def async_setup_entry(
     entry: EvPowerShareConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The limit override of a site."""
+    """The limit override of a site; the numbers of every connector."""
     runtime = entry.runtime_data
     async_add_entities(
-        [SiteLimitNumber(runtime.controller, runtime.settings.site_limit_a)]
+        [SiteNumber(runtime.controller, SITE_LIMIT, runtime.settings.site_limit_a)]
     )
 
     def make(sub: ConfigSubentry) -> list[NumberEntity]:
         if sub.subentry_type != SUBENTRY_CHARGER:
             return []
         charger = charger_config(sub)
-        found: list[NumberEntity] = []
-        for n in range(1, charger.connectors + 1):
-            found.append(
-                MaxCurrentNumber(
-                    runtime.controller, runtime.ocpp, sub.subentry_id, charger, "max", n
-                )
+        return [
+            ConnectorNumber(
+                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
             )
-            found.append(
-                EnergyToAddNumber(
-                    runtime.controller,
-                    runtime.ocpp,
-                    sub.subentry_id,
-                    charger,
-                    "energy_to_add",
-                    n,
-                )
-            )
-        return found
+            for n in range(1, charger.connectors + 1)
+            for d in CONNECTOR_NUMBERS
+        ]
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
-class SiteLimitNumber(EvPowerShareEntity, NumberEntity):
-    """The site's current limit per phase; lower it to shed EV load.
+class SiteNumber(EvPowerShareEntity, NumberEntity):
+    """A number of the site, such as its current limit per phase (lower it to
+    shed EV load): from 0 up to the main breaker's continuous limit, where the
+    override is cleared."""
 
-    It can only go down to 0 and up to the main breaker's continuous limit; at the
-    maximum the override is cleared.
-    """
+    entity_description: SiteNumberDescription
 
-    _attr_translation_key = "site_limit"
-    _attr_device_class = NumberDeviceClass.CURRENT
-    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
-    _attr_native_min_value = 0.0
-    _attr_native_step = 1.0
-    _attr_mode = NumberMode.BOX
-
-    def __init__(self, controller: SiteController, breaker_limit_a: float) -> None:
+    def __init__(
+        self,
+        controller: SiteController,
+        description: SiteNumberDescription,
+        maximum: float,
+    ) -> None:
         """Attach to the site."""
-        super().__init__(controller, SITE_GROUP_ID, "limit_override")
-        self._attr_native_max_value = breaker_limit_a
+        super().__init__(controller, SITE_GROUP_ID, description.key)
+        self.entity_description = description
+        self._attr_native_max_value = maximum
 
     @property
     def native_value(self) -> float:
-        """The limit in force (the override, or the breaker's continuous limit)."""
-        override = self.coordinator.overrides.get(SITE_GROUP_ID)
-        if override is None or override.current_a is None:
-            return self.native_max_value
-        return min(override.current_a, self.native_max_value)
+        """The value in force (the override, or the maximum)."""
+        value = self.entity_description.value_fn(self.coordinator)
+        return (
+            self.native_max_value
+            if value is None
+            else min(value, self.native_max_value)
+        )
 
     async def async_set_native_value(self, value: float) -> None:
-        """Lower (or restore) the site's limit and re-allocate at once."""
-        override = (
-            None if value >= self.native_max_value else LimitOverride(current_a=value)
+        """Lower (or restore) it and re-allocate at once."""
+        self.entity_description.set_fn(
+            self.coordinator, None if value >= self.native_max_value else value
         )
-        self.coordinator.set_override(SITE_GROUP_ID, override)
         await self.coordinator.async_request_refresh()
 
 
-class MaxCurrentNumber(ChargerEntity, RestoreNumber):
-    """The most the connector may be given (up to the charger's maximum)."""
+class ConnectorNumber(ConnectorSetting[float], RestoreNumber):
+    """A number the user sets for one connector; kept across restarts."""
 
-    _attr_translation_key = "max_current"
-    _attr_device_class = NumberDeviceClass.CURRENT
-    _attr_native_unit_of_measurement = UnitOfElectricCurrent.AMPERE
-    _attr_native_step = 1.0
-    _attr_mode = NumberMode.BOX
+    entity_description: ConnectorNumberDescription
 
-    @property
-    def _port_id(self) -> str:
-        return self.source.chargers[self.charge_point_id].port_id(self.connector or 1)
+    def __init__(
+        self,
+        controller: SiteController,
+        source: OcppSource,
+        subentry_id: str,
+        charger: ChargerConfig,
+        description: ConnectorNumberDescription,
+        connector: int,
+    ) -> None:
+        """Describe the number."""
+        super().__init__(
+            controller, source, subentry_id, charger, description.key, connector
+        )
+        self.entity_description = description
+        self.setting = description
 
     @property
     def native_min_value(self) -> float:
-        """The site's minimum current: below it a vehicle cannot charge."""
-        return self.coordinator.settings.min_current_a
+        """The description's minimum, or what the site or charger allows."""
+        if (fn := self.entity_description.min_fn) is not None:
+            return fn(self.coordinator, self.charger)
+        return super().native_min_value
 
     @property
     def native_max_value(self) -> float:
-        """The charger's maximum."""
-        return self.source.chargers[self.charge_point_id].max_current_a
+        """The description's maximum, or what the site or charger allows."""
+        if (fn := self.entity_description.max_fn) is not None:
+            return fn(self.coordinator, self.charger)
+        return super().native_max_value
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's cap."""
-        await super().async_added_to_hass()
+    def _bounded(self, value: float) -> float:
+        return min(max(value, self.native_min_value), self.native_max_value)
+
+    async def _async_last_value(self) -> float | None:
         last = await self.async_get_last_number_data()
-        if last is not None and last.native_value is not None:
-            self._apply(last.native_value)
-
-    def _apply(self, value: float) -> None:
-        cap = min(max(value, self.native_min_value), self.native_max_value)
-        self.source.control(self._port_id).max_current_a = (
-            None if cap >= self.native_max_value else cap
-        )
+        if last is None or last.native_value is None:
+            return None
+        return self._bounded(float(last.native_value))
 
     @property
     def native_value(self) -> float:
-        """The cap in force."""
-        cap = self.source.control(self._port_id).max_current_a
-        return self.native_max_value if cap is None else cap
+        """The value in force."""
+        return self.setting_value
 
     async def async_set_native_value(self, value: float) -> None:
-        """Set the cap and re-allocate at once."""
-        self._apply(value)
-        self.async_write_ha_state()
-        await self.coordinator.async_request_refresh()
-
-
-class EnergyToAddNumber(ChargerEntity, RestoreNumber):
-    """Scheduled mode: the energy to add in a session, by the departure time."""
-
-    _attr_translation_key = "energy_to_add"
-    _attr_device_class = NumberDeviceClass.ENERGY
-    _attr_native_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
-    _attr_native_min_value = 0.0
-    _attr_native_max_value = 200.0
-    _attr_native_step = 1.0
-    _attr_mode = NumberMode.BOX
-
-    @property
-    def _port_id(self) -> str:
-        return self.source.chargers[self.charge_point_id].port_id(self.connector or 1)
-
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's choice."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_number_data()
-        if last is not None and last.native_value is not None:
-            self.source.control(self._port_id).energy_kwh = float(last.native_value)
-
-    @property
-    def native_value(self) -> float:
-        """The energy to add."""
-        return self.source.control(self._port_id).energy_kwh
-
-    async def async_set_native_value(self, value: float) -> None:
-        """Set it and re-plan at once."""
-        self.source.control(self._port_id).energy_kwh = value
-        self.async_write_ha_state()
-        await self.coordinator.async_request_refresh()
+        """Set it and re-allocate (or re-plan) at once."""
+        await self.async_write_setting(self._bounded(value))

@@ -1,8 +1,12 @@
-"""The site's sharing policy as a select (automations can switch it)."""
+"""Selects: the site's sharing policy (automations can switch it); per
+connector, what it charges for."""
 
 from __future__ import annotations
 
-from homeassistant.components.select import SelectEntity
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
@@ -14,9 +18,65 @@ from .controller import SiteController
 from .core.model import Policy
 from .core.solar import ChargeMode
 from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ChargerEntity, EvPowerShareEntity, async_add_subentry_entities
+from .entity import (
+    ConnectorSetting,
+    ConnectorView,
+    EvPowerShareEntity,
+    async_add_subentry_entities,
+)
+from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteSelectDescription(SelectEntityDescription):
+    """A select of the site."""
+
+    value_fn: Callable[[SiteController], str]
+    set_fn: Callable[[SiteController, str], None]
+
+
+def _set_policy(controller: SiteController, option: str) -> None:
+    # Stored in the site's options; the options listener applies it.
+    entry = controller.config_entry
+    controller.hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_POLICY: option}
+    )
+
+
+POLICY = SiteSelectDescription(
+    key="policy",
+    translation_key="policy",
+    entity_category=EntityCategory.CONFIG,
+    options=[p.value for p in Policy],
+    value_fn=lambda controller: controller.settings.policy.value,
+    set_fn=_set_policy,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorSelectDescription(SelectEntityDescription):
+    """A select the user sets for one connector."""
+
+    value_fn: Callable[[ConnectorView], str]
+    set_fn: Callable[[ConnectorView, str], None]
+
+
+def _set_mode(view: ConnectorView, option: str) -> None:
+    view.controls.mode = ChargeMode(option)
+
+
+CONNECTOR_SELECTS: tuple[ConnectorSelectDescription, ...] = (
+    # What the connector charges for.
+    ConnectorSelectDescription(
+        key="mode",
+        translation_key="charge_mode",
+        options=[m.value for m in ChargeMode],
+        value_fn=lambda view: view.controls.mode.value,
+        set_fn=_set_mode,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -24,76 +84,79 @@ async def async_setup_entry(
     entry: EvPowerShareConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The policy select of a site."""
+    """The policy select of a site; the selects of every connector."""
     runtime = entry.runtime_data
-    async_add_entities([PolicySelect(runtime.controller)])
+    async_add_entities([SiteSelect(runtime.controller, POLICY)])
 
     def make(sub: ConfigSubentry) -> list[SelectEntity]:
         if sub.subentry_type != SUBENTRY_CHARGER:
             return []
         charger = charger_config(sub)
         return [
-            ChargeModeSelect(
-                runtime.controller, runtime.ocpp, sub.subentry_id, charger, "mode", n
+            ConnectorSelect(
+                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
             )
             for n in range(1, charger.connectors + 1)
+            for d in CONNECTOR_SELECTS
         ]
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
-class PolicySelect(EvPowerShareEntity, SelectEntity):
-    """How capacity is shared; stored in the site's options."""
+class SiteSelect(EvPowerShareEntity, SelectEntity):
+    """A select of the site."""
 
-    _attr_translation_key = "policy"
-    _attr_entity_category = EntityCategory.CONFIG
+    entity_description: SiteSelectDescription
 
-    def __init__(self, controller: SiteController) -> None:
+    def __init__(
+        self, controller: SiteController, description: SiteSelectDescription
+    ) -> None:
         """Attach to the site."""
-        super().__init__(controller, SITE_GROUP_ID, "policy")
-        self._attr_options = [p.value for p in Policy]
+        super().__init__(controller, SITE_GROUP_ID, description.key)
+        self.entity_description = description
 
     @property
     def current_option(self) -> str:
-        """The policy in force."""
-        return self.coordinator.settings.policy.value
+        """The option in force."""
+        return self.entity_description.value_fn(self.coordinator)
 
     async def async_select_option(self, option: str) -> None:
-        """Store the new policy; the options listener applies it."""
-        entry = self.coordinator.config_entry
-        self.hass.config_entries.async_update_entry(
-            entry, options={**entry.options, CONF_POLICY: option}
+        """Store the new option."""
+        self.entity_description.set_fn(self.coordinator, option)
+
+
+class ConnectorSelect(ConnectorSetting[str], SelectEntity, RestoreEntity):
+    """A select the user sets for one connector; kept across restarts."""
+
+    entity_description: ConnectorSelectDescription
+
+    def __init__(
+        self,
+        controller: SiteController,
+        source: OcppSource,
+        subentry_id: str,
+        charger: ChargerConfig,
+        description: ConnectorSelectDescription,
+        connector: int,
+    ) -> None:
+        """Describe the select."""
+        super().__init__(
+            controller, source, subentry_id, charger, description.key, connector
         )
+        self.entity_description = description
+        self.setting = description
 
-
-class ChargeModeSelect(ChargerEntity, SelectEntity, RestoreEntity):
-    """What the connector charges for; kept across restarts."""
-
-    _attr_translation_key = "charge_mode"
-
-    @property
-    def options(self) -> list[str]:
-        """Every charge mode."""
-        return [m.value for m in ChargeMode]
-
-    @property
-    def _port_id(self) -> str:
-        return self.source.chargers[self.charge_point_id].port_id(self.connector or 1)
-
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's choice."""
-        await super().async_added_to_hass()
+    async def _async_last_value(self) -> str | None:
         last = await self.async_get_last_state()
-        if last is not None and last.state in self.options:
-            self.source.control(self._port_id).mode = ChargeMode(last.state)
+        if last is None or last.state not in self.options:
+            return None
+        return last.state
 
     @property
     def current_option(self) -> str:
-        """The mode in force."""
-        return self.source.control(self._port_id).mode.value
+        """The option in force."""
+        return self.setting_value
 
     async def async_select_option(self, option: str) -> None:
-        """Change the mode and re-allocate at once."""
-        self.source.control(self._port_id).mode = ChargeMode(option)
-        self.async_write_ha_state()
-        await self.coordinator.async_request_refresh()
+        """Change it and re-allocate at once."""
+        await self.async_write_setting(option)

@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.switch import SwitchEntity
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import STATE_OFF
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .const import SUBENTRY_CHARGER
+from .controller import SiteController
 from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ChargerEntity, async_add_subentry_entities
+from .entity import ConnectorSetting, ConnectorView, async_add_subentry_entities
+from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorSwitchDescription(SwitchEntityDescription):
+    """A switch the user sets for one connector."""
+
+    value_fn: Callable[[ConnectorView], bool]
+    set_fn: Callable[[ConnectorView, bool], None]
+
+
+def _set_enabled(view: ConnectorView, enabled: bool) -> None:
+    view.controls.enabled = enabled
+
+
+CONNECTOR_SWITCHES: tuple[ConnectorSwitchDescription, ...] = (
+    # Whether the connector may charge (off: held at 0 A).
+    ConnectorSwitchDescription(
+        key="charging",
+        translation_key="charging_enabled",
+        value_fn=lambda view: view.controls.enabled,
+        set_fn=_set_enabled,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -31,50 +58,52 @@ async def async_setup_entry(
             return []
         charger = charger_config(sub)
         return [
-            ChargingSwitch(
-                runtime.controller,
-                runtime.ocpp,
-                sub.subentry_id,
-                charger,
-                "charging",
-                n,
+            ConnectorSwitch(
+                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
             )
             for n in range(1, charger.connectors + 1)
+            for d in CONNECTOR_SWITCHES
         ]
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
-class ChargingSwitch(ChargerEntity, SwitchEntity, RestoreEntity):
-    """Whether the connector may charge; kept across restarts."""
+class ConnectorSwitch(ConnectorSetting[bool], SwitchEntity, RestoreEntity):
+    """A switch the user sets for one connector; kept across restarts."""
 
-    _attr_translation_key = "charging_enabled"
+    entity_description: ConnectorSwitchDescription
 
-    @property
-    def _port_id(self) -> str:
-        return self.source.chargers[self.charge_point_id].port_id(self.connector or 1)
+    def __init__(
+        self,
+        controller: SiteController,
+        source: OcppSource,
+        subentry_id: str,
+        charger: ChargerConfig,
+        description: ConnectorSwitchDescription,
+        connector: int,
+    ) -> None:
+        """Describe the switch."""
+        super().__init__(
+            controller, source, subentry_id, charger, description.key, connector
+        )
+        self.entity_description = description
+        self.setting = description
 
-    async def async_added_to_hass(self) -> None:
-        """Restore the user's choice."""
-        await super().async_added_to_hass()
+    async def _async_last_value(self) -> bool | None:
         last = await self.async_get_last_state()
-        if last is not None and last.state == STATE_OFF:
-            self.source.control(self._port_id).enabled = False
+        if last is None or last.state not in (STATE_ON, STATE_OFF):
+            return None
+        return last.state == STATE_ON
 
     @property
     def is_on(self) -> bool:
-        """True unless the user paused the connector."""
-        return self.source.control(self._port_id).enabled
-
-    async def _set(self, enabled: bool) -> None:
-        self.source.control(self._port_id).enabled = enabled
-        self.async_write_ha_state()
-        await self.coordinator.async_request_refresh()
+        """The setting in force."""
+        return self.setting_value
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Let the connector charge."""
-        await self._set(True)
+        """Switch it on and re-allocate at once."""
+        await self.async_write_setting(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        """Hold the connector at 0 A."""
-        await self._set(False)
+        """Switch it off and re-allocate at once."""
+        await self.async_write_setting(False)
