@@ -1,0 +1,71 @@
+"""The connector settings a user made are kept across restarts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from homeassistant.core import HomeAssistant, State
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from custom_components.ev_power_share.core.solar import ChargeMode
+
+from .test_snapshots import site_with_panel  # noqa: F401 - the fixture
+
+PORT_1, PORT_2 = "space-12:1", "space-12:2"
+
+
+async def test_settings_are_restored(
+    hass: HomeAssistant,
+    site_with_panel: MockConfigEntry,  # noqa: F811
+) -> None:
+    states = [
+        State("switch.space_12_charging_connector_1", "off"),
+        State("switch.space_12_charging_connector_2", "unavailable"),
+        State("select.space_12_charge_mode_connector_1", "solar"),
+        State("select.space_12_charge_mode_connector_2", "no such mode"),
+        State("time.space_12_departure_connector_1", "06:15:00"),
+        State("time.space_12_departure_connector_2", "unknown"),
+    ]
+    number = {
+        "native_max_value": 32.0,
+        "native_min_value": 0.0,
+        "native_step": 1.0,
+        "native_unit_of_measurement": "A",
+    }
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            *((state, {}) for state in states),
+            (
+                State("number.space_12_maximum_current_connector_1", "10"),
+                number | {"native_value": 10.0},
+            ),
+            (
+                # Above the charger's 16 A: no cap at all.
+                State("number.space_12_maximum_current_connector_2", "20"),
+                number | {"native_value": 20.0},
+            ),
+            (
+                State("number.space_12_energy_to_add_connector_1", "35"),
+                number | {"native_value": 35.0, "native_max_value": 200.0},
+            ),
+        ],
+    )
+    site_with_panel.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site_with_panel.entry_id)
+    await hass.async_block_till_done()
+
+    source = site_with_panel.runtime_data.ocpp
+    one, two = source.control(PORT_1), source.control(PORT_2)
+    assert (one.enabled, two.enabled) == (False, True)
+    assert (one.mode, two.mode) == (ChargeMode.SOLAR, ChargeMode.FAST)
+    assert (one.departure, two.departure) == (dt.time(6, 15), dt.time(7, 0))
+    assert (one.max_current_a, two.max_current_a) == (10.0, None)
+    assert (one.energy_kwh, two.energy_kwh) == (35.0, 20.0)
+    assert hass.states.get("switch.space_12_charging_connector_1").state == "off"
+    assert hass.states.get("number.space_12_maximum_current_connector_2").state == (
+        "16.0"
+    )
