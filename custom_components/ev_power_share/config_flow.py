@@ -12,7 +12,6 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
-    SubentryFlowResult,
 )
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
@@ -110,7 +109,13 @@ from .core.model import CONNECTIONS, LEG_NAMES, Policy
 from .core.topology import GroupConfig, possible_parents
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, control_settings, site_chargers, site_groups
-from .form_parts import box, group_picker, stored_values
+from .form_parts import (
+    SiteForm,
+    SiteSubentryFlow,
+    box,
+    group_picker,
+    stored_values,
+)
 from .meter_flow import POWER_UNITS, MeterSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
 
@@ -560,59 +565,36 @@ def _group_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class PowerGroupSubentryFlow(ConfigSubentryFlow):
+class PowerGroupSubentryFlow(SiteSubentryFlow):
     """Add or change a panel or circuit of a site."""
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """A new panel or circuit."""
-        return await self._async_form("user", None, user_input)
+    names_site = True
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change a panel or circuit; its id (and entities) stay."""
-        subentry = self._get_reconfigure_subentry()
-        return await self._async_form("reconfigure", subentry.subentry_id, user_input)
-
-    async def _async_form(
-        self, step_id: str, group_id: str | None, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        entry = self._get_entry()
-        settings = SiteSettings.from_entry_data(entry.data)
-        groups = site_groups(settings, entry.subentries)
-        legs = settings.supply.legs
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = _validate_group(user_input, groups, group_id)
-            if not errors:
-                title = str(user_input[CONF_NAME]).strip()
-                data = _group_data(user_input)
-                if group_id is None:
-                    return self.async_create_entry(title=title, data=data)
-                return self.async_update_and_abort(
-                    entry, self._get_reconfigure_subentry(), title=title, data=data
-                )
-        suggested: Mapping[str, Any] | None = user_input
-        if suggested is None and group_id is not None:
-            stored = entry.subentries[group_id]
-            suggested = {
-                **stored.data,
-                CONF_NAME: stored.title,
-                CONF_CONTINUOUS_FACTOR: round(
-                    stored.data[CONF_CONTINUOUS_FACTOR] * 100.0, 1
-                ),
-            }
-            if stored.data.get(CONF_MAX_POWER_KW) is None:
-                suggested.pop(CONF_MAX_POWER_KW, None)
-        schema = _group_schema(groups, possible_parents(groups, group_id), legs)
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders={"site": entry.title},
+    def form_schema(self, site: SiteForm) -> vol.Schema:
+        """Name, kind, parent, rating, phases, limits."""
+        groups = site.groups
+        return _group_schema(
+            groups, possible_parents(groups, site.subentry_id), site.legs
         )
+
+    async def async_form_errors(
+        self, site: SiteForm, user_input: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Checked against the site's other groups."""
+        return _validate_group(user_input, site.groups, site.subentry_id)
+
+    def form_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """Fractions, legs in supply order."""
+        return _group_data(user_input)
+
+    def form_suggested(self, site: SiteForm) -> Mapping[str, Any] | None:
+        """The stored group, its continuous factor as a percentage."""
+        if site.subentry is None:
+            return None
+        factor = site.subentry.data[CONF_CONTINUOUS_FACTOR]
+        return stored_values(site.subentry) | {
+            CONF_CONTINUOUS_FACTOR: round(factor * 100.0, 1)
+        }
 
 
 def generate_password() -> str:
@@ -718,58 +700,31 @@ def charger_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class ChargerSubentryFlow(ConfigSubentryFlow):
+class ChargerSubentryFlow(SiteSubentryFlow):
     """Add or change an OCPP charger of a site."""
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """A new charger."""
-        return await self._async_form("user", None, user_input)
+    names_site = True
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change a charger."""
-        subentry = self._get_reconfigure_subentry()
-        return await self._async_form("reconfigure", subentry.subentry_id, user_input)
+    def form_schema(self, site: SiteForm) -> vol.Schema:
+        """A new charger's password is shown; a stored one masked."""
+        return charger_schema(site.groups, site.legs, new=site.subentry is None)
 
-    async def _async_form(
-        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        entry = self._get_entry()
-        settings = SiteSettings.from_entry_data(entry.data)
-        groups = site_groups(settings, entry.subentries)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = validate_charger(user_input, entry, groups, subentry_id)
-            if not errors:
-                title = str(user_input[CONF_NAME]).strip()
-                data = charger_data(user_input)
-                if subentry_id is None:
-                    return self.async_create_entry(
-                        title=title, data=data, unique_id=data[CONF_CHARGE_POINT_ID]
-                    )
-                return self.async_update_and_abort(
-                    entry,
-                    self._get_reconfigure_subentry(),
-                    title=title,
-                    data=data,
-                    unique_id=data[CONF_CHARGE_POINT_ID],
-                )
-        suggested: Mapping[str, Any] | None = user_input
-        if suggested is None:
-            suggested = (
-                {CONF_PASSWORD: generate_password()}
-                if subentry_id is None
-                else stored_values(entry.subentries[subentry_id])
-            )
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(
-                charger_schema(groups, settings.supply.legs, new=subentry_id is None),
-                suggested,
-            ),
-            errors=errors,
-            description_placeholders={"site": entry.title},
-        )
+    async def async_form_errors(
+        self, site: SiteForm, user_input: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Checked against the site's groups and other chargers."""
+        return validate_charger(user_input, site.entry, site.groups, site.subentry_id)
+
+    def form_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """What a charger stores."""
+        return charger_data(user_input)
+
+    def form_unique_id(self, data: Mapping[str, Any]) -> str | None:
+        """Its charge point id."""
+        return str(data[CONF_CHARGE_POINT_ID])
+
+    def form_suggested(self, site: SiteForm) -> Mapping[str, Any] | None:
+        """A new charger starts with a generated password."""
+        if site.subentry is None:
+            return {CONF_PASSWORD: generate_password()}
+        return super().form_suggested(site)

@@ -10,11 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigSubentryFlow,
-    SubentryFlowResult,
-)
+from homeassistant.config_entries import ConfigEntry, SubentryFlowResult
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     CONF_NAME,
@@ -54,8 +50,7 @@ from .const import (
     SUBENTRY_METER,
 )
 from .core.topology import GroupConfig
-from .data import SiteSettings, site_groups
-from .form_parts import box, group_picker, stored_values
+from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 from .modbus import DEFAULT_PORT, PROFILES, MeterError, probe
 
 CURRENT_UNITS = {UnitOfElectricCurrent.AMPERE, UnitOfElectricCurrent.MILLIAMPERE}
@@ -237,8 +232,11 @@ def modbus_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class MeterSubentryFlow(ConfigSubentryFlow):
-    """Add or change a meter of a site."""
+class MeterSubentryFlow(SiteSubentryFlow):
+    """Add or change a meter of a site: one form per source."""
+
+    modbus = False
+    """The form is a Modbus meter's (else a meter made of sensor entities)."""
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -250,13 +248,15 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """A meter made of sensor entities."""
-        return await self._async_sensors("sensors", None, user_input)
+        self.modbus = False
+        return await self.async_form("sensors", user_input)
 
     async def async_step_modbus(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """A Modbus TCP meter."""
-        return await self._async_modbus("modbus", None, user_input)
+        self.modbus = True
+        return await self.async_form("modbus", user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -271,93 +271,40 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a meter made of sensor entities."""
-        subentry = self._get_reconfigure_subentry()
-        return await self._async_sensors(
-            "reconfigure_sensors", subentry.subentry_id, user_input
-        )
+        self.modbus = False
+        return await self.async_form("reconfigure_sensors", user_input)
 
     async def async_step_reconfigure_modbus(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a Modbus meter."""
-        subentry = self._get_reconfigure_subentry()
-        return await self._async_modbus(
-            "reconfigure_modbus", subentry.subentry_id, user_input
+        self.modbus = True
+        return await self.async_form("reconfigure_modbus", user_input)
+
+    def form_schema(self, site: SiteForm) -> vol.Schema:
+        """The source's fields."""
+        if self.modbus:
+            return _modbus_schema(site.groups)
+        return _sensors_schema(site.groups, site.legs)
+
+    async def async_form_errors(
+        self, site: SiteForm, user_input: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Checked against the site; a Modbus meter is read once when all else is right."""
+        if self.modbus:
+            return await async_validate_modbus(
+                user_input, site.entry, site.groups, site.subentry_id
+            )
+        return validate_sensors(
+            self.hass, user_input, site.entry, site.groups, site.subentry_id
         )
 
-    def _groups_and_legs(self) -> tuple[list[GroupConfig], int]:
-        entry = self._get_entry()
-        settings = SiteSettings.from_entry_data(entry.data)
-        return site_groups(settings, entry.subentries), settings.supply.legs
+    def form_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """What the meter stores."""
+        return modbus_data(user_input) if self.modbus else sensors_data(user_input)
 
-    def _stored(self, subentry_id: str | None) -> dict[str, Any] | None:
-        if subentry_id is None:
+    def form_unique_id(self, data: Mapping[str, Any]) -> str | None:
+        """A Modbus meter is one address, port and unit."""
+        if data[CONF_SOURCE] != "modbus":
             return None
-        return stored_values(self._get_entry().subentries[subentry_id])
-
-    def _done(
-        self,
-        subentry_id: str | None,
-        user_input: Mapping[str, Any],
-        data: dict[str, Any],
-    ) -> SubentryFlowResult:
-        title = str(user_input[CONF_NAME]).strip()
-        unique_id = (
-            f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
-            if data[CONF_SOURCE] == "modbus"
-            else None
-        )
-        if subentry_id is None:
-            return self.async_create_entry(title=title, data=data, unique_id=unique_id)
-        return self.async_update_and_abort(
-            self._get_entry(),
-            self._get_reconfigure_subentry(),
-            title=title,
-            data=data,
-            unique_id=unique_id,
-        )
-
-    async def _async_sensors(
-        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        groups, legs = self._groups_and_legs()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = validate_sensors(
-                self.hass, user_input, self._get_entry(), groups, subentry_id
-            )
-            if not errors:
-                return self._done(subentry_id, user_input, sensors_data(user_input))
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(
-                _sensors_schema(groups, legs), user_input or self._stored(subentry_id)
-            ),
-            errors=errors,
-        )
-
-    async def _async_modbus(
-        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        groups, _legs = self._groups_and_legs()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = await async_validate_modbus(
-                user_input, self._get_entry(), groups, subentry_id
-            )
-            if not errors:
-                data = modbus_data(user_input)
-                if subentry_id is None and any(
-                    s.unique_id
-                    == f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"
-                    for s in self._get_entry().subentries.values()
-                ):
-                    return self.async_abort(reason="already_configured")
-                return self._done(subentry_id, user_input, data)
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(
-                _modbus_schema(groups), user_input or self._stored(subentry_id)
-            ),
-            errors=errors,
-        )
+        return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_UNIT]}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfPower
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -24,8 +23,7 @@ from .const import (
     SITE_GROUP_ID,
 )
 from .core.topology import GroupConfig
-from .data import SiteSettings, site_groups
-from .form_parts import box, group_picker, stored_values
+from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 
 
 def _schema(groups: list[GroupConfig]) -> vol.Schema:
@@ -76,43 +74,19 @@ def schedule_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class ScheduleLimitSubentryFlow(ConfigSubentryFlow):
+class ScheduleLimitSubentryFlow(SiteSubentryFlow):
     """Add or change a time-of-use limit of a site."""
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """A new time-of-use limit."""
-        return await self._async_form("user", None, user_input)
+    def form_schema(self, site: SiteForm) -> vol.Schema:
+        """Name, group, on/off entity, limit."""
+        return _schema(site.groups)
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change a time-of-use limit."""
-        subentry = self._get_reconfigure_subentry()
-        return await self._async_form("reconfigure", subentry.subentry_id, user_input)
+    async def async_form_errors(
+        self, site: SiteForm, user_input: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Checked against the site's groups."""
+        return validate_schedule(user_input, site.groups)
 
-    async def _async_form(
-        self, step_id: str, subentry_id: str | None, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        entry = self._get_entry()
-        groups = site_groups(SiteSettings.from_entry_data(entry.data), entry.subentries)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = validate_schedule(user_input, groups)
-            if not errors:
-                title = str(user_input[CONF_NAME]).strip()
-                data = schedule_data(user_input)
-                if subentry_id is None:
-                    return self.async_create_entry(title=title, data=data)
-                return self.async_update_and_abort(
-                    entry, self._get_reconfigure_subentry(), title=title, data=data
-                )
-        suggested: Mapping[str, Any] | None = user_input
-        if suggested is None and subentry_id is not None:
-            suggested = stored_values(entry.subentries[subentry_id])
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(_schema(groups), suggested),
-            errors=errors,
-        )
+    def form_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """What a time-of-use limit stores."""
+        return schedule_data(user_input)
