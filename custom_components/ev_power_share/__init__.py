@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import ssl
 from typing import Any
+from uuid import uuid4
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -28,6 +29,7 @@ from .const import (
     DEFAULT_OCPP_PORT,
     DEFAULT_WATCHDOG_S,
     DOMAIN,
+    OCPP_HOST,
     SUBENTRY_CHARGER,
 )
 from .controller import SiteController
@@ -59,7 +61,6 @@ from .schedules import ScheduledLimits, site_scheduled_limits
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-OCPP_HOST = "0.0.0.0"  # noqa: S104 - chargers on the LAN connect to Home Assistant
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
@@ -77,12 +78,30 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+async def async_migrate_entry(
+    hass: HomeAssistant, entry: EvPowerShareConfigEntry
+) -> bool:
+    """Bring a site entry up to the current version.
+
+    1.1 → 1.2: the unique id was the name's slug (renaming a site changed it, and
+    names that look alike clashed); it is now generated, as for new sites.
+    """
+    if entry.version > 1:
+        return False  # from a newer release
+    if entry.minor_version < 2:
+        hass.config_entries.async_update_entry(
+            entry, unique_id=uuid4().hex, minor_version=2
+        )
+    return True
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
 ) -> bool:
     """Set up a site: its devices, its controller, its entities."""
     settings = SiteSettings.from_entry_data(entry.data)
     # What the site is set up from; a change made meanwhile is applied at the end.
+    data = dict(entry.data)
     subentries = dict(entry.subentries)
     options = dict(entry.options)
     async_sync_devices(hass, entry)
@@ -196,10 +215,11 @@ async def async_setup_entry(
         ocpp=ocpp,
         central=central,
         ocpp_port=port,
+        data=data,
         subentries=subentries,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
-    if entry.subentries != subentries or entry.options != options:
+    if entry.data != data or entry.subentries != subentries or entry.options != options:
         # Changed while the site was being set up (a subentry added while it
         # reloads), before it listened: apply that now, as an update would.
         await _async_entry_updated(hass, entry)
@@ -258,6 +278,8 @@ async def _async_entry_updated(
 ) -> None:
     """Apply new options or power groups to the running site, keeping its state.
 
+    New data (the site reconfigured: its name, supply, breaker or TLS) reloads
+    it; this listener is the only one to do so, the reconfigure flow does not.
     A group that was removed while others still hang under it is put back (with a
     repair issue) and the site reloaded, since Home Assistant already dropped its
     device and entities.
@@ -268,6 +290,10 @@ async def _async_entry_updated(
         ConfigEntryState.SETUP_IN_PROGRESS,
     ):
         # Being unloaded (a reload's next set-up reads the entry afresh).
+        return
+    if dict(entry.data) != runtime.data:
+        runtime.data = dict(entry.data)
+        hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     before = runtime.subentries
     if refused := async_refused_removals(hass, entry, before):

@@ -3,6 +3,7 @@
 from inspect import signature
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
 
@@ -45,4 +46,24 @@ def async_get_or_create_device(
     return registry.async_update_device(entry.id, via_device_id=via_device_id) or entry
 
 
-__all__ = ["RepairsFlowResult", "async_get_or_create_device", "vol"]
+@callback
+def async_update_and_abort(
+    flow: ConfigFlow, entry: ConfigEntry, **changes: Any
+) -> ConfigFlowResult:
+    """Update the entry and end a reconfigure flow, without reloading it: the
+    entry's update listener decides (``async_update_reload_and_abort`` with an
+    update listener is deprecated from Home Assistant 2026.6, an error from
+    2026.12). Home Assistant 2025 has no ``ConfigFlow.async_update_and_abort``."""
+    if hasattr(ConfigFlow, "async_update_and_abort"):
+        result: ConfigFlowResult = flow.async_update_and_abort(entry, **changes)  # type: ignore[attr-defined,unused-ignore]
+        return result
+    flow.hass.config_entries.async_update_entry(entry, **changes)
+    return flow.async_abort(reason="reconfigure_successful")
+
+
+__all__ = [
+    "RepairsFlowResult",
+    "async_get_or_create_device",
+    "async_update_and_abort",
+    "vol",
+]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import secrets
+import socket
 from typing import Any
+from uuid import uuid4
 
 from homeassistant.config_entries import (
+    SOURCE_IGNORE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -35,9 +39,8 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from homeassistant.util import slugify
 
-from .compat import vol
+from .compat import async_update_and_abort, vol
 from .const import (
     BATTERY_SIGNS,
     CHARGE_POINT_ID_MAX,
@@ -93,6 +96,7 @@ from .const import (
     MAIN_BREAKER_MAX_A,
     MAIN_BREAKER_MIN_A,
     MIN_CURRENT_RANGE,
+    OCPP_HOST,
     OCPP_PORT_RANGE,
     PASSWORD_LENGTH_RANGE,
     POWER_SIGNS,
@@ -148,6 +152,73 @@ SITE_SCHEMA = vol.Schema(
 )
 
 
+USER_SCHEMA = SITE_SCHEMA.extend(
+    {vol.Required(CONF_OCPP_PORT, default=DEFAULT_OCPP_PORT): box("", 1)}
+)
+
+
+def _port_bindable(host: str, port: int) -> bool:
+    """Whether a server could listen on ``port`` now (run off the event loop)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the central system binds (asyncio sets it): a port that only has
+        # connections closing (TIME_WAIT) is free, a listening one is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def configured_port(entry: ConfigEntry) -> int:
+    """The OCPP port a site's central system listens on (or will)."""
+    return int(entry.options.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT))
+
+
+async def async_port_errors(
+    hass: HomeAssistant, port: Any, entry: ConfigEntry | None
+) -> dict[str, str]:
+    """Form errors for the OCPP port of ``entry`` (None: a new site).
+
+    In range; not another site's of this integration; free to bind on this
+    machine, unless it is the one this site's running central system listens on.
+    """
+    if port is None:
+        return {}
+    if float(port) % 1 or not _within(port, OCPP_PORT_RANGE):
+        return {CONF_OCPP_PORT: "port_out_of_range"}
+    port = int(float(port))
+    for other in hass.config_entries.async_entries(DOMAIN):
+        if other.source == SOURCE_IGNORE or (
+            entry is not None and other.entry_id == entry.entry_id
+        ):
+            continue
+        if configured_port(other) == port:
+            return {CONF_OCPP_PORT: "port_taken_by_site"}
+    if entry is not None and entry.state is ConfigEntryState.LOADED:
+        runtime = getattr(entry, "runtime_data", None)
+        if runtime is not None and (
+            port == runtime.ocpp_port
+            or (runtime.central.running and port == runtime.central.port)
+        ):
+            return {}  # its own server
+    if not await hass.async_add_executor_job(_port_bindable, OCPP_HOST, port):
+        return {CONF_OCPP_PORT: "port_in_use"}
+    return {}
+
+
+def _name_taken(
+    hass: HomeAssistant, name: str, entry: ConfigEntry | None = None
+) -> bool:
+    """Another site has this very name (letter case and spaces aside)."""
+    wanted = name.strip().casefold()
+    return any(
+        str(other.data.get(CONF_NAME, other.title)).strip().casefold() == wanted
+        for other in hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+        if entry is None or other.entry_id != entry.entry_id
+    )
+
+
 def _validate(user_input: Mapping[str, Any]) -> dict[str, str]:
     """Form errors by field for a site's settings."""
     errors: dict[str, str] = {}
@@ -188,7 +259,8 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up or reconfigure a site."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
+    """1.2: the unique id is generated (1.1 had the name's slug)."""
 
     @staticmethod
     @callback
@@ -216,22 +288,31 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = _validate(user_input)
+            if not errors and _name_taken(self.hass, user_input[CONF_NAME]):
+                return self.async_abort(reason="already_configured")
+            errors |= await async_port_errors(
+                self.hass, user_input.get(CONF_OCPP_PORT), None
+            )
             if not errors:
                 data = _entry_data(user_input)
-                await self.async_set_unique_id(slugify(data[CONF_NAME]))
-                self._abort_if_unique_id_configured()
-                return self.async_create_entry(title=data[CONF_NAME], data=data)
+                # Not the name: a site may be renamed, and names may look alike.
+                await self.async_set_unique_id(uuid4().hex)
+                return self.async_create_entry(
+                    title=data[CONF_NAME],
+                    data=data,
+                    options={CONF_OCPP_PORT: int(float(user_input[CONF_OCPP_PORT]))},
+                )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(SITE_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
             errors=errors,
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change a site's name, supply, main breaker, or the TLS of its chargers'
-        connections (OCPP security profile 2)."""
+        """Change a site's name, supply, main breaker, or how its chargers
+        connect: the OCPP port and TLS (OCPP security profile 2)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -245,21 +326,25 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             ):
                 errors[CONF_SUPPLY] = "supply_phases_in_use"
             tls = await self._async_validate_tls(user_input, errors)
+            port = user_input.get(CONF_OCPP_PORT)
+            errors |= await async_port_errors(self.hass, port, entry)
             if not errors:
                 data = _entry_data(user_input) | tls
-                unique_id = slugify(data[CONF_NAME])
-                for other in self._async_current_entries(include_ignore=False):
-                    if (
-                        other.entry_id != entry.entry_id
-                        and other.unique_id == unique_id
-                    ):
-                        return self.async_abort(reason="already_configured")
-                return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, title=data[CONF_NAME], data=data
-                )
-        current = _form_values(entry.data) | {
-            key: entry.data[key] for key in TLS_KEYS if entry.data.get(key)
-        }
+                if _name_taken(self.hass, data[CONF_NAME], entry):
+                    return self.async_abort(reason="already_configured")
+                changes: dict[str, Any] = {"title": data[CONF_NAME], "data": data}
+                if port is not None:
+                    changes["options"] = {
+                        **entry.options,
+                        CONF_OCPP_PORT: int(float(port)),
+                    }
+                # The entry's update listener reloads the site for new data.
+                return async_update_and_abort(self, entry, **changes)
+        current = (
+            _form_values(entry.data)
+            | {key: entry.data[key] for key in TLS_KEYS if entry.data.get(key)}
+            | {CONF_OCPP_PORT: configured_port(entry)}
+        )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -294,6 +379,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
 TLS_KEYS = (CONF_SSL_CERTIFICATE, CONF_SSL_KEY)
 RECONFIGURE_SCHEMA = SITE_SCHEMA.extend(
     {
+        vol.Optional(CONF_OCPP_PORT): box("", 1),
         vol.Optional(CONF_SSL_CERTIFICATE): TextSelector(),
         vol.Optional(CONF_SSL_KEY): TextSelector(),
     }
@@ -374,9 +460,6 @@ def _validate_options(user_input: Mapping[str, Any]) -> dict[str, str]:
         errors[CONF_INTERVAL_S] = "interval_out_of_range"
     if not _within(user_input[CONF_HYSTERESIS_A], HYSTERESIS_RANGE_A):
         errors[CONF_HYSTERESIS_A] = "hysteresis_out_of_range"
-    port = user_input.get(CONF_OCPP_PORT)
-    if port is not None and (float(port) % 1 or not _within(port, OCPP_PORT_RANGE)):
-        errors[CONF_OCPP_PORT] = "port_out_of_range"
     watchdog = user_input.get(CONF_WATCHDOG_S)
     if watchdog is not None and not _within(watchdog, WATCHDOG_RANGE_S):
         errors[CONF_WATCHDOG_S] = "watchdog_out_of_range"
@@ -427,8 +510,12 @@ class EvPowerShareOptionsFlow(OptionsFlow):
             )
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = _validate_options(user_input) | _validate_energy(
-                self.hass, user_input
+            errors = (
+                _validate_options(user_input)
+                | _validate_energy(self.hass, user_input)
+                | await async_port_errors(
+                    self.hass, user_input.get(CONF_OCPP_PORT), self.config_entry
+                )
             )
             if not errors:
                 data: dict[str, Any] = {

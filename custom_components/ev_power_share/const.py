@@ -99,6 +99,7 @@ shorter or longer ones). Generated ones have 24 characters."""
 # The embedded OCPP central system (site option).
 CONF_OCPP_PORT: Final = "ocpp_port"
 DEFAULT_OCPP_PORT: Final = 9000
+OCPP_HOST: Final = "0.0.0.0"  # noqa: S104 - chargers on the LAN connect to Home Assistant
 CONF_WATCHDOG_S: Final = "ocpp_watchdog_s"
 DEFAULT_WATCHDOG_S: Final = 120.0
 WATCHDOG_RANGE_S: Final = (30.0, 900.0)

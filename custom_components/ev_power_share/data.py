@@ -165,5 +165,7 @@ class SiteRuntime:
     energy: EnergyModes
     ocpp_port: int
     """The port the central system was asked to listen on."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """The entry's data it runs with: new data (a reconfigure) reloads it."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)
     """The subentries as last applied: what changed is what differs from this."""
