@@ -121,7 +121,11 @@ ERROR_SECTIONS = {
     "async_validate_modbus": METER,
     "validate_schedule": SCHEDULE,
 }
+# Checks more than one flow makes, and where their error keys must be translated.
+SHARED_ERROR_SECTIONS = {"async_port_errors": ("config", "options")}
 FLOW_MODULES = ("config_flow.py", "meter_flow.py", "schedule_flow.py")
+# The subentry flows' base class (its steps are every subentry flow's).
+SUBENTRY_BASE = ("form_parts.py", "SiteSubentryFlow")
 # Error keys made at run time, from a reason: every reason must be translated.
 COMPUTED_ERRORS = {
     "config": {"tls_missing", "tls_invalid"},
@@ -168,13 +172,38 @@ def _class_section(node: ast.ClassDef) -> str:
     bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
     if "OptionsFlow" in bases:
         return "options"
-    if "ConfigSubentryFlow" in bases:
+    if bases & {"ConfigSubentryFlow", SUBENTRY_BASE[1]}:
         if "Charger" in node.name:
             return CHARGER
         if "Schedule" in node.name:
             return SCHEDULE
         return METER if "Meter" in node.name else SUBENTRY
     return "config"
+
+
+def _aborts(node: ast.AST) -> set[str]:
+    """The abort reasons of the flow calls in ``node``."""
+    found: set[str] = set()
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        if isinstance(call.func, ast.Attribute):
+            name = call.func.attr
+        elif isinstance(call.func, ast.Name):
+            name = call.func.id  # compat.async_update_and_abort(flow, ...)
+        else:
+            continue
+        if name == "_abort_if_unique_id_configured":
+            found.add("already_configured")
+        elif name in {"async_update_reload_and_abort", "async_update_and_abort"}:
+            found.add("reconfigure_successful")
+        elif name == "async_abort":
+            found.update(
+                kw.value.value
+                for kw in call.keywords
+                if kw.arg == "reason" and isinstance(kw.value, ast.Constant)
+            )
+    return found
 
 
 def _flow_strings() -> tuple[
@@ -185,6 +214,20 @@ def _flow_strings() -> tuple[
     errors: dict[str, set[str]] = {}
     aborts: dict[str, set[str]] = {}
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    (base,) = (
+        node
+        for node in ast.parse((INTEGRATION / SUBENTRY_BASE[0]).read_text()).body
+        if isinstance(node, ast.ClassDef) and node.name == SUBENTRY_BASE[1]
+    )
+    base_steps = {
+        item.name.removeprefix("async_step_")
+        for item in base.body
+        if isinstance(item, ast.AsyncFunctionDef)
+        and item.name.startswith("async_step_")
+    }
+    base_aborts = _aborts(base)
+    assert base_steps
+    assert base_aborts
     for module in FLOW_MODULES:
         tree = ast.parse((INTEGRATION / module).read_text())
         for node in tree.body:
@@ -192,9 +235,17 @@ def _flow_strings() -> tuple[
                 errors.setdefault(ERROR_SECTIONS[node.name], set()).update(
                     _error_keys(node)
                 )
+            if isinstance(node, functions) and node.name in SHARED_ERROR_SECTIONS:
+                for shared in SHARED_ERROR_SECTIONS[node.name]:
+                    errors.setdefault(shared, set()).update(_error_keys(node))
             if not isinstance(node, ast.ClassDef):
                 continue
             section = _class_section(node)
+            based_on_base = any(
+                isinstance(b, ast.Name) and b.id == SUBENTRY_BASE[1] for b in node.bases
+            )
+            if based_on_base:
+                steps.setdefault(section, set()).update(base_steps)
             for item in node.body:
                 if isinstance(item, ast.AsyncFunctionDef) and item.name.startswith(
                     "async_step_"
@@ -203,26 +254,17 @@ def _flow_strings() -> tuple[
                         item.name.removeprefix("async_step_")
                     )
             errors.setdefault(section, set()).update(_error_keys(node))
-            for call in ast.walk(node):
-                if not (
-                    isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                ):
-                    continue
-                name = call.func.attr
-                found = aborts.setdefault(section, set())
-                if name == "_abort_if_unique_id_configured":
-                    found.add("already_configured")
-                elif name in {
-                    "async_update_reload_and_abort",
-                    "async_update_and_abort",
-                }:
-                    found.add("reconfigure_successful")
-                elif name == "async_abort":
-                    found.update(
-                        kw.value.value
-                        for kw in call.keywords
-                        if kw.arg == "reason" and isinstance(kw.value, ast.Constant)
-                    )
+            aborts.setdefault(section, set()).update(_aborts(node))
+            if based_on_base:
+                # The base's aborts; "already_configured" where a subentry has
+                # a unique id.
+                unique = any(
+                    isinstance(item, functions) and item.name == "form_unique_id"
+                    for item in node.body
+                )
+                aborts[section].update(
+                    r for r in base_aborts if unique or r != "already_configured"
+                )
     for section, keys in COMPUTED_ERRORS.items():
         errors.setdefault(section, set()).update(keys)
     return steps, errors, aborts

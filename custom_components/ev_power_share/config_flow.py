@@ -183,10 +183,12 @@ async def async_port_errors(
     In range; not another site's of this integration; free to bind on this
     machine, unless it is the one this site's running central system listens on.
     """
+    errors: dict[str, str] = {}
     if port is None:
-        return {}
+        return errors
     if float(port) % 1 or not _within(port, OCPP_PORT_RANGE):
-        return {CONF_OCPP_PORT: "port_out_of_range"}
+        errors[CONF_OCPP_PORT] = "port_out_of_range"
+        return errors
     port = int(float(port))
     for other in hass.config_entries.async_entries(DOMAIN):
         if other.source == SOURCE_IGNORE or (
@@ -194,17 +196,18 @@ async def async_port_errors(
         ):
             continue
         if configured_port(other) == port:
-            return {CONF_OCPP_PORT: "port_taken_by_site"}
+            errors[CONF_OCPP_PORT] = "port_taken_by_site"
+            return errors
     if entry is not None and entry.state is ConfigEntryState.LOADED:
         runtime = getattr(entry, "runtime_data", None)
         if runtime is not None and (
             port == runtime.ocpp_port
             or (runtime.central.running and port == runtime.central.port)
         ):
-            return {}  # its own server
+            return errors  # its own server
     if not await hass.async_add_executor_job(_port_bindable, OCPP_HOST, port):
-        return {CONF_OCPP_PORT: "port_in_use"}
-    return {}
+        errors[CONF_OCPP_PORT] = "port_in_use"
+    return errors
 
 
 def _name_taken(
