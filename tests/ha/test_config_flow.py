@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import random
 import re
 import socket
 from typing import Any
@@ -26,9 +27,16 @@ from .test_site_control import OPTIONS
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free now, below the range servers bound to port 0 are given (the
+    central systems of tests running beside these): it stays free."""
+    for port in random.sample(range(20000, 32768), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))  # noqa: S104 - as the flow checks
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 FORM = {
