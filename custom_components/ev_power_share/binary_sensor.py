@@ -12,16 +12,17 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SUBENTRY_CHARGER
-from .controller import SiteController
-from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ChargerEntity, ConnectorView, async_add_subentry_entities
-from .ocpp_source import ChargerConfig, OcppSource
+from .data import EvPowerShareConfigEntry
+from .entity import (
+    ChargerEntity,
+    ConnectorView,
+    async_add_subentry_entities,
+    charger_entities,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -65,22 +66,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Per charger: online; per connector: vehicle connected."""
-    runtime = entry.runtime_data
-
-    def make(sub: ConfigSubentry) -> list[BinarySensorEntity]:
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        args = (runtime.controller, runtime.ocpp, sub.subentry_id, charger)
-        return [
-            *(ChargerBinarySensor(*args, d) for d in CHARGER_BINARY_SENSORS),
-            *(
-                ChargerBinarySensor(*args, d, n)
-                for n in range(1, charger.connectors + 1)
-                for d in CONNECTOR_BINARY_SENSORS
-            ),
-        ]
-
+    make = charger_entities(
+        entry,
+        ChargerBinarySensor,
+        per_charger=CHARGER_BINARY_SENSORS,
+        per_connector=CONNECTOR_BINARY_SENSORS,
+    )
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
@@ -88,21 +79,6 @@ class ChargerBinarySensor(ChargerEntity, BinarySensorEntity):
     """A binary sensor of a charger (``connector`` None) or one connector."""
 
     entity_description: ChargerBinarySensorDescription
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: ChargerBinarySensorDescription,
-        connector: int | None = None,
-    ) -> None:
-        """Describe the binary sensor."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
 
     @property
     def available(self) -> bool:

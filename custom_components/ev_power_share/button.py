@@ -12,17 +12,14 @@ from homeassistant.components.button import (  # type: ignore[attr-defined,unuse
     ButtonEntity,
     ButtonEntityDescription,
 )
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .commands import async_command
-from .const import SUBENTRY_CHARGER
-from .controller import SiteController
-from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ChargerEntity, async_add_subentry_entities
-from .ocpp_source import ChargerConfig, OcppSource
+from .data import EvPowerShareConfigEntry
+from .entity import ChargerEntity, async_add_subentry_entities, charger_entities
+from .ocpp_source import OcppSource
 
 PARALLEL_UPDATES = 1
 
@@ -63,22 +60,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Per charger: restart; per connector: start, stop, unlock."""
-    runtime = entry.runtime_data
-
-    def make(sub: ConfigSubentry) -> list[ButtonEntity]:
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        args = (runtime.controller, runtime.ocpp, sub.subentry_id, charger)
-        return [
-            *(CommandButton(*args, d) for d in CHARGER_BUTTONS),
-            *(
-                CommandButton(*args, d, n)
-                for n in range(1, charger.connectors + 1)
-                for d in CONNECTOR_BUTTONS
-            ),
-        ]
-
+    make = charger_entities(
+        entry,
+        CommandButton,
+        per_charger=CHARGER_BUTTONS,
+        per_connector=CONNECTOR_BUTTONS,
+    )
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
@@ -86,21 +73,6 @@ class CommandButton(ChargerEntity, ButtonEntity):
     """Sends its command to the charger (``connector`` None) or a connector."""
 
     entity_description: CommandButtonDescription
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: CommandButtonDescription,
-        connector: int | None = None,
-    ) -> None:
-        """Describe the button."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
 
     @property
     def available(self) -> bool:

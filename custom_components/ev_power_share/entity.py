@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
+from .const import DOMAIN, SUBENTRY_CHARGER
 from .controller import SiteController
 from .core.allocator import PortAllocation
 from .csms import ConnectorState, Station
+from .data import EvPowerShareConfigEntry, charger_config
 from .devices import (
     async_sync_devices,
     charger_device_identifier,
@@ -64,6 +65,45 @@ def async_add_subentry_entities(
     entry.async_on_unload(
         async_dispatcher_connect(hass, signal_subentries_added(entry.entry_id), add)
     )
+
+
+type ChargerEntityFactory = Callable[
+    [SiteController, OcppSource, str, ChargerConfig, EntityDescription, int | None],
+    Entity,
+]
+"""An entity class of a charger or connector: (controller, source, subentry id,
+charger, description, connector or None)."""
+
+
+def charger_entities(
+    entry: EvPowerShareConfigEntry,
+    factory: ChargerEntityFactory,
+    *,
+    per_charger: Sequence[EntityDescription] = (),
+    per_connector: Sequence[EntityDescription]
+    | Callable[[ChargerConfig], Sequence[EntityDescription]] = (),
+) -> Callable[[ConfigSubentry], list[Entity]]:
+    """For :func:`async_add_subentry_entities`: a charger subentry's entities,
+    one per ``per_charger`` description and one per connector and
+    ``per_connector`` description (or what it gives for the charger)."""
+    runtime = entry.runtime_data
+
+    def make(sub: ConfigSubentry) -> list[Entity]:
+        if sub.subentry_type != SUBENTRY_CHARGER:
+            return []
+        charger = charger_config(sub)
+        args = (runtime.controller, runtime.ocpp, sub.subentry_id, charger)
+        connector = per_connector(charger) if callable(per_connector) else per_connector
+        return [
+            *(factory(*args, d, None) for d in per_charger),
+            *(
+                factory(*args, d, n)
+                for n in range(1, charger.connectors + 1)
+                for d in connector
+            ),
+        ]
+
+    return make
 
 
 class EvPowerShareEntity(CoordinatorEntity[SiteController]):
@@ -119,11 +159,13 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
         source: OcppSource,
         subentry_id: str,
         charger: ChargerConfig,
-        key: str,
+        description: EntityDescription,
         connector: int | None = None,
     ) -> None:
         """Attach to the charger's device."""
         super().__init__(controller)
+        self.entity_description = description
+        key = description.key
         entry_id = controller.config_entry.entry_id
         self.source = source
         self.connector = connector
@@ -195,7 +237,10 @@ class ConnectorSetting[T](ChargerEntity):
     ``_async_last_value`` is what the platform restores.
     """
 
-    setting: SettingDescription[T]
+    @property
+    def setting(self) -> SettingDescription[T]:
+        """How this setting is read and written: the entity's description."""
+        return cast("SettingDescription[T]", self.entity_description)
 
     async def _async_last_value(self) -> T | None:
         """The value before the restart (None: none, keep the default)."""

@@ -13,21 +13,21 @@ from homeassistant.components.number import (
     NumberMode,
     RestoreNumber,
 )
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SITE_GROUP_ID, SUBENTRY_CHARGER
+from .const import SITE_GROUP_ID
 from .controller import LimitOverride, SiteController
-from .data import EvPowerShareConfigEntry, charger_config
+from .data import EvPowerShareConfigEntry
 from .entity import (
     ConnectorSetting,
     ConnectorView,
     EvPowerShareEntity,
     async_add_subentry_entities,
+    charger_entities,
 )
-from .ocpp_source import ChargerConfig, OcppSource
+from .ocpp_source import ChargerConfig
 
 PARALLEL_UPDATES = 0
 
@@ -133,18 +133,7 @@ async def async_setup_entry(
         [SiteNumber(runtime.controller, SITE_LIMIT, runtime.settings.site_limit_a)]
     )
 
-    def make(sub: ConfigSubentry) -> list[NumberEntity]:
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        return [
-            ConnectorNumber(
-                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
-            )
-            for n in range(1, charger.connectors + 1)
-            for d in CONNECTOR_NUMBERS
-        ]
-
+    make = charger_entities(entry, ConnectorNumber, per_connector=CONNECTOR_NUMBERS)
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
@@ -188,22 +177,6 @@ class ConnectorNumber(ConnectorSetting[float], RestoreNumber):
     """A number the user sets for one connector; kept across restarts."""
 
     entity_description: ConnectorNumberDescription
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: ConnectorNumberDescription,
-        connector: int,
-    ) -> None:
-        """Describe the number."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
-        self.setting = description
 
     @property
     def native_min_value(self) -> float:

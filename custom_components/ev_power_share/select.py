@@ -7,24 +7,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .const import CONF_POLICY, SITE_GROUP_ID, SUBENTRY_CHARGER
+from .const import CONF_POLICY, SITE_GROUP_ID
 from .controller import SiteController
 from .core.model import Policy
 from .core.solar import ChargeMode
-from .data import EvPowerShareConfigEntry, charger_config
+from .data import EvPowerShareConfigEntry
 from .entity import (
     ConnectorSetting,
     ConnectorView,
     EvPowerShareEntity,
     async_add_subentry_entities,
+    charger_entities,
 )
-from .ocpp_source import ChargerConfig, OcppSource
 
 PARALLEL_UPDATES = 0
 
@@ -88,18 +87,7 @@ async def async_setup_entry(
     runtime = entry.runtime_data
     async_add_entities([SiteSelect(runtime.controller, POLICY)])
 
-    def make(sub: ConfigSubentry) -> list[SelectEntity]:
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        return [
-            ConnectorSelect(
-                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
-            )
-            for n in range(1, charger.connectors + 1)
-            for d in CONNECTOR_SELECTS
-        ]
-
+    make = charger_entities(entry, ConnectorSelect, per_connector=CONNECTOR_SELECTS)
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
@@ -129,22 +117,6 @@ class ConnectorSelect(ConnectorSetting[str], SelectEntity, RestoreEntity):
     """A select the user sets for one connector; kept across restarts."""
 
     entity_description: ConnectorSelectDescription
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: ConnectorSelectDescription,
-        connector: int,
-    ) -> None:
-        """Describe the select."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
-        self.setting = description
 
     async def _async_last_value(self) -> str | None:
         last = await self.async_get_last_state()

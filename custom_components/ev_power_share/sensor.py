@@ -21,23 +21,25 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import SITE_GROUP_ID, SUBENTRY_CHARGER, SUBENTRY_GROUP, SUBENTRY_METER
+from .const import SITE_GROUP_ID, SUBENTRY_GROUP, SUBENTRY_METER
 from .controller import ControllerSnapshot, SiteController
 from .core.model import CONNECTIONS
-from .data import EvPowerShareConfigEntry, charger_config
+from .data import EvPowerShareConfigEntry
 from .entity import (
     ChargerEntity,
     ConnectorView,
     EvPowerShareEntity,
     WritesOnChange,
     async_add_subentry_entities,
+    charger_entities,
 )
 from .meter_sensor import MeterSensor, meter_sensor_descriptions
 from .meters import meter_settings
 from .modbus import PROFILES
-from .ocpp_source import ChargerConfig, OcppSource
+from .ocpp_source import ChargerConfig
 
 PARALLEL_UPDATES = 0
 
@@ -173,10 +175,13 @@ async def async_setup_entry(
         for description in (*per_group, *SITE_SENSORS)
     )
 
-    source = entry.runtime_data.ocpp
     meters = entry.runtime_data.meters
 
-    def make(sub: ConfigSubentry) -> list[SensorEntity]:
+    chargers = charger_entities(
+        entry, ConnectorSensor, per_connector=_connector_sensors
+    )
+
+    def make(sub: ConfigSubentry) -> list[Entity]:
         if sub.subentry_type == SUBENTRY_GROUP:
             return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
         if sub.subentry_type == SUBENTRY_METER:
@@ -187,17 +192,15 @@ async def async_setup_entry(
                 MeterSensor(controller, meters, meter, d)
                 for d in meter_sensor_descriptions(meter, group_legs, phases)
             ]
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        legs = len(CONNECTIONS[charger.connection].legs)
-        return [
-            ConnectorSensor(controller, source, sub.subentry_id, charger, d, n)
-            for n in range(1, charger.connectors + 1)
-            for d in (*CONNECTOR_CURRENTS[:legs], *CONNECTOR_SENSORS)
-        ]
+        return chargers(sub)
 
     async_add_subentry_entities(hass, entry, async_add_entities, make)
+
+
+def _connector_sensors(charger: ChargerConfig) -> tuple[EntityDescription, ...]:
+    """A current per leg the charger is wired to, then the other figures."""
+    legs = len(CONNECTIONS[charger.connection].legs)
+    return (*CONNECTOR_CURRENTS[:legs], *CONNECTOR_SENSORS)
 
 
 def _group_legs(controller: SiteController, group_id: str) -> tuple[int, ...]:
@@ -324,21 +327,6 @@ class ConnectorSensor(WritesOnChange, ChargerEntity, RestoreSensor):
 
     entity_description: ConnectorSensorDescription
     _restored: float | None = None
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: ConnectorSensorDescription,
-        connector: int,
-    ) -> None:
-        """Describe the sensor."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
         """Restore the last energy register."""

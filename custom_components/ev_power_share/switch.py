@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .const import SUBENTRY_CHARGER
-from .controller import SiteController
-from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ConnectorSetting, ConnectorView, async_add_subentry_entities
-from .ocpp_source import ChargerConfig, OcppSource
+from .data import EvPowerShareConfigEntry
+from .entity import (
+    ConnectorSetting,
+    ConnectorView,
+    async_add_subentry_entities,
+    charger_entities,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -51,20 +52,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """A charging switch per connector."""
-    runtime = entry.runtime_data
-
-    def make(sub: ConfigSubentry) -> list[SwitchEntity]:
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        return [
-            ConnectorSwitch(
-                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
-            )
-            for n in range(1, charger.connectors + 1)
-            for d in CONNECTOR_SWITCHES
-        ]
-
+    make = charger_entities(entry, ConnectorSwitch, per_connector=CONNECTOR_SWITCHES)
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
@@ -72,22 +60,6 @@ class ConnectorSwitch(ConnectorSetting[bool], SwitchEntity, RestoreEntity):
     """A switch the user sets for one connector; kept across restarts."""
 
     entity_description: ConnectorSwitchDescription
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: ConnectorSwitchDescription,
-        connector: int,
-    ) -> None:
-        """Describe the switch."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
-        self.setting = description
 
     async def _async_last_value(self) -> bool | None:
         last = await self.async_get_last_state()

@@ -8,16 +8,17 @@ from dataclasses import dataclass
 import datetime as dt
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import RestoreEntity
 
-from .const import SUBENTRY_CHARGER
-from .controller import SiteController
-from .data import EvPowerShareConfigEntry, charger_config
-from .entity import ConnectorSetting, ConnectorView, async_add_subentry_entities
-from .ocpp_source import ChargerConfig, OcppSource
+from .data import EvPowerShareConfigEntry
+from .entity import (
+    ConnectorSetting,
+    ConnectorView,
+    async_add_subentry_entities,
+    charger_entities,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -51,20 +52,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """A departure time per connector of every charger."""
-    runtime = entry.runtime_data
-
-    def make(sub: ConfigSubentry) -> list[TimeEntity]:
-        if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
-        charger = charger_config(sub)
-        return [
-            ConnectorTime(
-                runtime.controller, runtime.ocpp, sub.subentry_id, charger, d, n
-            )
-            for n in range(1, charger.connectors + 1)
-            for d in CONNECTOR_TIMES
-        ]
-
+    make = charger_entities(entry, ConnectorTime, per_connector=CONNECTOR_TIMES)
     async_add_subentry_entities(hass, entry, async_add_entities, make)
 
 
@@ -72,22 +60,6 @@ class ConnectorTime(ConnectorSetting[dt.time], TimeEntity, RestoreEntity):
     """A time the user sets for one connector; kept across restarts."""
 
     entity_description: ConnectorTimeDescription
-
-    def __init__(
-        self,
-        controller: SiteController,
-        source: OcppSource,
-        subentry_id: str,
-        charger: ChargerConfig,
-        description: ConnectorTimeDescription,
-        connector: int,
-    ) -> None:
-        """Describe the time."""
-        super().__init__(
-            controller, source, subentry_id, charger, description.key, connector
-        )
-        self.entity_description = description
-        self.setting = description
 
     async def _async_last_value(self) -> dt.time | None:
         last = await self.async_get_last_state()
