@@ -1400,7 +1400,7 @@ class Soak:
 
     def instrument(self, runtime: Any) -> Callable[[], None]:
         """Count cycles, failures and stations' frames; returns the undo."""
-        from custom_components.ev_power_share.core.setpoints import (  # noqa: PLC0415
+        from custom_components.ev_power_share.core.commands import (  # noqa: PLC0415
             SetpointRules,
         )
 

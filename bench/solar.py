@@ -11,7 +11,7 @@ washing machine and dishwasher. One EV is plugged in from 07:00 to 20:00 and
 never fills up: a 3-phase one (230 V, 6–16 A: 4.1–11 kW) and a 1-phase one
 (6–16 A: 1.4–3.7 kW), in ``solar`` and ``min_solar`` modes. Every 5 s step:
 grid meter → ``SolarController`` → cap on ``Vehicle.max_a`` → core allocator (a
-one-group site) → ``setpoints.plan_commands`` (1 A hysteresis) → a vehicle that
+one-group site) → ``commands.plan_commands`` (1 A hysteresis) → a vehicle that
 follows a decrease within one cycle and an increase within two
 (``simulator/solar_replay.py``).
 

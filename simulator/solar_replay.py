@@ -4,7 +4,7 @@ Each 5 s step while the EV is plugged in (07:00–20:00 by default; it never
 fills up): the grid meter reads household load − PV + EV; the
 :class:`SolarController` turns it into a cap; the cap limits ``Vehicle.max_a`` of
 the only port of a one-group site; the core allocator allocates;
-``setpoints.plan_commands`` (1 A hysteresis) decides the command; the vehicle
+``commands.plan_commands`` (1 A hysteresis) decides the command; the vehicle
 follows it: a decrease within one cycle, an increase to within 2 A of the
 command after one cycle and fully after two. The meter and the vehicle's draw
 are read at the same instant.
@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 import math
 
 from custom_components.ev_power_share.core.allocator import RotationState, allocate
-from custom_components.ev_power_share.core.model import Group, Port, Site, Vehicle
-from custom_components.ev_power_share.core.setpoints import (
+from custom_components.ev_power_share.core.commands import (
     CommandState,
     SetpointRules,
     plan_commands,
 )
+from custom_components.ev_power_share.core.model import Group, Port, Site, Vehicle
 from custom_components.ev_power_share.core.solar import (
     ChargeMode,
     SolarController,

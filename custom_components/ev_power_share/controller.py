@@ -29,6 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .core.allocator import Allocation, RotationState, allocate
+from .core.commands import CommandState, SetpointRules, plan_commands
 from .core.design import DesignFigures, design_figures
 from .core.limits import capped_at_failsafe
 from .core.model import (
@@ -41,7 +42,6 @@ from .core.model import (
     validate_port,
 )
 from .core.scenario import dump_allocation, dump_scenario
-from .core.setpoints import CommandState, SetpointRules, plan_commands
 from .core.topology import GroupConfig, build_groups
 
 if TYPE_CHECKING:

@@ -23,6 +23,11 @@ from custom_components.ev_power_share.core.allocator import (
     allocate,
     vehicle_bound,
 )
+from custom_components.ev_power_share.core.commands import (
+    CommandState,
+    SetpointRules,
+    plan_commands,
+)
 from custom_components.ev_power_share.core.model import (
     Group,
     Port,
@@ -30,11 +35,6 @@ from custom_components.ev_power_share.core.model import (
     Vehicle,
 )
 from custom_components.ev_power_share.core.scenario import load_scenario
-from custom_components.ev_power_share.core.setpoints import (
-    CommandState,
-    SetpointRules,
-    plan_commands,
-)
 
 from .strategies import scenarios
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.ev_power_share.core.allocator import RotationState, allocate
+from custom_components.ev_power_share.core.commands import CommandState, plan_commands
 from custom_components.ev_power_share.core.limits import (
     EvDraw,
     LoadEstimate,
@@ -32,7 +33,6 @@ from custom_components.ev_power_share.core.model import (
     SupplySystem,
     Vehicle,
 )
-from custom_components.ev_power_share.core.setpoints import CommandState, plan_commands
 
 WYE = Supply()
 NO_EV = EvDraw()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_power_share.core.allocator import RotationState, allocate
+from custom_components.ev_power_share.core.commands import CommandState, plan_commands
 from custom_components.ev_power_share.core.limits import (
     MeterConfig,
     MeterSample,
@@ -44,7 +45,6 @@ from custom_components.ev_power_share.core.model import (
     Supply,
     Vehicle,
 )
-from custom_components.ev_power_share.core.setpoints import CommandState, plan_commands
 
 INTERVAL_S = 5.0
 LIMIT_A = 32.0  # a 40 A circuit under the 80 % rule

@@ -1,7 +1,7 @@
 """Solar charging over simulated hours: no oscillation, no lasting grid import.
 
 A shortened version of ``bench/solar.py``: the synthetic day of
-``simulator/solar_day.py`` through solar controller → allocator → setpoints →
+``simulator/solar_day.py`` through solar controller → allocator → commands →
 a vehicle that follows within one or two cycles.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from custom_components.ev_power_share.core.setpoints import (
+from custom_components.ev_power_share.core.commands import (
     CommandState,
     SetpointRules,
     plan_commands,

@@ -1,0 +1,305 @@
+"""The command writer: from allocations to what is sent to each charger, and when.
+
+One pure function, :func:`plan_commands`, decides every cycle what each port is
+to hold and which of those limits go on the wire now. Port sources only execute
+its :class:`Commands` (and say what their chargers confirmed, :class:`Held`).
+
+* **Decreases go out at once; increases wait** until every decrease sent before
+  is confirmed by its charger (where the source can tell) and has had
+  ``settle_s`` to take effect (an EV must follow a lowered limit within about
+  5 s, IEC 61851). While current moves from port A to port B, A is lowered first
+  and B raised only once A has settled: every command is at most the current
+  allocation, and what the chargers may apply is at every moment within one
+  allocation the allocator made.
+* **Hysteresis**: an increase smaller than ``hysteresis_a`` is not sent (a
+  decrease always is).
+* **Whole steps per charger** (:class:`PortSteps`): rounded down to the
+  charger's step, in A or in W where it takes only W (converted with its phases
+  and voltage); a limit under the port's minimum is 0.
+* **A write budget per charger** (flash wear, cloud rate limits): at most
+  ``writes`` in any ``window_s``. A decrease always goes out, even over budget
+  (safety first); increases, re-sends and refreshes wait.
+* **Watchdog refresh**: a limit is sent again ``refresh_s`` after its charger
+  confirmed it, before its ``validTo`` would lapse to the failsafe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+import math
+from typing import Literal
+
+type Unit = Literal["A", "W"]
+EPS = 1e-6
+"""Float noise tolerated when comparing currents."""
+
+
+def quantize(amount: float, step: float) -> float:
+    """Whole steps, rounded down (never up, never below 0), tolerating float noise.
+
+    The one round-down helper: every limit we send goes through it."""
+    if not math.isfinite(amount) or amount <= 0.0:
+        return 0.0
+    return round(math.floor(amount / step + 1e-6) * step, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBudget:
+    """At most ``writes`` limits sent to a charger in any ``window_s``."""
+
+    writes: int
+    window_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PortSteps:
+    """How a port takes a limit: its charger's capabilities, as data."""
+
+    charger: str = ""
+    """The charger whose write budget the port shares ("": its own)."""
+    unit: Unit = "A"
+    step: float = 1.0
+    """Resolution in ``unit`` (1 A for most chargers; 0.1 A for some)."""
+    minimum_a: float = 0.0
+    """Below this (A per phase) the port is paused: 0."""
+    watts_per_amp: float = 690.0
+    """W per A per phase (phases × line voltage): the conversion to W."""
+    refresh_s: float | None = None
+    """Re-send an unchanged limit this long after its charger confirmed it."""
+    budget: WriteBudget | None = None
+
+    def value(self, amps: float) -> float:
+        """``amps`` (A per phase) in the charger's unit, whole steps, rounded down."""
+        raw = amps if self.unit == "A" else amps * self.watts_per_amp
+        return quantize(raw, self.step)
+
+    def amps(self, value: float) -> float:
+        """A value in the charger's unit as A per phase."""
+        return value if self.unit == "A" else value / self.watts_per_amp
+
+    def whole(self, amps: float) -> float:
+        """The highest limit the port takes that is not above ``amps`` (A)."""
+        value = self.value(amps)
+        held = value if self.unit == "A" else self.amps(value)
+        return held if held >= self.minimum_a - EPS else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SetpointRules:
+    """How allocations are turned into commands, site-wide."""
+
+    step_a: float = 1.0
+    """Resolution of ports whose source gives no :class:`PortSteps`."""
+    hysteresis_a: float = 1.0
+    """Smallest increase worth sending."""
+    settle_s: float = 5.0
+    """How long a decrease takes to reach the vehicle."""
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A limit a charger confirmed it holds (accepted, and applies as far as its
+    source can tell), on its current connection, and when."""
+
+    amps: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One limit to send now."""
+
+    port: str
+    amps: float
+    """A per phase (whole steps of the port's unit)."""
+    value: float
+    """What goes on the wire, in ``unit``."""
+    unit: Unit
+    decrease: bool
+    """Lower than what the port held or was commanded (safety: never waits)."""
+
+
+class Commands(Mapping[str, float]):
+    """What every port is to hold (A per phase; 0 = pause), and the writes due
+    now (:attr:`writes`: decreases first, then the others)."""
+
+    __slots__ = ("_amps", "writes")
+
+    def __init__(
+        self, amps: Mapping[str, float], writes: Sequence[Command] = ()
+    ) -> None:
+        self._amps = dict(amps)
+        self.writes: tuple[Command, ...] = tuple(writes)
+
+    def __getitem__(self, port: str) -> float:
+        return self._amps[port]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._amps)
+
+    def __len__(self) -> int:
+        return len(self._amps)
+
+    def __repr__(self) -> str:
+        return f"Commands({self._amps!r}, writes={self.writes!r})"
+
+    def only(self, ports: Collection[str]) -> Commands:
+        """The commands of some ports (those one source serves)."""
+        return Commands(
+            {p: a for p, a in self._amps.items() if p in ports},
+            [c for c in self.writes if c.port in ports],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandState:
+    """What was commanded, and what is still under way."""
+
+    commanded: Mapping[str, float] = field(default_factory=dict)
+    last_decrease_s: float | None = None
+    unconfirmed: Mapping[str, float] = field(default_factory=dict)
+    """Ports lowered to this (A) that their charger has not confirmed yet."""
+    writes: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """When limits were sent, per charger (within its budget's window)."""
+    sent: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """The last limit sent per port, and when (never the same one twice at once)."""
+
+
+def confirm(state: CommandState, held: Mapping[str, Held | None]) -> CommandState:
+    """``state`` without the decreases their chargers now confirm (or whose port
+    left the allocation: the allocator counts it at what it may hold)."""
+    unconfirmed = {
+        port: amps
+        for port, amps in state.unconfirmed.items()
+        if port in state.commanded and not _confirms(held.get(port), amps)
+    }
+    if len(unconfirmed) == len(state.unconfirmed):
+        return state
+    return replace(state, unconfirmed=unconfirmed)
+
+
+def _confirms(held: Held | None, amps: float) -> bool:
+    return held is not None and held.amps <= amps + EPS
+
+
+def plan_commands(
+    target: Mapping[str, float],
+    state: CommandState,
+    now_s: float,
+    rules: SetpointRules = SetpointRules(),
+    *,
+    steps: Mapping[str, PortSteps] | None = None,
+    held: Mapping[str, Held | None] | None = None,
+) -> tuple[Commands, CommandState]:
+    """Commands for ``now_s``: every value is at most its target.
+
+    ``target`` holds the allocator's currents (0 = pause); ports absent from it
+    are dropped. ``steps`` says how each port takes a limit (default: whole
+    ``rules.step_a``, no budget, no refresh). ``held`` is what the chargers of
+    ports whose source can tell confirmed (None: nothing of ours, e.g. since it
+    reconnected); a port absent from it is taken to hold what it was commanded.
+    Returns the full map of commands with the writes due now, and the new state.
+    """
+    steps = steps or {}
+    held = held or {}
+    default = PortSteps(step=rules.step_a)
+    state = confirm(state, held)
+    unconfirmed = {p: a for p, a in state.unconfirmed.items() if p in target}
+    wanted: dict[str, float] = {}
+    commands: dict[str, float] = {}
+    decreased = False
+    for port, amps in target.items():
+        want = wanted[port] = steps.get(port, default).whole(amps)
+        # A port seen for the first time starts from 0 A: its first increase
+        # waits for pending decreases like any other.
+        before = state.commanded.get(port, 0.0)
+        if want < before:
+            decreased = True
+            if port in held:
+                unconfirmed[port] = want
+        commands[port] = min(want, before)
+    last_decrease = now_s if decreased else state.last_decrease_s
+    settled = (
+        last_decrease is None or now_s - last_decrease >= rules.settle_s
+    ) and not unconfirmed
+    writes = _recent(state.writes, steps, now_s)
+    decreases: list[Command] = []
+    others: list[Command] = []
+    sent = {p: s for p, s in state.sent.items() if p in target}
+    for port in target:
+        port_steps = steps.get(port, default)
+        before = state.commanded.get(port, 0.0)
+        want = wanted[port]
+        if (
+            settled
+            and want > before
+            and (want - before >= rules.hysteresis_a or before == 0.0)
+        ):
+            commands[port] = want
+        amps = commands[port]
+        if not _due(port, amps, before, held, port_steps, now_s, sent):
+            continue
+        last = held.get(port)
+        decrease = (
+            amps < before - EPS
+            or amps == 0.0
+            or (last is not None and amps < last.amps)
+        )
+        charger = port_steps.charger or port
+        budget = port_steps.budget
+        if (
+            not decrease
+            and budget is not None
+            and len(writes.get(charger, ())) >= budget.writes
+        ):
+            commands[port] = min(amps, before)  # waits for the budget
+            continue
+        writes[charger] = (*writes.get(charger, ()), now_s)
+        sent[port] = (amps, now_s)
+        command = Command(port, amps, port_steps.value(amps), port_steps.unit, decrease)
+        (decreases if decrease else others).append(command)
+    return Commands(commands, decreases + others), CommandState(
+        commands, last_decrease, unconfirmed, writes, sent
+    )
+
+
+def _due(
+    port: str,
+    amps: float,
+    before: float,
+    held: Mapping[str, Held | None],
+    steps: PortSteps,
+    now_s: float,
+    sent: Mapping[str, tuple[float, float]],
+) -> bool:
+    """Whether ``amps`` must be sent to ``port`` now."""
+    if sent.get(port) == (amps, now_s):
+        return False  # sent at this very moment already
+    if port not in held:
+        return abs(amps - before) > EPS or port not in sent
+    last = held[port]
+    return (
+        last is None
+        or abs(last.amps - amps) > EPS
+        or (steps.refresh_s is not None and now_s - last.at >= steps.refresh_s)
+    )
+
+
+def _recent(
+    writes: Mapping[str, tuple[float, ...]],
+    steps: Mapping[str, PortSteps],
+    now_s: float,
+) -> dict[str, tuple[float, ...]]:
+    """The writes still inside their charger's budget window."""
+    windows = {
+        s.charger or port: s.budget.window_s
+        for port, s in steps.items()
+        if s.budget is not None
+    }
+    return {
+        charger: kept
+        for charger, times in writes.items()
+        if (window := windows.get(charger)) is not None
+        and (kept := tuple(t for t in times if now_s - t < window))
+    }
