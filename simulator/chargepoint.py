@@ -111,6 +111,8 @@ class SimulatedChargePoint:
         composite_schedule: bool = True,
         obeys_profiles: bool = True,
         trigger_message: TriggerAnswer = "Accepted",
+        rate_units: tuple[str, ...] = ("A", "W"),
+        max_stack_level: int = 8,
     ) -> None:
         """``composite_schedule=False``: GetCompositeSchedule is answered Rejected,
         as by chargers that do not implement it. ``obeys_profiles=False``:
@@ -120,7 +122,12 @@ class SimulatedChargePoint:
         answered; ``"Accepted"`` (the default) sends the requested messages after
         the response; ``"Rejected"`` and ``"NotImplemented"`` are the response's
         status, ``"CallError"`` a CALLERROR NotImplemented (as from chargers without
-        the feature), and nothing is sent. All may be changed while it runs."""
+        the feature), and nothing is sent. ``rate_units``: the units its charging
+        schedules take ("A", "W"; a profile in another is Rejected), reported as
+        ``ChargingScheduleAllowedChargingRateUnit`` (1.6) / SmartChargingCtrlr
+        ``RateUnit`` (2.0.1); ``max_stack_level``: the highest stack level it
+        takes (``ChargeProfileMaxStackLevel`` / ``ProfileStackLevel``). All may be
+        changed while it runs."""
         self.id = station_id
         self.url = f"{url.rstrip('/')}/{station_id}"
         self.version: Version = version
@@ -135,6 +142,8 @@ class SimulatedChargePoint:
         self.composite_schedule = composite_schedule
         self.obeys_profiles = obeys_profiles
         self.trigger_message: TriggerAnswer = trigger_message
+        self.rate_units = rate_units
+        self.max_stack_level = max_stack_level
         self.smart = SmartCharging(max_current_a, self.clock())
         self.configuration: dict[str, str] = {}
         """Keys set by ChangeConfiguration (1.6) / ``Component.Variable`` by SetVariables."""
@@ -288,7 +297,13 @@ class SimulatedChargePoint:
         now = self.clock()
         try:
             profile = Profile.from_ocpp(connector, data, now)
+            schedule = data["charging_schedule"]
+            if isinstance(schedule, list):
+                schedule = schedule[0]
+            unit = schedule["charging_rate_unit"]
         except (KeyError, TypeError, ValueError, IndexError):
+            return False
+        if unit not in self.rate_units or profile.stack_level > self.max_stack_level:
             return False
         if not self.obeys_profiles:
             return True  # "Accepted", and ignored
@@ -715,6 +730,26 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
         self.sim.configuration[key] = value
         return result16.ChangeConfiguration(status="Accepted")
 
+    @on(Action16.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None) -> Any:
+        self._log("GetConfiguration", {"key": key})
+        known = {
+            "ChargingScheduleAllowedChargingRateUnit": ",".join(
+                {"A": "Current", "W": "Power"}[u] for u in self.sim.rate_units
+            ),
+            "ChargeProfileMaxStackLevel": str(self.sim.max_stack_level),
+            **self.sim.configuration,
+        }
+        wanted = key or list(known)
+        return result16.GetConfiguration(
+            configuration_key=[
+                {"key": k, "readonly": True, "value": known[k]}
+                for k in wanted
+                if k in known
+            ],
+            unknown_key=[k for k in wanted if k not in known] or None,
+        )
+
     @on(Action16.set_charging_profile)
     def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any]
@@ -858,6 +893,29 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
                 }
             )
         return result201.SetVariables(set_variable_result=results)
+
+    @on(Action201.get_variables)
+    def on_get_variables(
+        self, get_variable_data: list[dict[str, Any]], **_: Any
+    ) -> Any:
+        self._log("GetVariables", {"get_variable_data": get_variable_data})
+        known = {
+            "SmartChargingCtrlr.RateUnit": ",".join(self.sim.rate_units),
+            "SmartChargingCtrlr.ProfileStackLevel": str(self.sim.max_stack_level),
+            **self.sim.configuration,
+        }
+        results = []
+        for item in get_variable_data:
+            name = f"{item['component']['name']}.{item['variable']['name']}"
+            result: dict[str, Any] = {
+                "attribute_status": "Accepted" if name in known else "UnknownVariable",
+                "component": item["component"],
+                "variable": item["variable"],
+            }
+            if name in known:
+                result["attribute_value"] = known[name]
+            results.append(result)
+        return result201.GetVariables(get_variable_result=results)
 
     @on(Action201.set_charging_profile)
     def on_set_charging_profile(

@@ -132,6 +132,7 @@ async def async_setup_entry(
         on_disobeys=lambda cp_id, disobeys: async_charger_disobeys(
             hass, entry, cp_id, disobeys
         ),
+        voltage_v=settings.supply.voltage_ln_v,
     )
     port = _ocpp_port(entry)
     central = CentralSystem(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -29,7 +29,15 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .core.allocator import Allocation, RotationState, allocate
-from .core.commands import CommandState, SetpointRules, plan_commands
+from .core.commands import (
+    Commands,
+    CommandState,
+    Held,
+    PortSteps,
+    SetpointRules,
+    confirm,
+    plan_commands,
+)
 from .core.design import DesignFigures, design_figures
 from .core.limits import capped_at_failsafe
 from .core.model import (
@@ -69,8 +77,21 @@ class PortSource(Protocol):
     def ports(self) -> Iterable[Port]:
         """The ports this source serves, as they are now."""
 
-    async def async_apply(self, commands: Mapping[str, float]) -> None:
-        """Send new current limits (A per phase; 0 = pause) to the ports."""
+    async def async_apply(self, commands: Commands) -> None:
+        """Send new current limits (A per phase; 0 = pause) to the ports: the
+        full map of what each port is to hold, and the writes due now
+        (``commands.writes``, for sources that say what their chargers hold)."""
+
+
+class CommandedSource(PortSource, Protocol):
+    """A port source that says what its chargers confirmed and how they take
+    limits: the command writer then decides each write (``commands.writes``)."""
+
+    def steps(self) -> Mapping[str, PortSteps]:
+        """How each port takes a limit (step, unit, refresh, write budget)."""
+
+    def held(self) -> Mapping[str, Held | None]:
+        """What each port's charger confirmed it holds from us."""
 
 
 def _port_name(source: PortSource, port_id: str) -> str:
@@ -78,6 +99,20 @@ def _port_name(source: PortSource, port_id: str) -> str:
     can tell; else the port id."""
     name_of = getattr(source, "port_name", None)
     return str(name_of(port_id)) if callable(name_of) else port_id
+
+
+def _commanded(
+    sources: Iterable[PortSource],
+) -> tuple[dict[str, PortSteps], dict[str, Held | None]]:
+    """How the ports of sources that can tell take limits, and what they hold."""
+    steps: dict[str, PortSteps] = {}
+    held: dict[str, Held | None] = {}
+    for source in sources:
+        if callable(getattr(source, "held", None)):
+            commanded = cast("CommandedSource", source)
+            steps.update(commanded.steps())
+            held.update(commanded.held())
+    return steps, held
 
 
 def _failsafe_currents(sources: Iterable[PortSource]) -> dict[str, float]:
@@ -588,21 +623,24 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             for pid, pa in allocation.ports.items()
             if pa.reason != "offline"
         }
+        steps, held = _commanded(self.sources)
         commands, self._commands = plan_commands(
             target,
             self._commands,
             now,
             SetpointRules(hysteresis_a=self.settings.hysteresis_a),
+            steps=steps,
+            held=held,
         )
         self._sync_input_issues()
         for source in self.sources:
             mine = self._source_ports.get(id(source), set())
             try:
-                await source.async_apply(
-                    {pid: a for pid, a in commands.items() if pid in mine}
-                )
+                await source.async_apply(commands.only(mine))
             except Exception:  # one transport never stops the others
                 _LOGGER.exception("%s failed to send its commands", source)
+        if held:
+            self._commands = confirm(self._commands, _commanded(self.sources)[1])
         return ControllerSnapshot(
             site=site,
             previous_rotation=previous,

@@ -43,6 +43,7 @@ import hmac
 import logging
 import time
 
+from .core.commands import Command, Commands, Held, PortSteps
 from .core.model import CONNECTIONS, Port, Vehicle
 from .core.solar import ChargeMode
 from .csms import Admission, Station, StationConfig
@@ -119,12 +120,14 @@ class OcppSource:
         on_boot: Callable[[Station], None] = lambda _station: None,
         on_disobeys: Callable[[str, bool], None] = lambda _cp_id, _disobeys: None,
         clock: Callable[[], float] = time.time,
+        voltage_v: float = 230.0,
     ) -> None:
         """``on_unknown(id)`` is asked about a charger nobody configured: True
         holds it as pending (announced to the user), False rejects it.
         ``on_disobeys(id, True)`` tells that a charger applies more than our
         limit (someone else drives it); ``(id, False)`` that it follows it again
-        (or was removed)."""
+        (or was removed). ``voltage_v``: line to neutral, to send W to a
+        charger that takes only W."""
         self._chargers: dict[str, ChargerConfig] = {}
         self.config = config
         self.site_failsafe_a = site_failsafe_a
@@ -138,6 +141,7 @@ class OcppSource:
         self.controls: dict[str, PortControls] = {}
         """User settings by port id."""
         self._clock = clock
+        self.voltage_v = voltage_v
         self.stations: dict[str, Station] = {}
         self._ready: set[str] = set()
         """Connected chargers that hold our failsafe profile."""
@@ -275,7 +279,7 @@ class OcppSource:
         charger = self._chargers[station.id]
         # As after a boot: the sample interval and the measurands (currents per
         # phase), before the triggered meter values that should carry them.
-        await station._configure_after_boot()
+        await station.configure()
         if not self._resumable(station):
             return
         if not await station.trigger_status(charger.connectors):
@@ -330,7 +334,12 @@ class OcppSource:
         if charger is None:
             return
         phases = len(CONNECTIONS[charger.connection].legs)
-        if await station.set_failsafe(self.failsafe_of(charger), phases):
+        # After a boot: once the charger said how it takes profiles (A or W).
+        await station.configured.wait()
+        steps = self._steps_of(charger, station)
+        if await station.set_failsafe(
+            steps.value(self.failsafe_of(charger)), phases, unit=steps.unit
+        ):
             self._ready.add(station.id)
             _LOGGER.info("Charger %s is online and under control", station.id)
         else:
@@ -459,27 +468,55 @@ class OcppSource:
                 )
         return ports
 
-    async def async_apply(self, commands: Mapping[str, float]) -> None:
-        """Send what changed (and refresh what would lapse); decreases first.
+    def steps(self) -> dict[str, PortSteps]:
+        """How each port takes a limit: whole amperes, or whole watts where its
+        charger takes only W; refreshed at half the watchdog."""
+        steps: dict[str, PortSteps] = {}
+        for cp_id, charger in self._chargers.items():
+            port_steps = self._steps_of(charger, self.stations.get(cp_id))
+            for connector in range(1, charger.connectors + 1):
+                steps[charger.port_id(connector)] = port_steps
+        return steps
 
-        A changed limit is checked once accepted, decreases before any increase
-        is sent (increases are held back if a decrease was not applied). A port
-        that disobeyed gets its last limit again and is checked at the refresh
-        cadence, until it follows it."""
+    def _steps_of(self, charger: ChargerConfig, station: Station | None) -> PortSteps:
+        phases = len(CONNECTIONS[charger.connection].legs)
+        return PortSteps(
+            charger=charger.charge_point_id,
+            unit="A" if station is None else station.smart_charging.unit,
+            watts_per_amp=phases * self.voltage_v,
+            refresh_s=self.config.watchdog_s / 2.0,
+        )
+
+    def held(self) -> dict[str, Held | None]:
+        """What each port's charger confirmed it holds from us, on its current
+        connection (None: nothing, or it lapsed); a port that applies more than
+        our limit holds what it applies."""
+        now = self._clock()
+        held: dict[str, Held | None] = {}
+        for cp_id, charger in self._chargers.items():
+            station = self.stations.get(cp_id)
+            for connector in range(1, charger.connectors + 1):
+                pid = charger.port_id(connector)
+                sent = self._sent.get(pid)
+                if (
+                    sent is None
+                    or sent.station is not station
+                    or now >= sent.at + self.config.watchdog_s
+                ):
+                    held[pid] = None
+                    continue
+                applied = self._disobeying.get(pid)
+                held[pid] = Held(sent.amps if applied is None else applied, sent.at)
+        return held
+
+    async def async_apply(self, commands: Commands) -> None:
+        """Send the limits the command writer decided (its decreases first), and
+        check each changed limit once accepted. A port that disobeyed gets its
+        last limit again and is checked at the refresh cadence, until it follows
+        it."""
         now = self._clock()
         refresh_after = self.config.watchdog_s / 2.0
-        due: list[tuple[str, float, bool]] = []
-        for pid, amps in commands.items():
-            sent = self._sent.get(pid)
-            if (
-                sent is None
-                or sent.amps != amps
-                or sent.station is not self.stations.get(pid.rpartition(":")[0])
-            ):
-                due.append((pid, amps, True))
-            elif now - sent.at >= refresh_after:
-                due.append((pid, amps, False))
-        rechecks: list[tuple[str, float, bool]] = []
+        rechecks: list[Command] = []
         for pid in self._disobeying:
             cp_id = pid.rpartition(":")[0]
             charger = self._chargers.get(cp_id)
@@ -493,46 +530,43 @@ class OcppSource:
             self._checked[pid] = now
             sent = self._sent.get(pid)
             amps = self.failsafe_of(charger) if sent is None else sent.amps
-            rechecks.append((pid, amps, True))
-        decreases = rechecks + [
-            d for d in due if d[0] in self._sent and d[1] < self._sent[d[0]].amps
-        ]
-        others = [d for d in due if d not in decreases]
-        disobeying = set(self._disobeying)
-        if decreases:
-            await asyncio.gather(
-                *(self._send(pid, amps, now, check) for pid, amps, check in decreases)
-            )
-        if not set(self._disobeying) <= disobeying:
-            # A decrease was not applied: the increases may rely on it. Hold them
-            # back; the next cycle counts that port at what it applies.
-            others = [
-                d
-                for d in others
-                if d[0] in self._sent and d[1] <= self._sent[d[0]].amps
-            ]
-        if others:
-            await asyncio.gather(
-                *(self._send(pid, amps, now, check) for pid, amps, check in others)
-            )
+            steps = self._steps_of(charger, self.stations.get(cp_id))
+            rechecks.append(Command(pid, amps, steps.value(amps), steps.unit, True))
+        writes = getattr(commands, "writes", ())
+        for wave in (
+            rechecks + [c for c in writes if c.decrease],
+            [c for c in writes if not c.decrease],
+        ):
+            if wave:
+                await asyncio.gather(*(self._send(c, now) for c in wave))
 
-    async def _send(self, pid: str, amps: float, now: float, check: bool) -> None:
+    async def _send(self, command: Command, now: float) -> None:
+        pid = command.port
         cp_id, _, connector = pid.rpartition(":")
         charger = self._chargers.get(cp_id)
         station = self.stations.get(cp_id)
         if charger is None or station is None or not self.online(cp_id):
             return
         phases = len(CONNECTIONS[charger.connection].legs)
-        if await station.set_limit(int(connector), amps, phases):
-            self._sent[pid] = self._sending(pid, amps, now, station)
+        sent = self._sent.get(pid)
+        check = sent is None or sent.amps != command.amps or sent.station is not station
+        if await station.set_limit(
+            int(connector), command.value, phases, unit=command.unit
+        ):
+            self._sent[pid] = self._sending(pid, command.amps, now, station)
             self._unsure.discard(pid)
             if check or pid in self._disobeying:
-                await self._verify(pid, station, amps, now)
+                await self._verify(pid, station, command.amps, now)
         else:
             # It may still hold its previous limit: count it at that until the
             # limit lapses, and send again when it is back under control.
             self._unsure.add(pid)
-            _LOGGER.warning("Charger %s did not accept a limit of %s A", cp_id, amps)
+            _LOGGER.warning(
+                "Charger %s did not accept a limit of %s %s",
+                cp_id,
+                command.value,
+                command.unit,
+            )
 
     async def _verify(
         self, pid: str, station: Station, amps: float, now: float

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from custom_components.ev_power_share.core.commands import (
+    CommandState,
+    SetpointRules,
+    confirm,
+    plan_commands,
+)
 from custom_components.ev_power_share.core.model import Port
 from custom_components.ev_power_share.csms import CentralSystem, StationConfig
 from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
@@ -18,6 +24,9 @@ from .conftest import TIMEOUT_S, SimFactory, booted, wait_until
 
 WATCHDOG_S = 60.0
 """Real profiles outlive the test; the source's clock decides the refresh cadence."""
+RULES = SetpointRules(settle_s=0.0)
+"""The source alone, no vehicle to wait for: an increase waits only for the
+decreases before it to be confirmed."""
 
 
 @dataclass
@@ -27,6 +36,8 @@ class Rig:
     now: float = 1_000.0
     disobeys: list[tuple[str, bool]] = field(default_factory=list)
     source: OcppSource = field(init=False)
+    commands: CommandState = field(default_factory=CommandState)
+    """The command writer's state (the controller keeps it)."""
 
     def port(self, port_id: str) -> Port:
         return next(p for p in self.source.ports() if p.id == port_id)
@@ -67,9 +78,21 @@ def _asked(sim: SimulatedChargePoint) -> int:
     return sum(1 for action, _ in sim.received if action == "GetCompositeSchedule")
 
 
-async def _apply(rig: Rig, commands: dict[str, float]) -> None:
+async def _apply(rig: Rig, targets: dict[str, float]) -> None:
+    """One cycle as the controller runs it: the command writer decides, the
+    source sends, what the chargers confirmed goes back to the writer."""
+    source = rig.source
+    commands, rig.commands = plan_commands(
+        targets,
+        rig.commands,
+        rig.now,
+        RULES,
+        steps=source.steps(),
+        held=source.held(),
+    )
     async with asyncio.timeout(TIMEOUT_S):
-        await rig.source.async_apply(commands)
+        await source.async_apply(commands)
+    rig.commands = confirm(rig.commands, source.held())
 
 
 async def test_decrease_not_applied_holds_increases_until_it_complies(

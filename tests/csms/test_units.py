@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from custom_components.ev_power_share.core.commands import quantize
 from custom_components.ev_power_share.csms import parse_meter_values
-from custom_components.ev_power_share.csms.profiles import whole_amps
 from simulator import Profile, SmartCharging
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -208,4 +208,4 @@ def test_smart_charging_stacking_and_fallback() -> None:
     [(16.7, 16), (6.0, 6), (5.9999999999, 6), (-3, 0), (float("nan"), 0)],
 )
 def test_whole_amps_round_down(amps: float, whole: int) -> None:
-    assert whole_amps(amps) == whole
+    assert quantize(amps, 1.0) == whole

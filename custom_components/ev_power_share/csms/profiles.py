@@ -5,18 +5,19 @@ flash):
 
 * the **failsafe**: connector 0 (every connector), stack level 0, no ``validTo``;
   what a charger applies when it hears nothing from us;
-* the **live** limit: one per connector, stack level 1, ``validTo`` = now + the
-  watchdog; refreshed by sending it again, it lapses to the failsafe by itself.
+* the **live** limit: one per connector, stack level 1 (or the charger's
+  ``ChargeProfileMaxStackLevel`` if lower), ``validTo`` = now + the watchdog;
+  refreshed by sending it again, it lapses to the failsafe by itself.
 
-Limits are whole amperes per phase (rounded down: never above what was allowed).
+A limit is sent as it is given, in A per phase or in W (for chargers that take
+only W): what to send is decided by the command writer (``core.commands``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-import math
-from typing import Any
+from typing import Any, Literal
 
 from ocpp.v16 import datatypes as dt16, enums as en16
 from ocpp.v201 import datatypes as dt201, enums as en201
@@ -33,11 +34,15 @@ START_MARGIN = timedelta(minutes=5)
 little behind still applies the schedule at once."""
 
 
-def whole_amps(amps: float) -> int:
-    """Whole amperes, rounded down, never negative."""
-    if not math.isfinite(amps) or amps <= 0:
-        return 0
-    return math.floor(amps + 1e-9)
+type RateUnit = Literal["A", "W"]
+
+
+def live_stack_level(max_stack_level: int | None) -> int:
+    """The live profile's stack level: above the failsafe's, never above what the
+    charger takes (None: it did not say)."""
+    if max_stack_level is None:
+        return LIVE_STACK_LEVEL
+    return max(FAILSAFE_STACK_LEVEL, min(LIVE_STACK_LEVEL, max_stack_level))
 
 
 def live_profile_id(connector_id: int) -> int:
@@ -59,22 +64,25 @@ def v16_profile(
     *,
     profile_id: int,
     stack_level: int,
-    amps: int,
+    limit: float,
+    unit: RateUnit,
     number_phases: int,
     now: datetime,
     valid_to: datetime | None,
 ) -> Any:
-    """An OCPP 1.6 TxDefaultProfile with one period of ``amps`` A."""
+    """An OCPP 1.6 TxDefaultProfile with one period of ``limit`` (A or W)."""
     return dt16.ChargingProfile(
         charging_profile_id=profile_id,
         stack_level=stack_level,
         charging_profile_purpose=en16.ChargingProfilePurposeType.tx_default_profile,
         charging_profile_kind=en16.ChargingProfileKindType.absolute,
         charging_schedule=dt16.ChargingSchedule(
-            charging_rate_unit=en16.ChargingRateUnitType.amps,
+            charging_rate_unit=en16.ChargingRateUnitType.amps
+            if unit == "A"
+            else en16.ChargingRateUnitType.watts,
             charging_schedule_period=[
                 dt16.ChargingSchedulePeriod(
-                    start_period=0, limit=float(amps), number_phases=number_phases
+                    start_period=0, limit=float(limit), number_phases=number_phases
                 )
             ],
             start_schedule=ocpp_time(now - START_MARGIN),
@@ -87,12 +95,13 @@ def v201_profile(
     *,
     profile_id: int,
     stack_level: int,
-    amps: int,
+    limit: float,
+    unit: RateUnit,
     number_phases: int,
     now: datetime,
     valid_to: datetime | None,
 ) -> Any:
-    """An OCPP 2.0.1 TxDefaultProfile with one period of ``amps`` A."""
+    """An OCPP 2.0.1 TxDefaultProfile with one period of ``limit`` (A or W)."""
     return dt201.ChargingProfileType(
         id=profile_id,
         stack_level=stack_level,
@@ -101,10 +110,12 @@ def v201_profile(
         charging_schedule=[
             dt201.ChargingScheduleType(
                 id=profile_id,
-                charging_rate_unit=en201.ChargingRateUnitEnumType.amps,
+                charging_rate_unit=en201.ChargingRateUnitEnumType.amps
+                if unit == "A"
+                else en201.ChargingRateUnitEnumType.watts,
                 charging_schedule_period=[
                     dt201.ChargingSchedulePeriodType(
-                        start_period=0, limit=float(amps), number_phases=number_phases
+                        start_period=0, limit=float(limit), number_phases=number_phases
                     )
                 ],
                 start_schedule=ocpp_time(now - START_MARGIN),

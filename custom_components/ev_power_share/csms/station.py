@@ -22,16 +22,17 @@ import uuid
 
 from ocpp.exceptions import PropertyConstraintViolationError
 
+from ..core.commands import quantize  # noqa: TID252 - the one round-down (pure core)
 from ._ocpp import Version, call_error, fault_of, screen_frame
 from .logs import RateLimitedLog, clip
 from .meter import MeterReading, parse_meter_values
 from .profiles import (
     FAILSAFE_PROFILE_ID,
     FAILSAFE_STACK_LEVEL,
-    LIVE_STACK_LEVEL,
+    RateUnit,
     live_profile_id,
+    live_stack_level,
     our_profile_ids,
-    whole_amps,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,6 +73,47 @@ class StationConfig:
     """How long a charger that connected may take to send its BootNotification
     before it is taken as resuming: reconnected (after a network blip, or our
     restart) without rebooting, so it will not boot at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmartCharging:
+    """What a station says of its smart charging (read after its boot)."""
+
+    rate_units: frozenset[RateUnit] | None = None
+    """``ChargingScheduleAllowedChargingRateUnit`` (1.6) / ``SmartChargingCtrlr
+    RateUnit`` (2.0.1): the units its schedules take; None: it did not say."""
+    max_stack_level: int | None = None
+    """``ChargeProfileMaxStackLevel`` (1.6) / ``SmartChargingCtrlr
+    ProfileStackLevel`` (2.0.1); None: it did not say."""
+
+    @property
+    def unit(self) -> RateUnit:
+        """The unit to send limits in: W only for a station that takes only W."""
+        return "W" if self.rate_units == frozenset({"W"}) else "A"
+
+
+def rate_units(value: object) -> frozenset[RateUnit] | None:
+    """The units of a configuration value ("Current,Power" in 1.6, "A,W" in 2.0.1)."""
+    if not isinstance(value, str):
+        return None
+    names = {"current": "A", "a": "A", "power": "W", "w": "W"}
+    units: set[RateUnit] = set()
+    for item in value.split(","):
+        unit = names.get(item.strip().lower())
+        if unit == "A":
+            units.add("A")
+        elif unit == "W":
+            units.add("W")
+    return frozenset(units) or None
+
+
+def stack_level(value: object) -> int | None:
+    """A configured maximum stack level, if it is one."""
+    try:
+        level = int(str(value).strip())
+    except ValueError:
+        return None
+    return level if level >= 0 else None
 
 
 @dataclass(slots=True)
@@ -259,6 +301,11 @@ class Station(ABC):
         self.online = True
         self.booted = False
         self.info = StationInfo()
+        self.smart_charging = SmartCharging()
+        """Read after its boot (or resume); until then, nothing is known."""
+        self.configured = asyncio.Event()
+        """Clear while it is configured after a boot (:meth:`configure`)."""
+        self.configured.set()
         self.connectors: dict[int, ConnectorState] = {}
         self.last_seen: datetime = datetime.now(UTC)
         self.config = config
@@ -481,12 +528,27 @@ class Station(ABC):
         self._notify("on_boot")
         if self.admission is not Admission.ACCEPTED:
             return False
-        self.spawn(self._configure_after_boot())
+        self.configured.clear()
+        self.spawn(self.configure())
         return True
+
+    async def configure(self) -> None:
+        """Set the meter sampling configuration, then read how the station takes
+        charging profiles (:attr:`smart_charging`); :attr:`configured` is set
+        once done (whatever the station answered)."""
+        try:
+            await self._configure_after_boot()
+            self.smart_charging = await self._read_smart_charging()
+        finally:
+            self.configured.set()
 
     @abstractmethod
     async def _configure_after_boot(self) -> None:
-        """Set the meter sampling configuration (a background task)."""
+        """Set the meter sampling configuration."""
+
+    @abstractmethod
+    async def _read_smart_charging(self) -> SmartCharging:
+        """Ask the station for its rate units and maximum stack level."""
 
     def _notify(self, callback: str, *args: Any) -> None:
         try:
@@ -621,12 +683,13 @@ class Station(ABC):
         *,
         profile_id: int,
         stack_level: int,
-        amps: int,
+        limit: float,
+        unit: RateUnit,
         number_phases: int,
         now: datetime,
         valid_to: datetime | None,
     ) -> Any:
-        """This version's TxDefaultProfile with one period of ``amps`` A."""
+        """This version's TxDefaultProfile with one period of ``limit``."""
 
     @abstractmethod
     async def _set_profile(self, connector_id: int, profile: Any) -> bool:
@@ -636,12 +699,16 @@ class Station(ABC):
     async def _clear_profile(self, profile_id: int) -> None:
         """Send ClearChargingProfile for one of our profile ids."""
 
-    async def set_failsafe(self, amps: float, number_phases: int = 3) -> bool:
-        """Install the permanent failsafe TxDefaultProfile on connector 0."""
+    async def set_failsafe(
+        self, limit: float, number_phases: int = 3, *, unit: RateUnit = "A"
+    ) -> bool:
+        """Install the permanent failsafe TxDefaultProfile on connector 0
+        (``limit`` in ``unit``, whole units, rounded down)."""
         profile = self._profile(
             profile_id=FAILSAFE_PROFILE_ID,
             stack_level=FAILSAFE_STACK_LEVEL,
-            amps=whole_amps(amps),
+            limit=quantize(limit, 1.0),
+            unit=unit,
             number_phases=number_phases,
             now=datetime.now(UTC),
             valid_to=None,
@@ -649,14 +716,21 @@ class Station(ABC):
         return await self._set_profile(0, profile)
 
     async def set_limit(
-        self, connector_id: int, amps: float, number_phases: int = 3
+        self,
+        connector_id: int,
+        limit: float,
+        number_phases: int = 3,
+        *,
+        unit: RateUnit = "A",
     ) -> bool:
-        """Install (or refresh) the live limit of a connector; True if accepted."""
+        """Install (or refresh) the live limit of a connector (``limit`` in
+        ``unit``, whole units, rounded down); True if accepted."""
         now = datetime.now(UTC)
         profile = self._profile(
             profile_id=live_profile_id(connector_id),
-            stack_level=LIVE_STACK_LEVEL,
-            amps=whole_amps(amps),
+            stack_level=live_stack_level(self.smart_charging.max_stack_level),
+            limit=quantize(limit, 1.0),
+            unit=unit,
             number_phases=number_phases,
             now=now,
             valid_to=now + timedelta(seconds=self.config.watchdog_s),

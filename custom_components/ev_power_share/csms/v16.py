@@ -29,13 +29,18 @@ from .station import (
     Admission,
     Connection,
     GuardedCalls,
+    SmartCharging,
     Station,
     StationConfig,
     StationListener,
+    rate_units,
+    stack_level,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
+RATE_UNIT_KEY = "ChargingScheduleAllowedChargingRateUnit"
+STACK_LEVEL_KEY = "ChargeProfileMaxStackLevel"
 MEASURANDS = "Energy.Active.Import.Register,Current.Import,Power.Active.Import,SoC"
 _ACCEPTED = {"status": AuthorizationStatus.accepted}
 _NO_TRANSACTION = frozenset({"Available", "Finishing", "Reserved", "Unavailable"})
@@ -85,6 +90,19 @@ class V16Station(Station):
                 ConfigurationStatus.reboot_required,
             ):
                 _LOGGER.info("%s: %s not accepted", self.id, key)
+
+    async def _read_smart_charging(self) -> SmartCharging:
+        result = await self.call(
+            call.GetConfiguration(key=[RATE_UNIT_KEY, STACK_LEVEL_KEY])
+        )
+        values: dict[str, object] = {}
+        for item in getattr(result, "configuration_key", None) or ():
+            if isinstance(item, dict):
+                values[str(item.get("key"))] = item.get("value")
+        return SmartCharging(
+            rate_units=rate_units(values.get(RATE_UNIT_KEY)),
+            max_stack_level=stack_level(values.get(STACK_LEVEL_KEY)),
+        )
 
     async def _set_profile(self, connector_id: int, profile: Any) -> bool:
         if self.commandable:

@@ -15,6 +15,7 @@ from ocpp.v201 import ChargePoint as _ChargePoint, call, call_result
 from ocpp.v201.datatypes import (
     ComponentType,
     EVSEType,
+    GetVariableDataType,
     IdTokenType,
     SetVariableDataType,
     VariableType,
@@ -40,13 +41,20 @@ from .station import (
     Admission,
     Connection,
     GuardedCalls,
+    SmartCharging,
     Station,
     StationConfig,
     StationListener,
+    rate_units,
+    stack_level,
 )
 
 _LOGGER = logging.getLogger(__name__)
 
+SMART_CHARGING = "SmartChargingCtrlr"
+RATE_UNIT = "RateUnit"
+STACK_LEVEL = "ProfileStackLevel"
+"""The maximum stack level (1.6's ChargeProfileMaxStackLevel)."""
 MEASURANDS = "Energy.Active.Import.Register,Current.Import,Power.Active.Import,SoC"
 _ACCEPTED = {"status": AuthorizationStatusEnumType.accepted}
 _VEHICLE_STATES = frozenset({"Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE"})
@@ -106,6 +114,29 @@ class V201Station(Station):
             for item in result.set_variable_result:
                 if item.get("attribute_status") not in ("Accepted", "RebootRequired"):
                     _LOGGER.info("%s: SetVariables %s", self.id, item)
+
+    async def _read_smart_charging(self) -> SmartCharging:
+        result = await self.call(
+            call.GetVariables(
+                get_variable_data=[
+                    GetVariableDataType(
+                        component=ComponentType(name=SMART_CHARGING),
+                        variable=VariableType(name=name),
+                    )
+                    for name in (RATE_UNIT, STACK_LEVEL)
+                ]
+            )
+        )
+        values: dict[str, object] = {}
+        for item in getattr(result, "get_variable_result", None) or ():
+            if isinstance(item, dict) and item.get("attribute_status") == "Accepted":
+                variable = item.get("variable")
+                if isinstance(variable, dict):
+                    values[str(variable.get("name"))] = item.get("attribute_value")
+        return SmartCharging(
+            rate_units=rate_units(values.get(RATE_UNIT)),
+            max_stack_level=stack_level(values.get(STACK_LEVEL)),
+        )
 
     async def _set_profile(self, evse_id: int, profile: Any) -> bool:
         if self.commandable:
