@@ -6,7 +6,11 @@ from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_power_share.core.commands import (
     CommandState,
+    Held,
+    PortSteps,
     SetpointRules,
+    WriteBudget,
+    confirm,
     plan_commands,
     quantize,
 )
@@ -73,3 +77,155 @@ def test_commands_never_exceed_the_current_target(
         rose = [p for p in commands if commands[p] > before.get(p, 0.0)]
         if rose:
             assert now - last_decrease >= RULES.settle_s
+
+
+# -- the writer with chargers that confirm (or refuse), budgets and units ----------
+
+SETTLE_S = 5.0
+PORTS = "abcd"
+
+
+@st.composite
+def port_steps(draw: st.DrawFn) -> dict[str, PortSteps]:
+    """Steps per port: A or W, steps, minimums; a write budget per charger."""
+    budgets = {
+        charger: draw(
+            st.none()
+            | st.builds(WriteBudget, st.integers(1, 4), st.sampled_from([10.0, 60.0]))
+        )
+        for charger in ("c1", "c2")
+    }
+    steps = {}
+    for port in PORTS:
+        charger = draw(st.sampled_from(["c1", "c2"]))
+        unit = draw(st.sampled_from(["A", "W"]))
+        steps[port] = PortSteps(
+            charger=charger,
+            unit=unit,
+            step=draw(st.sampled_from([1.0, 0.1] if unit == "A" else [1.0, 100.0])),
+            minimum_a=draw(st.sampled_from([0.0, 6.0])),
+            watts_per_amp=draw(st.sampled_from([690.0, 230.0])),
+            refresh_s=draw(st.sampled_from([None, 20.0])),
+            budget=budgets[charger],
+        )
+    return steps
+
+
+cycles = st.lists(
+    st.tuples(
+        st.dictionaries(
+            st.sampled_from(PORTS),
+            st.sampled_from([0.0, 5.5, 6.0, 7.5, 10.0, 13.3, 16.0, 32.0]),
+        ),
+        st.sampled_from([0.0, 0.5, 1.0, 3.0, 5.0, 12.0]),
+        st.lists(st.booleans(), min_size=4, max_size=4),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=port_steps(), cycles=cycles)
+def test_the_writer_over_any_allocations_confirmations_and_clock(
+    steps: dict[str, PortSteps],
+    cycles: list[tuple[dict[str, float], float, list[bool]]],
+) -> None:
+    """Arbitrary allocations, chargers that accept or refuse each write and say
+    what they hold, clock steps of 0 to 12 s. Per cycle:
+
+    1. **Never above the allocation.** Each command is at most its port's target.
+       And what the chargers may be applying stays within one allocation the
+       allocator made: *there is an allocation j (this cycle's or an earlier
+       one) such that every allocated port may now apply at most what j gave it*
+       (or, if j did not allocate it, what j counted it at: what it could apply
+       then, as the allocator counts a port it does not allocate). A port "may
+       apply" the last limit its charger accepted, and for ``settle_s`` after a
+       lowered limit was accepted, the limit before it (the vehicle follows
+       within that time). So the sum on every group is within what j allowed.
+    2. **Decreases before increases.** No increase is sent while a decrease
+       sent before is unconfirmed (its charger holds more) or unsettled
+       (sent less than ``settle_s`` ago).
+    3. **The write budget** of each charger holds for every write but
+       decreases: a write that is not a decrease is sent only while fewer than
+       ``writes`` went to that charger in the ``window_s`` before.
+    4. **Whole steps.** Every command is whole steps of its port's unit, and
+       0 or at least the port's minimum.
+    """
+    rules = SetpointRules(hysteresis_a=1.0, settle_s=SETTLE_S)
+    state = CommandState()
+    now = 0.0
+    holds: dict[str, float] = {}  # what each charger applies (the last it accepted)
+    accepted_at: dict[str, float] = {}
+    history: dict[str, list[tuple[float, float]]] = {p: [] for p in PORTS}
+    """Per port: (when it stopped applying a value, the value) for lowered ones."""
+    bounds: list[dict[str, float]] = []
+    writes: dict[str, list[float]] = {"c1": [], "c2": []}
+    last_decrease: float | None = None
+    pending: dict[str, float] = {}  # ports lowered, not confirmed: to what
+
+    def may_apply(port: str) -> float:
+        recent = [v for until, v in history[port] if now - until < SETTLE_S]
+        return max([holds.get(port, 0.0), *recent])
+
+    for target, dt, accepts in cycles:
+        now += dt
+        held = {
+            p: (Held(holds[p], accepted_at[p]) if p in holds else None) for p in PORTS
+        }
+        before = dict(state.commanded)
+        commands, state = plan_commands(
+            target, state, now, rules, steps=steps, held=held
+        )
+        assert set(commands) == set(target)
+        pending = {p: a for p, a in pending.items() if p in target}
+        for port, amps in commands.items():
+            assert amps <= target[port] + 1e-9  # (1)
+            s = steps[port]
+            units = s.value(amps) / s.step
+            assert abs(units - round(units)) < 1e-6  # (4) whole steps
+            assert amps == 0.0 or amps >= s.minimum_a - 1e-9  # (4) the minimum
+        increases = [
+            c
+            for c in commands.writes
+            if c.amps > before.get(c.port, holds.get(c.port, 0.0)) + 1e-9
+        ]
+        if increases:  # (2)
+            assert last_decrease is None or now - last_decrease >= SETTLE_S
+            assert not pending, (pending, increases)
+        for command, accept in zip(commands.writes, accepts * 10, strict=False):
+            s = steps[command.port]
+            assert command.value == s.value(command.amps)
+            assert command.unit == s.unit
+            charger = s.charger
+            if s.budget is not None:
+                recent = [t for t in writes[charger] if now - t < s.budget.window_s]
+                if not command.decrease:
+                    assert len(recent) < s.budget.writes  # (3)
+            writes[charger].append(now)
+            was = before.get(command.port, holds.get(command.port, 0.0))
+            if command.amps < was:
+                last_decrease = now
+                pending[command.port] = command.amps
+            if accept:
+                old = holds.get(command.port, 0.0)
+                if command.amps < old:
+                    history[command.port].append((now, old))
+                holds[command.port] = command.amps
+                accepted_at[command.port] = now
+        for port, amps in list(pending.items()):
+            if holds.get(port, 0.0) <= amps + 1e-9:
+                del pending[port]
+        state = confirm(
+            state,
+            {
+                p: (Held(holds[p], accepted_at[p]) if p in holds else None)
+                for p in PORTS
+            },
+        )
+        # (1) what every allocated port may apply, within one allocation.
+        bounds.append({p: target[p] if p in target else may_apply(p) for p in PORTS})
+        applying = {p: may_apply(p) for p in target}
+        assert any(
+            all(applying[p] <= bound[p] + 1e-6 for p in target) for bound in bounds
+        ), (applying, bounds)

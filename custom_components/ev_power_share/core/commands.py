@@ -163,7 +163,8 @@ class CommandState:
     writes: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     """When limits were sent, per charger (within its budget's window)."""
     sent: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-    """The last limit sent per port, and when (never the same one twice at once)."""
+    """The last limit sent per port, and when (never the same one twice at once;
+    kept while the port is not allocated)."""
 
 
 def confirm(state: CommandState, held: Mapping[str, Held | None]) -> CommandState:
@@ -209,11 +210,10 @@ def plan_commands(
     wanted: dict[str, float] = {}
     commands: dict[str, float] = {}
     decreased = False
+    befores = {p: _before(p, state, held) for p in target}
     for port, amps in target.items():
         want = wanted[port] = steps.get(port, default).whole(amps)
-        # A port seen for the first time starts from 0 A: its first increase
-        # waits for pending decreases like any other.
-        before = state.commanded.get(port, 0.0)
+        before = befores[port]
         if want < before:
             decreased = True
             if port in held:
@@ -223,13 +223,10 @@ def plan_commands(
     settled = (
         last_decrease is None or now_s - last_decrease >= rules.settle_s
     ) and not unconfirmed
-    writes = _recent(state.writes, steps, now_s)
-    decreases: list[Command] = []
-    others: list[Command] = []
-    sent = {p: s for p, s in state.sent.items() if p in target}
+    due: list[Command] = []
     for port in target:
         port_steps = steps.get(port, default)
-        before = state.commanded.get(port, 0.0)
+        before = befores[port]
         want = wanted[port]
         if (
             settled
@@ -238,30 +235,56 @@ def plan_commands(
         ):
             commands[port] = want
         amps = commands[port]
-        if not _due(port, amps, before, held, port_steps, now_s, sent):
-            continue
-        last = held.get(port)
-        decrease = (
-            amps < before - EPS
-            or amps == 0.0
-            or (last is not None and amps < last.amps)
-        )
-        charger = port_steps.charger or port
+        if _due(port, amps, before, held, port_steps, now_s, state.sent):
+            decrease = amps < before or _lowers(port, amps, held)
+            due.append(
+                Command(port, amps, port_steps.value(amps), port_steps.unit, decrease)
+            )
+    writes = _recent(state.writes, steps, now_s)
+    sent = dict(state.sent)
+    sending: list[Command] = []
+    # Decreases first, whatever the budget; then the others, within it.
+    for command in sorted(due, key=lambda c: not c.decrease):
+        port_steps = steps.get(command.port, default)
+        charger = port_steps.charger or command.port
         budget = port_steps.budget
         if (
-            not decrease
+            not command.decrease
             and budget is not None
             and len(writes.get(charger, ())) >= budget.writes
         ):
-            commands[port] = min(amps, before)  # waits for the budget
+            # Waits for the budget (an increase is held back meanwhile).
+            commands[command.port] = min(command.amps, befores[command.port])
             continue
         writes[charger] = (*writes.get(charger, ()), now_s)
-        sent[port] = (amps, now_s)
-        command = Command(port, amps, port_steps.value(amps), port_steps.unit, decrease)
-        (decreases if decrease else others).append(command)
-    return Commands(commands, decreases + others), CommandState(
+        sent[command.port] = (command.amps, now_s)
+        sending.append(command)
+    if any(c.decrease for c in sending):
+        # A decrease sent again (its charger still holds more) settles anew.
+        last_decrease = now_s
+    return Commands(commands, sending), CommandState(
         commands, last_decrease, unconfirmed, writes, sent
     )
+
+
+def _lowers(port: str, amps: float, held: Mapping[str, Held | None]) -> bool:
+    """Whether its charger holds more than ``amps`` (as far as its source can
+    tell: one that holds nothing of ours applies its failsafe, more than 0)."""
+    if port not in held:
+        return False
+    last = held[port]
+    return amps < last.amps if last is not None else amps == 0.0
+
+
+def _before(port: str, state: CommandState, held: Mapping[str, Held | None]) -> float:
+    """What a port was commanded. A port allocated again starts from what its
+    charger holds (if its source can tell), a new one from 0 A: its first
+    increase waits for pending decreases like any other, and it is lowered
+    first if it may hold more."""
+    if port in state.commanded:
+        return state.commanded[port]
+    last = held.get(port)
+    return 0.0 if last is None else last.amps
 
 
 def _due(
