@@ -3,8 +3,10 @@
 Runs inside Home Assistant's event loop as a ``DataUpdateCoordinator``: on a timer
 (the control interval) and on events (``async_request_refresh``: a vehicle plugs
 in, a limit changes). Each cycle builds a snapshot of the site (core model),
-calls the core allocator, turns its currents into commands (decreases first,
-increases once they settled) and hands them to the port sources (transports).
+calls the core allocator, turns its currents into commands with the command
+writer (``core.commands.plan_commands``: decreases first, increases once they
+are confirmed and settled, whole steps, write budgets, watchdog refreshes) and
+hands them to the port sources (transports).
 Cycles never overlap. The allocation itself is pure CPU and takes about a
 millisecond for 200 ports (``bench/controller.py``).
 """

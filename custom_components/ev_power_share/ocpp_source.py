@@ -22,8 +22,12 @@ Safety rules kept here:
   it), so that the meter values it reports on request, and then every
   ``meter_interval_s``, carry each phase's current: until a connector's current
   is reported, the meter on its group counts that vehicle as non-EV load.
-* The live limit is re-sent before its ``validTo`` lapses (half the watchdog),
-  so a charger that loses Home Assistant falls back to the failsafe by itself.
+* What is sent, and when, is the command writer's (``core.commands``): this
+  source only sends its writes (:meth:`async_apply`), says what each charger
+  confirmed (:meth:`held`) and how it takes limits (:meth:`steps`: whole A, or W
+  for a charger that takes only W; refreshed at half the watchdog, before its
+  ``validTo`` lapses, so a charger that loses Home Assistant falls back to the
+  failsafe by itself).
 * A charger may keep the last limit we sent until that limit's ``validTo``, even
   offline: until then it is counted at that limit if it is above its failsafe.
   A limit it did not confirm counts the same way (it may still hold the old one).
@@ -333,13 +337,7 @@ class OcppSource:
         charger = self._chargers.get(station.id)
         if charger is None:
             return
-        phases = len(CONNECTIONS[charger.connection].legs)
-        # After a boot: once the charger said how it takes profiles (A or W).
-        await station.configured.wait()
-        steps = self._steps_of(charger, station)
-        if await station.set_failsafe(
-            steps.value(self.failsafe_of(charger)), phases, unit=steps.unit
-        ):
+        if await self._set_failsafe(station, charger):
             self._ready.add(station.id)
             _LOGGER.info("Charger %s is online and under control", station.id)
         else:
@@ -349,6 +347,21 @@ class OcppSource:
                 station.id,
             )
         self._on_change()
+
+    async def _set_failsafe(self, station: Station, charger: ChargerConfig) -> bool:
+        """Install the charger's failsafe, in the unit it takes. Not to wait for
+        it, it is sent in A while the charger is still asked how it takes
+        profiles (after a boot); refused then, it is sent again once known."""
+        phases = len(CONNECTIONS[charger.connection].legs)
+        steps = self._steps_of(charger, station)
+        amps = self.failsafe_of(charger)
+        if await station.set_failsafe(steps.value(amps), phases, unit=steps.unit):
+            return True
+        if station.configured.is_set():
+            return False
+        await station.configured.wait()
+        steps = self._steps_of(charger, station)
+        return await station.set_failsafe(steps.value(amps), phases, unit=steps.unit)
 
     def _spawn(self, coro: object) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
