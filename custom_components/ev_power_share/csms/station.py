@@ -533,12 +533,14 @@ class Station(ABC):
         return True
 
     async def configure(self) -> None:
-        """Set the meter sampling configuration, then read how the station takes
+        """Set the meter sampling configuration, and read how the station takes
         charging profiles (:attr:`smart_charging`); :attr:`configured` is set
         once done (whatever the station answered)."""
         try:
-            await self._configure_after_boot()
-            self.smart_charging = await self._read_smart_charging()
+            # At once (not to delay the station's control by a round trip).
+            _, self.smart_charging = await asyncio.gather(
+                self._configure_after_boot(), self._read_smart_charging()
+            )
         finally:
             self.configured.set()
 
