@@ -113,10 +113,10 @@ def port_steps(draw: st.DrawFn) -> dict[str, PortSteps]:
 
 cycles = st.lists(
     st.tuples(
-        st.fixed_dictionaries(
-            dict.fromkeys(
-                PORTS, st.sampled_from([0.0, 5.5, 6.0, 7.5, 10.0, 13.3, 16.0, 32.0])
-            )
+        # Ports leave the allocation and come back (offline, unplugged).
+        st.dictionaries(
+            st.sampled_from(PORTS),
+            st.sampled_from([0.0, 5.5, 6.0, 7.5, 10.0, 13.3, 16.0, 32.0]),
         ),
         st.sampled_from([0.0, 0.5, 1.0, 3.0, 5.0, 12.0]),
         st.lists(st.booleans(), min_size=4, max_size=4),
@@ -132,8 +132,8 @@ def test_the_writer_over_any_allocations_confirmations_and_clock(
     steps: dict[str, PortSteps],
     cycles: list[tuple[dict[str, float], float, list[bool]]],
 ) -> None:
-    """Arbitrary allocations of every port, chargers that accept or refuse each
-    write and say what they hold, clock steps of 0 to 12 s. Per cycle:
+    """Arbitrary allocations (ports leave and come back), chargers that accept or
+    refuse each write and say what they hold, clock steps of 0 to 12 s. Per cycle:
 
     1. **Never above the allocation.** Each command is at most its port's target.
        And what the chargers may be applying stays within one allocation the

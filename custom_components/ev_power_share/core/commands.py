@@ -210,9 +210,7 @@ def plan_commands(
     wanted: dict[str, float] = {}
     commands: dict[str, float] = {}
     decreased = False
-    # A port seen for the first time (or again) starts from 0 A: its first
-    # increase waits for pending decreases like any other.
-    befores = {p: state.commanded.get(p, 0.0) for p in target}
+    befores = {p: _before(p, state, held) for p in target}
     for port, amps in target.items():
         want = wanted[port] = steps.get(port, default).whole(amps)
         before = befores[port]
@@ -276,6 +274,17 @@ def _lowers(port: str, amps: float, held: Mapping[str, Held | None]) -> bool:
         return False
     last = held[port]
     return amps < last.amps if last is not None else amps == 0.0
+
+
+def _before(port: str, state: CommandState, held: Mapping[str, Held | None]) -> float:
+    """What a port was commanded. A port allocated again starts from what its
+    charger holds (if its source can tell), a new one from 0 A: its first
+    increase waits for pending decreases like any other, and it is lowered
+    first (before any other port is raised) if it may hold more."""
+    if port in state.commanded:
+        return state.commanded[port]
+    last = held.get(port)
+    return 0.0 if last is None else last.amps
 
 
 def _due(
