@@ -199,6 +199,8 @@ class OcppSource:
                 self._spawn(self._prepare(station))
         for pid in [p for p in self._sent if p.split(":")[0] not in new]:
             del self._sent[pid]
+        for pid in [p for p in self._arrived if p.rpartition(":")[0] not in new]:
+            del self._arrived[pid]
         gone = {p.rpartition(":")[0] for p in self._disobeying} - set(new)
         for pid in [p for p in self._disobeying if p.rpartition(":")[0] in gone]:
             del self._disobeying[pid]
@@ -318,7 +320,14 @@ class OcppSource:
 
     def on_status(self, station: Station, connector_id: int) -> None:
         """A connector's status or transaction changed."""
-        pid = f"{station.id}:{connector_id}"
+        charger = self._chargers.get(station.id)
+        if charger is None or not 1 <= connector_id <= charger.connectors:
+            # Only configured connectors are ports: what a stranger (or a
+            # connector we do not know) tells is not kept, so ids chosen by
+            # anyone on the network cannot grow memory.
+            self._on_change()
+            return
+        pid = charger.port_id(connector_id)
         state = station.connectors.get(connector_id)
         if state is not None and state.vehicle_connected:
             self._arrived.setdefault(pid, self._clock())

@@ -210,3 +210,25 @@ async def test_resumed_charger_gets_its_metering_configured_before_the_trigger(
     port = _port(source, "cp-1:1")
     assert port.ev is not None
     assert port.ev.draw_a == 16.0
+
+
+async def test_strangers_that_plug_in_leave_nothing_behind(
+    central: CentralSystem, source: OcppSource, make_sim: SimFactory
+) -> None:
+    """Ids nobody configured, each telling of vehicles on its connectors, are
+    not remembered (a stranger who keeps changing ids would grow the arrival
+    times without bound); a configured charger's arrival still counts."""
+    for n in range(12):
+        sim = await make_sim(f"pending-{n}")
+        await wait_until(lambda n=n: f"pending-{n}" in source.stations)
+        async with asyncio.timeout(TIMEOUT_S):
+            for connector in (1, 2, 3):
+                await sim.status(
+                    connector, "Preparing" if sim.version == "1.6" else "Occupied"
+                )
+            await sim.close()
+        await wait_until(lambda n=n: f"pending-{n}" not in source.stations)
+    assert source._arrived == {}
+    sim, _ = await _online_and_charging(source, make_sim)
+    assert set(source._arrived) == {"cp-1:1"}
+    assert _port(source, "cp-1:1").ev is not None
