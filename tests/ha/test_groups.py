@@ -722,7 +722,13 @@ async def test_devices_hang_under_their_parents_without_deprecated_calls(
     assert await hass.config_entries.async_reload(site_entry.entry_id)
     await hass.async_block_till_done()
 
-    reports = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    # Home Assistant's deprecation reports (not asyncio's slow-task warnings,
+    # which name this test, "…deprecated_calls", when the machine is busy).
+    reports = [
+        r.getMessage()
+        for r in caplog.records
+        if "deprecated" in r.getMessage() and r.name != "asyncio"
+    ]
     assert reports == []
     _assert_on_its_device(hass, site_entry, panel, "site")
     _assert_on_its_device(hass, site_entry, circuit, panel)
