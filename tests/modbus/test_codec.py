@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from hypothesis import given, strategies as st
 import pytest
@@ -146,3 +147,12 @@ def test_register_decodes_with_its_scale_and_sign() -> None:
 def test_register_refuses_nonsense(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Register(**kwargs)  # type: ignore[arg-type]
+
+
+def test_modbus_has_no_homeassistant_imports() -> None:
+    """The Modbus client is reusable outside Home Assistant (as csms/ and core/)."""
+    package = Path(__file__).parents[2] / "custom_components/ev_power_share/modbus"
+    files = list(package.glob("*.py"))
+    assert files
+    for path in files:
+        assert "homeassistant" not in path.read_text(encoding="utf-8"), path.name
