@@ -252,7 +252,7 @@ class SimulatedChargePoint:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -291,7 +291,7 @@ class SimulatedChargePoint:
             self.smart.start_transaction(connector, transaction_id, now)
         self._record_limits(now)
 
-    def _store_profile(self, connector: int, data: dict[str, Any]) -> bool:
+    def store_profile(self, connector: int, data: dict[str, Any]) -> bool:
         if not 0 <= connector <= self.connectors:
             return False
         now = self.clock()
@@ -311,13 +311,13 @@ class SimulatedChargePoint:
         self._record_limits(now)
         return accepted
 
-    def _clear_profiles(self, **criteria: Any) -> bool:
+    def clear_profiles(self, **criteria: Any) -> bool:
         now = self.clock()
         cleared = self.smart.clear(now, **criteria)
         self._record_limits(now)
         return cleared
 
-    def _composite(self, connector: int, duration: int) -> list[dict[str, Any]]:
+    def composite(self, connector: int, duration: int) -> list[dict[str, Any]]:
         now = self.clock()
         periods = [
             {"start_period": 0, "limit": round(self.smart.limit(connector, now), 1)}
@@ -625,7 +625,7 @@ class SimulatedChargePoint:
 
     # --- TriggerMessage ------------------------------------------------------------
 
-    def _trigger_answer(self, message: str, connector: int | None) -> str:
+    def trigger_answer(self, message: str, connector: int | None) -> str:
         """The status a TriggerMessage is answered with (a CALLERROR is raised)."""
         if self.trigger_message == "CallError":
             raise OcppNotImplementedError(description="TriggerMessage not supported")
@@ -653,7 +653,7 @@ class SimulatedChargePoint:
             return list(range(1, self.connectors + 1))
         return [connector]
 
-    async def _send_triggered(self, message: str, connector: int | None) -> None:
+    async def send_triggered(self, message: str, connector: int | None) -> None:
         """The messages a TriggerMessage asked for, sent after its response."""
         if message == "BootNotification":
             await self.boot()
@@ -698,14 +698,14 @@ class SimulatedChargePoint:
                     )
                 )
 
-    async def _remote_start(
+    async def handle_remote_start(
         self, connector: int, id_tag: str, remote_start_id: int | None
     ) -> None:
         if not self.plugged.get(connector):
             await self.plug_in(connector)
         await self.start_transaction(connector, id_tag, remote_start_id=remote_start_id)
 
-    def _connector_of(self, transaction_id: str) -> int | None:
+    def connector_of(self, transaction_id: str) -> int | None:
         return next(
             (c for c, t in self.transactions.items() if t == transaction_id), None
         )
@@ -761,7 +761,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
                 "cs_charging_profiles": cs_charging_profiles,
             },
         )
-        accepted = self.sim._store_profile(connector_id, cs_charging_profiles)
+        accepted = self.sim.store_profile(connector_id, cs_charging_profiles)
         return result16.SetChargingProfile(
             status="Accepted" if accepted else "Rejected"
         )
@@ -769,7 +769,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
     @on(Action16.clear_charging_profile)
     def on_clear_charging_profile(self, **kwargs: Any) -> Any:
         self._log("ClearChargingProfile", kwargs)
-        cleared = self.sim._clear_profiles(
+        cleared = self.sim.clear_profiles(
             profile_id=kwargs.get("id"),
             connector=kwargs.get("connector_id"),
             purpose=kwargs.get("charging_profile_purpose"),
@@ -800,7 +800,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
                 "duration": duration,
                 "start_schedule": now,
                 "charging_rate_unit": "A",
-                "charging_schedule_period": self.sim._composite(connector_id, duration),
+                "charging_schedule_period": self.sim.composite(connector_id, duration),
             },
         )
 
@@ -818,16 +818,16 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
             or not 1 <= connector <= self.sim.connectors
         ):
             return result16.RemoteStartTransaction(status="Rejected")
-        self.sim._spawn(self.sim._remote_start(connector, id_tag, None))
+        self.sim.spawn(self.sim.handle_remote_start(connector, id_tag, None))
         return result16.RemoteStartTransaction(status="Accepted")
 
     @on(Action16.remote_stop_transaction)
     def on_remote_stop_transaction(self, transaction_id: int) -> Any:
         self._log("RemoteStopTransaction", {"transaction_id": transaction_id})
-        connector = self.sim._connector_of(str(transaction_id))
+        connector = self.sim.connector_of(str(transaction_id))
         if connector is None:
             return result16.RemoteStopTransaction(status="Rejected")
-        self.sim._spawn(self.sim.stop_transaction(connector, reason="Remote"))
+        self.sim.spawn(self.sim.stop_transaction(connector, reason="Remote"))
         return result16.RemoteStopTransaction(status="Accepted")
 
     @on(Action16.unlock_connector)
@@ -852,7 +852,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
             "TriggerMessage",
             {"requested_message": requested_message, "connector_id": connector_id},
         )
-        status = self.sim._trigger_answer(requested_message, connector_id)
+        status = self.sim.trigger_answer(requested_message, connector_id)
         self._triggered = (requested_message, connector_id, status)
         return result16.TriggerMessage(status=status)
 
@@ -860,7 +860,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
     def after_trigger_message(self, **_: Any) -> None:
         message, connector, status = self._triggered
         if status == "Accepted":
-            self.sim._spawn(self.sim._send_triggered(message, connector))
+            self.sim.spawn(self.sim.send_triggered(message, connector))
 
 
 class _Handler201(ChargePoint201):  # type: ignore[misc]
@@ -925,7 +925,7 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
             "SetChargingProfile",
             {"evse_id": evse_id, "charging_profile": charging_profile},
         )
-        accepted = self.sim._store_profile(evse_id, charging_profile)
+        accepted = self.sim.store_profile(evse_id, charging_profile)
         return result201.SetChargingProfile(
             status="Accepted" if accepted else "Rejected"
         )
@@ -934,7 +934,7 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
     def on_clear_charging_profile(self, **kwargs: Any) -> Any:
         self._log("ClearChargingProfile", kwargs)
         criteria = kwargs.get("charging_profile_criteria") or {}
-        cleared = self.sim._clear_profiles(
+        cleared = self.sim.clear_profiles(
             profile_id=kwargs.get("charging_profile_id"),
             connector=criteria.get("evse_id"),
             purpose=criteria.get("charging_profile_purpose"),
@@ -960,7 +960,7 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
                 "duration": duration,
                 "schedule_start": _ocpp_time(self.sim.clock()),
                 "charging_rate_unit": "A",
-                "charging_schedule_period": self.sim._composite(evse_id, duration),
+                "charging_schedule_period": self.sim.composite(evse_id, duration),
             },
         )
 
@@ -978,18 +978,20 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
             or not 1 <= connector <= self.sim.connectors
         ):
             return result201.RequestStartTransaction(status="Rejected")
-        self.sim._spawn(
-            self.sim._remote_start(connector, id_token["id_token"], remote_start_id)
+        self.sim.spawn(
+            self.sim.handle_remote_start(
+                connector, id_token["id_token"], remote_start_id
+            )
         )
         return result201.RequestStartTransaction(status="Accepted")
 
     @on(Action201.request_stop_transaction)
     def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
         self._log("RequestStopTransaction", {"transaction_id": transaction_id})
-        connector = self.sim._connector_of(transaction_id)
+        connector = self.sim.connector_of(transaction_id)
         if connector is None:
             return result201.RequestStopTransaction(status="Rejected")
-        self.sim._spawn(self.sim.stop_transaction(connector, reason="Remote"))
+        self.sim.spawn(self.sim.stop_transaction(connector, reason="Remote"))
         return result201.RequestStopTransaction(status="Accepted")
 
     @on(Action201.unlock_connector)
@@ -1020,7 +1022,7 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
             and evse.get("connector_id") is None
         ):
             evse_id = None  # no connector: refused like no EVSE (F06.FR.12)
-        status = self.sim._trigger_answer(requested_message, evse_id)
+        status = self.sim.trigger_answer(requested_message, evse_id)
         self._triggered = (requested_message, evse_id, status)
         return result201.TriggerMessage(status=status)
 
@@ -1028,4 +1030,4 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
     def after_trigger_message(self, **_: Any) -> None:
         message, evse_id, status = self._triggered
         if status == "Accepted":
-            self.sim._spawn(self.sim._send_triggered(message, evse_id))
+            self.sim.spawn(self.sim.send_triggered(message, evse_id))

@@ -236,7 +236,7 @@ class _Fields:
         self.where = where
         self.used: set[str] = set()
 
-    def _raw(self, key: str, default: Any) -> Any:
+    def raw(self, key: str, default: Any) -> Any:
         self.used.add(key)
         if key in self.data and self.data[key] is not None:
             return self.data[key]
@@ -245,7 +245,7 @@ class _Fields:
         return default
 
     def text(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._raw(key, default)
+        value = self.raw(key, default)
         if value is default:
             return value
         if isinstance(value, bool) or not isinstance(value, str | int | float):
@@ -261,7 +261,7 @@ class _Fields:
         high: float | None = None,
         integer: bool = False,
     ) -> Any:
-        value = self._raw(key, default)
+        value = self.raw(key, default)
         if value is default:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -273,13 +273,13 @@ class _Fields:
         return int(value) if integer else float(value)
 
     def flag(self, key: str, default: bool) -> bool:
-        value = self._raw(key, default)
+        value = self.raw(key, default)
         if not isinstance(value, bool):
             raise ConfigError(f"{self.where}.{key}: expected true or false")
         return value
 
     def items(self, key: str) -> list[Any]:
-        value = self._raw(key, [])
+        value = self.raw(key, [])
         if not isinstance(value, list):
             raise ConfigError(f"{self.where}.{key}: expected a list")
         return value
@@ -294,7 +294,7 @@ def parse_config(data: object) -> SiteConfig:
     """A scenario from its parsed YAML/JSON; :class:`ConfigError` if it is wrong."""
     top = _Fields(data, "config")
     name = top.text("name", "Simulated site")
-    site = _site(_Fields(top._raw("site", _MISSING), "site"), name)
+    site = _site(_Fields(top.raw("site", _MISSING), "site"), name)
     groups = tuple(
         _group(_Fields(g, f"groups[{i}]"), site)
         for i, g in enumerate(top.items("groups"))
@@ -306,12 +306,12 @@ def parse_config(data: object) -> SiteConfig:
         for i, c in enumerate(top.items("chargers"))
     )
     _unique([c.id for c in chargers], "chargers")
-    meter_data = top._raw("meter", None)
+    meter_data = top.raw("meter", None)
     meter = None if meter_data is None else _meter(_Fields(meter_data, "meter"))
     if meter is not None and meter.group not in phases_of:
         raise ConfigError(f"meter.group: unknown group {meter.group!r}")
-    solar = _solar(_Fields(top._raw("solar", {}), "solar"), site)
-    base = _base_load(_Fields(top._raw("base_load", {}), "base_load"))
+    solar = _solar(_Fields(top.raw("solar", {}), "solar"), site)
+    base = _base_load(_Fields(top.raw("base_load", {}), "base_load"))
     by_id = {c.id: c for c in chargers}
     vehicles = tuple(
         _vehicle(_Fields(v, f"vehicles[{i}]"), by_id)
@@ -329,7 +329,7 @@ def parse_config(data: object) -> SiteConfig:
         base_load=base,
         vehicles=vehicles,
         seed=top.number("seed", 1, integer=True),
-        start_s=parse_time(top._raw("start", "00:00"), "config.start"),
+        start_s=parse_time(top.raw("start", "00:00"), "config.start"),
         speedup=top.number("speedup", 1.0, low=0.01, high=100000),
         tick_s=top.number("tick_s", 0.5, low=0.05, high=10),
         meter_interval_s=top.number("meter_interval_s", None, low=0.2, high=900),
@@ -361,7 +361,7 @@ def _site(f: _Fields, name: str) -> SiteDesign:
 
 
 def _phases(f: _Fields, default: tuple[str, ...]) -> tuple[str, ...]:
-    value = f._raw("phases", list(default))
+    value = f.raw("phases", list(default))
     if not isinstance(value, list) or not value or not set(value) <= set(LEG_NAMES):
         raise ConfigError(f"{f.where}.phases: a list of L1, L2, L3")
     return tuple(leg for leg in LEG_NAMES if leg in value)
@@ -504,8 +504,8 @@ def _vehicle(f: _Fields, chargers: Mapping[str, ChargerSpec]) -> PlacedVehicle:
         soc = target - energy / capacity * 100.0
         if soc < 0:
             raise ConfigError(f"{f.where}.energy_kwh: more than the battery takes")
-    arrival = parse_time(f._raw("arrival", "00:00"), f"{f.where}.arrival")
-    departure = parse_time(f._raw("departure", "24:00"), f"{f.where}.departure")
+    arrival = parse_time(f.raw("arrival", "00:00"), f"{f.where}.arrival")
+    departure = parse_time(f.raw("departure", "24:00"), f"{f.where}.departure")
     try:
         spec = VehicleSpec(
             name=name,

@@ -484,7 +484,7 @@ class CentralSystem:
                 _LOGGER.info("%s: new connection replaces the old one", station_id)
                 await previous.disconnect()
             _LOGGER.info("%s: connected (%s, %s)", station_id, protocol, admission)
-            station._notify("on_connected")
+            station.notify("on_connected")
             await self._serve(station, ws)
         finally:
             self._sockets.discard(ws)
@@ -530,7 +530,7 @@ class CentralSystem:
             elif msg.type is WSMsgType.PONG:
                 pass
             elif msg.type is WSMsgType.BINARY:
-                station._malformed("binary frame (OCPP-J is text)", "")
+                station.count_malformed("binary frame (OCPP-J is text)", "")
             elif msg.type is WSMsgType.ERROR:
                 self.log.report(
                     (station.id, "ws"),

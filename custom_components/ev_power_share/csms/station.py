@@ -312,7 +312,7 @@ class Station(ABC):
         self._connection = connection
         self._listener = listener
         self.log = log or RateLimitedLog(_LOGGER)
-        self._wire_logger = _LibraryLog(self)
+        self.wire_logger = _LibraryLog(self)
         self.malformed_frames = 0
         """Frames that were not well-formed OCPP-J (answered, or dropped)."""
         self.discarded_values = 0
@@ -357,7 +357,7 @@ class Station(ABC):
                 text, self.version, self._cp.route_map, self._awaited
             )
             if screened.problem is not None:
-                self._malformed(screened.problem, text)
+                self.count_malformed(screened.problem, text)
             if screened.reply is not None:
                 await self._connection.send(screened.reply)
             if screened.route:
@@ -375,7 +375,7 @@ class Station(ABC):
                 traceback=True,
             )
 
-    def _malformed(self, problem: str, text: str) -> None:
+    def count_malformed(self, problem: str, text: str) -> None:
         self.malformed_frames += 1
         self.log.report(
             (self.id, "frame"),
@@ -388,7 +388,7 @@ class Station(ABC):
     async def answer_call_error(self, unique_id: str, error: BaseException) -> None:
         """Answer a call that failed validation or handling with a CALLERROR
         (with this version's code for what went wrong)."""
-        self._malformed(f"call {unique_id} refused: {clip(error, 160)}", "")
+        self.count_malformed(f"call {unique_id} refused: {clip(error, 160)}", "")
         await self._connection.send(
             call_error(self.version, unique_id, fault_of(error), clip(error, 160))
         )
@@ -443,7 +443,7 @@ class Station(ABC):
             self._finished.discard(connector_id)
         self._status_reports[connector_id] += 1
         self._status_reported.set()
-        self._notify("on_status", connector_id)
+        self.notify("on_status", connector_id)
 
     def _started(self, connector_id: int, transaction_id: str) -> None:
         """A transaction runs on a connector (its start seen, or adopted)."""
@@ -513,7 +513,7 @@ class Station(ABC):
         )
         return None
 
-    def _boot_accepted(
+    def boot_accepted(
         self,
         vendor: str | None,
         model: str | None,
@@ -525,7 +525,7 @@ class Station(ABC):
             vendor=vendor, model=model, serial=serial, firmware=firmware
         )
         self.booted = True
-        self._notify("on_boot")
+        self.notify("on_boot")
         if self.admission is not Admission.ACCEPTED:
             return False
         self.configured.clear()
@@ -552,7 +552,7 @@ class Station(ABC):
     async def _read_smart_charging(self) -> SmartCharging:
         """Ask the station for its rate units and maximum stack level."""
 
-    def _notify(self, callback: str, *args: Any) -> None:
+    def notify(self, callback: str, *args: Any) -> None:
         try:
             getattr(self._listener, callback)(self, *args)
         except Exception:
@@ -673,7 +673,7 @@ class Station(ABC):
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        self._notify("on_disconnected")
+        self.notify("on_disconnected")
 
     # --- the commands (one implementation per version) -------------------------
 

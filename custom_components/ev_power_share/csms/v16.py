@@ -194,7 +194,7 @@ class V16Station(Station):
     def _meter(self, connector_id: int, meter_value: list[Any]) -> None:
         state = self.connector(connector_id)
         if state.apply(self.parse_meter(meter_value), datetime.now(UTC)):
-            self._notify("on_meter", connector_id)
+            self.notify("on_meter", connector_id)
 
     def meter_values(
         self, connector_id: int, meter_value: list[Any], transaction_id: int | None
@@ -209,7 +209,7 @@ class V16Station(Station):
                 and self._unknown_transaction(str(transaction_id))
             ):
                 self._adopt_transaction(connector_id, str(transaction_id))
-                self._notify("on_status", connector_id)
+                self.notify("on_status", connector_id)
         self._meter(connector_id, meter_value)
 
     def start_transaction(
@@ -223,7 +223,7 @@ class V16Station(Station):
         state.session_start_wh = float(meter_start)
         state.energy_wh = float(meter_start)
         state.vehicle_connected = True
-        self._notify("on_status", connector_id)
+        self.notify("on_status", connector_id)
         return transaction_id
 
     def stop_transaction(
@@ -245,7 +245,7 @@ class V16Station(Station):
             self._meter(connector_id, data)
         self.connector(connector_id).energy_wh = float(meter_stop)
         self._ended(connector_id)
-        self._notify("on_status", connector_id)
+        self.notify("on_status", connector_id)
 
 
 def _now() -> str:
@@ -262,7 +262,7 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
             station.id,
             connection,
             response_timeout=station.config.response_timeout_s,
-            logger=station._wire_logger,
+            logger=station.wire_logger,
         )
         self.station = station
 
@@ -273,7 +273,7 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
         serial = kwargs.get("charge_point_serial_number") or kwargs.get(
             "charge_box_serial_number"
         )
-        accepted = self.station._boot_accepted(
+        accepted = self.station.boot_accepted(
             charge_point_vendor,
             charge_point_model,
             serial,

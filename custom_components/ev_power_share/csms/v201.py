@@ -226,7 +226,7 @@ class V201Station(Station):
 
     # --- messages from the station ---------------------------------------------
 
-    def _meter(self, evse_id: int, meter_value: list[Any] | None) -> bool:
+    def take_meter_values(self, evse_id: int, meter_value: list[Any] | None) -> bool:
         if not meter_value:
             return False
         return self.connector(evse_id).apply(
@@ -277,14 +277,14 @@ class V201Station(Station):
             state.charging_state = charging_state
             state.set_vehicle(charging_state in _VEHICLE_STATES)
             changed = True
-        metered = self._meter(evse_id, meter_value)
+        metered = self.take_meter_values(evse_id, meter_value)
         if event_type == "Ended":
             self._ended(evse_id)
             changed = True
         if changed:
-            self._notify("on_status", evse_id)
+            self.notify("on_status", evse_id)
         if metered:
-            self._notify("on_meter", evse_id)
+            self.notify("on_meter", evse_id)
 
 
 def _now() -> str:
@@ -301,13 +301,13 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
             station.id,
             connection,
             response_timeout=station.config.response_timeout_s,
-            logger=station._wire_logger,
+            logger=station.wire_logger,
         )
         self.station = station
 
     @on(Action.boot_notification)
     def on_boot_notification(self, charging_station: dict[str, Any], **_: Any) -> Any:
-        accepted = self.station._boot_accepted(
+        accepted = self.station.boot_accepted(
             charging_station.get("vendor_name"),
             charging_station.get("model"),
             charging_station.get("serial_number"),
@@ -340,8 +340,8 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
     @on(Action.meter_values)
     def on_meter_values(self, evse_id: int, meter_value: list[Any], **_: Any) -> Any:
         evse_id = self.station.check_connector(evse_id)
-        if self.station._meter(evse_id, meter_value):
-            self.station._notify("on_meter", evse_id)
+        if self.station.take_meter_values(evse_id, meter_value):
+            self.station.notify("on_meter", evse_id)
         return call_result.MeterValues()
 
     @on(Action.transaction_event)
