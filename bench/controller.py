@@ -168,12 +168,15 @@ async def _bench(hass: Any) -> None:
         for i in range(N_PORTS)
     ]
     controller.add_source(_Silent(ports))
+    from custom_components.ev_power_share.core.settings import (  # noqa: PLC0415
+        PortSettings,
+    )
     from custom_components.ev_power_share.core.solar import (  # noqa: PLC0415
         ChargeMode,
     )
 
     for port in ports[::10]:  # 20 ports in solar mode
-        entry.runtime_data.ocpp.control(port.id).mode = ChargeMode.SOLAR
+        controller.set_port_settings(port.id, PortSettings(mode=ChargeMode.SOLAR))
     await controller.async_refresh()
     allocation_ms: list[float] = []
     refresh_ms: list[float] = []

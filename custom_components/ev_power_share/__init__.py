@@ -134,6 +134,7 @@ async def async_setup_entry(
         ),
         voltage_v=settings.supply.voltage_ln_v,
     )
+    controller.forget_ports(ocpp.port_ids())
     port = _ocpp_port(entry)
     central = CentralSystem(
         host=OCPP_HOST,
@@ -201,7 +202,13 @@ async def async_setup_entry(
     schedules = ScheduledLimits(hass, site_scheduled_limits(subentries), changed)
     entry.async_on_unload(schedules.stop)
     entry.async_on_unload(controller.add_adjuster(schedules))
-    energy = EnergyModes(hass, ocpp, energy_settings(options), meters.site_power_w)
+    energy = EnergyModes(
+        hass,
+        ocpp,
+        energy_settings(options),
+        meters.site_power_w,
+        controller.port_settings,
+    )
     entry.async_on_unload(controller.add_adjuster(energy))
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
@@ -323,6 +330,7 @@ async def _async_entry_updated(
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))
+    runtime.controller.forget_ports(runtime.ocpp.port_ids())
     runtime.controller.reconfigure(
         runtime.settings.supply,
         site_groups(runtime.settings, entry.subentries),

@@ -52,6 +52,7 @@ from .core.model import (
     validate_port,
 )
 from .core.scenario import dump_allocation, dump_scenario
+from .core.settings import PortSettings, with_settings
 from .core.topology import GroupConfig, build_groups
 
 if TYPE_CHECKING:
@@ -185,6 +186,8 @@ class ControllerSnapshot:
 class _Persisted:
     overrides: dict[str, LimitOverride] = field(default_factory=dict)
     rotation: RotationState | None = None
+    ports: dict[str, PortSettings] = field(default_factory=dict)
+    """The user's settings of each port (mode, on/off, cap, energy, departure)."""
 
 
 class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
@@ -220,6 +223,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self._persisted = _Persisted()
+        self._stored_ports: frozenset[str] = frozenset()
         self._commands = CommandState()
         self._expiry_unsub: CALLBACK_TYPE | None = None
         self._cycle_lock = asyncio.Lock()
@@ -333,8 +337,36 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
 
     # -- persistence -------------------------------------------------------
 
+    def port_settings(self, port_id: str) -> PortSettings:
+        """The user's settings of a port (its defaults until set). Reading them
+        keeps nothing; to change them, :meth:`set_port_settings`."""
+        stored = self._persisted.ports.get(port_id)
+        return PortSettings() if stored is None else replace(stored)
+
+    @callback
+    def set_port_settings(self, port_id: str, settings: PortSettings) -> None:
+        """Keep new settings of a port (the next cycle applies them)."""
+        self._persisted.ports[port_id] = replace(settings)
+        self._schedule_save()
+
+    def has_port_settings(self, port_id: str) -> bool:
+        """Whether this port's settings came from the store (else its entities
+        restore what they showed before: installations from before the store
+        kept them)."""
+        return port_id in self._stored_ports
+
+    def forget_ports(self, keep: Iterable[str]) -> None:
+        """Drop the settings of ports that are no longer configured."""
+        kept = set(keep)
+        gone = [pid for pid in self._persisted.ports if pid not in kept]
+        for pid in gone:
+            del self._persisted.ports[pid]
+        if gone:
+            self._schedule_save()
+
     async def async_load(self) -> None:
-        """Restore overrides and the round-robin state saved before a restart."""
+        """Restore overrides, the round-robin state and the ports' settings saved
+        before a restart."""
         stored = await self._store.async_load()
         if not stored:
             return
@@ -347,7 +379,13 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             for gid, o in stored.get("overrides", {}).items()
         }
         rotation = stored.get("rotation")
+        ports = stored.get("ports")
         self._persisted = _Persisted(
+            ports={
+                str(pid): PortSettings.from_dict(data)
+                for pid, data in (ports.items() if isinstance(ports, dict) else ())
+                if isinstance(data, dict)
+            },
             overrides=overrides,
             rotation=None
             if not rotation
@@ -356,6 +394,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
                 since_s=rotation.get("since_s"),
             ),
         )
+        self._stored_ports = frozenset(self._persisted.ports)
         self._expire_overrides(time.time())
         self._schedule_expiry()
 
@@ -373,6 +412,10 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             "rotation": None
             if rotation is None
             else {"queue": list(rotation.queue), "since_s": rotation.since_s},
+            "ports": {
+                pid: settings.to_dict()
+                for pid, settings in self._persisted.ports.items()
+            },
         }
 
     @callback
@@ -480,7 +523,9 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
                     else replace(served_port, failsafe_a=failsafe_a)
                 )
                 problem = self._port_problem(port, seen, group_ids)
-                if problem is not None:
+                if problem is None:
+                    port = with_settings(port, self._persisted.ports.get(port.id))
+                else:
                     self._problem(
                         f"{ISSUE_BAD_INPUT}_{port.id}",
                         _port_name(source, port.id),

@@ -34,6 +34,7 @@ from .const import (
 )
 from .core.model import Site
 from .core.planner import ChargePlan, ChargeRequest, PlanError, plan_charging
+from .core.settings import PortSettings
 from .core.solar import (
     SOLAR_MODES,
     ChargeMode,
@@ -105,12 +106,16 @@ class EnergyModes:
         ocpp: OcppSource,
         settings: EnergySettings,
         site_power_w: Callable[[float], float | None],
+        port_settings: Callable[[str], PortSettings],
     ) -> None:
         """``site_power_w(now)``: the site meter's power (import positive) if it
-        has a fresh one, used when no grid power sensor is set."""
+        has a fresh one, used when no grid power sensor is set;
+        ``port_settings(port_id)``: the user's settings of a port (its mode, and
+        in scheduled mode its energy and departure)."""
         self.hass = hass
         self.ocpp = ocpp
         self.settings = settings
+        self.port_settings = port_settings
         self._site_power_w = site_power_w
         self.solar = SolarController()
         self.decision: SolarDecision | None = None
@@ -141,7 +146,7 @@ class EnergyModes:
 
     def adjust(self, site: Site, now: float) -> Site:
         """Caps for this cycle."""
-        modes = {p.id: self.ocpp.control(p.id).mode for p in site.ports}
+        modes = {p.id: self.port_settings(p.id).mode for p in site.ports}
         solar = {pid: m for pid, m in modes.items() if m in SOLAR_MODES}
         if solar:
             ports = solar_ports(site, solar)
@@ -180,7 +185,7 @@ class EnergyModes:
             ev = port.ev
             if port.id not in scheduled or ev is None:
                 continue
-            controls = self.ocpp.control(port.id)
+            controls = self.port_settings(port.id)
             need = max(0.0, controls.energy_kwh - self._session_kwh(port.id))
             conn = port.conn
             request = ChargeRequest(

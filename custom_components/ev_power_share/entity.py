@@ -17,6 +17,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN, SUBENTRY_CHARGER
 from .controller import SiteController
 from .core.allocator import PortAllocation
+from .core.settings import PortSettings
 from .csms import ConnectorState, Station
 from .data import EvPowerShareConfigEntry, charger_config
 from .devices import (
@@ -24,7 +25,7 @@ from .devices import (
     charger_device_identifier,
     group_device_identifier,
 )
-from .ocpp_source import ChargerConfig, OcppSource, PortControls
+from .ocpp_source import ChargerConfig, OcppSource
 
 
 def signal_subentries_added(entry_id: str) -> str:
@@ -141,7 +142,9 @@ class ConnectorView:
     state: ConnectorState | None
     online: bool
     allocation: PortAllocation | None
-    controls: PortControls
+    controls: PortSettings
+    """The user's settings of the connector (the controller's: change them
+    through a description's ``set_fn`` only)."""
 
 
 class ChargerEntity(CoordinatorEntity[SiteController]):
@@ -170,6 +173,7 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
         self.source = source
         self.connector = connector
         self.charge_point_id = charger.charge_point_id
+        self._charger = charger
         where = "" if connector is None else f"_{connector}"
         self._attr_unique_id = f"{entry_id}_{subentry_id}{where}_{key}"
         self._attr_device_info = DeviceInfo(
@@ -183,8 +187,12 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
 
     @property
     def charger(self) -> ChargerConfig:
-        """The charger as configured now."""
-        return self.source.chargers[self.charge_point_id]
+        """The charger as configured now (as it was last, once it is removed:
+        its entities may still be asked for their state before they go)."""
+        charger = self.source.chargers.get(self.charge_point_id)
+        if charger is not None:
+            self._charger = charger
+        return self._charger
 
     @property
     def port_id(self) -> str:
@@ -206,7 +214,7 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
             state=None if station is None else station.connectors.get(connector),
             online=self.source.online(self.charge_point_id),
             allocation=None if snapshot is None else snapshot.allocation.ports.get(pid),
-            controls=self.source.control(pid),
+            controls=self.coordinator.port_settings(pid),
         )
 
     @property
@@ -247,10 +255,19 @@ class ConnectorSetting[T](ChargerEntity):
         raise NotImplementedError
 
     async def async_added_to_hass(self) -> None:
-        """Restore the user's choice."""
+        """Restore the user's choice: the controller keeps it; the entity's
+        last state is only read where the controller has none (an
+        installation from before it kept them)."""
         await super().async_added_to_hass()
+        if self.coordinator.has_port_settings(self.port_id):
+            return
         if (value := await self._async_last_value()) is not None:
-            self.setting.set_fn(self.view, value)
+            self._set(value)
+
+    def _set(self, value: T) -> None:
+        view = self.view
+        self.setting.set_fn(view, value)
+        self.coordinator.set_port_settings(self.port_id, view.controls)
 
     @property
     def setting_value(self) -> T:
@@ -259,7 +276,7 @@ class ConnectorSetting[T](ChargerEntity):
 
     async def async_write_setting(self, value: T) -> None:
         """Write the setting, show it, and re-allocate at once."""
-        self.setting.set_fn(self.view, value)
+        self._set(value)
         self.async_write_ha_state()
         await self.coordinator.async_request_refresh()
 

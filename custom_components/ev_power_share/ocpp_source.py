@@ -42,14 +42,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-import datetime as dt
 import hmac
 import logging
 import time
 
 from .core.commands import Command, Commands, Held, PortSteps
 from .core.model import CONNECTIONS, Port, Vehicle
-from .core.solar import ChargeMode
 from .csms import Admission, Station, StationConfig
 from .csms.logs import RateLimitedLog
 
@@ -81,20 +79,6 @@ class ChargerConfig:
     def port_id(self, connector: int) -> str:
         """The allocator's id of one connector."""
         return f"{self.charge_point_id}:{connector}"
-
-
-@dataclass(slots=True)
-class PortControls:
-    """What the user set for one connector (entities restore these)."""
-
-    max_current_a: float | None = None
-    """A cap below the charger's maximum; None: the charger's maximum."""
-    enabled: bool = True
-    mode: ChargeMode = ChargeMode.FAST
-    energy_kwh: float = 20.0
-    """Scheduled mode: the energy to add in a session."""
-    departure: dt.time = dt.time(7, 0)
-    """Scheduled mode: when the vehicle leaves (local time, the next one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +126,6 @@ class OcppSource:
         self._log = RateLimitedLog(_LOGGER)
         """Refusals, at most once a minute per charger (a charger configured
         with an old password retries every few seconds, for days)."""
-        self.controls: dict[str, PortControls] = {}
-        """User settings by port id."""
         self._clock = clock
         self.voltage_v = voltage_v
         self.stations: dict[str, Station] = {}
@@ -461,12 +443,8 @@ class OcppSource:
                 )
                 ev: Vehicle | None = None
                 state = None if station is None else station.connectors.get(connector)
-                controls = self.controls.get(pid) or PortControls()
                 max_a = charger.max_current_a
-                if controls.max_current_a is not None:
-                    max_a = min(max_a, controls.max_current_a)
-                wants = controls.enabled and controls.mode is not ChargeMode.OFF
-                if online and wants and state is not None and state.vehicle_connected:
+                if online and state is not None and state.vehicle_connected:
                     measured = [a for a in state.current_a if a > CHARGING_THRESHOLD_A]
                     ev = Vehicle(
                         # Unknown until it draws: assume every phase (the safe side).
@@ -489,6 +467,14 @@ class OcppSource:
                     )
                 )
         return ports
+
+    def port_ids(self) -> list[str]:
+        """The id of every connector of every configured charger."""
+        return [
+            charger.port_id(connector)
+            for charger in self._chargers.values()
+            for connector in range(1, charger.connectors + 1)
+        ]
 
     def steps(self) -> dict[str, PortSteps]:
         """How each port takes a limit: whole amperes, or whole watts where its
@@ -675,10 +661,6 @@ class OcppSource:
     def disobeys(self, port_id: str) -> float | None:
         """What a port applies (A) while it ignores our limit, else None."""
         return self._disobeying.get(port_id)
-
-    def control(self, port_id: str) -> PortControls:
-        """The user's settings of a port (created on first use)."""
-        return self.controls.setdefault(port_id, PortControls())
 
     def sent(self, port_id: str) -> float | None:
         """The limit the port holds from us (A), if any."""

@@ -22,6 +22,7 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
 )
 from custom_components.ev_power_share.core.model import Port, Vehicle
+from custom_components.ev_power_share.core.settings import PortSettings
 from custom_components.ev_power_share.core.solar import ChargeMode
 
 from .conftest import SITE_DATA
@@ -45,7 +46,7 @@ async def _site(
     runtime.controller.add_source(
         FakeTransport([Port("car", "site", max_a=16.0, ev=Vehicle(max_a=16.0))])
     )
-    runtime.ocpp.control("car").mode = mode
+    runtime.controller.set_port_settings("car", PortSettings(mode=mode))
     return entry
 
 
@@ -144,9 +145,10 @@ async def test_scheduled_mode_charges_in_the_cheapest_hours(
     }
     hass.states.async_set("sensor.price", "0.40", prices)
     entry = await _site(hass, {CONF_PRICE_ENTITY: "sensor.price"}, ChargeMode.SCHEDULED)
-    controls = entry.runtime_data.ocpp.control("car")
+    controls = entry.runtime_data.controller.port_settings("car")
     controls.energy_kwh = 15.0  # 16 A on three phases is 11 kW: under 2 h
     controls.departure = time(7, 0)
+    entry.runtime_data.controller.set_port_settings("car", controls)
 
     assert await _car(hass, entry) == 0  # 18:00 is expensive
     plan = entry.runtime_data.energy.plans["car"]

@@ -1,0 +1,101 @@
+"""What the user set for each port, and what it does to the port.
+
+The controller owns these settings and keeps them in its store (with the
+overrides and the round-robin state); entities show and write them. A port
+source knows nothing of them: :func:`with_settings` applies them to the ports it
+serves, once per cycle, before anything else adjusts the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import contextlib
+from dataclasses import dataclass, replace
+import datetime as dt
+import math
+from typing import Any, TypeIs
+
+from .model import Port
+from .solar import ChargeMode
+
+MAX_ENERGY_KWH = 200.0
+"""The most energy a session may be asked to add (a stored value above is not
+taken)."""
+
+
+@dataclass(slots=True)
+class PortSettings:
+    """What the user set for one port (a charger's connector)."""
+
+    max_current_a: float | None = None
+    """A cap below the charger's maximum; None: the charger's maximum."""
+    enabled: bool = True
+    mode: ChargeMode = ChargeMode.FAST
+    energy_kwh: float = 20.0
+    """Scheduled mode: the energy to add in a session."""
+    departure: dt.time = dt.time(7, 0)
+    """Scheduled mode: when the vehicle leaves (local time, the next one)."""
+
+    @property
+    def wants_charge(self) -> bool:
+        """Whether the port may charge at all (enabled, and a mode but off)."""
+        return self.enabled and self.mode is not ChargeMode.OFF
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored (JSON)."""
+        return {
+            "max_current_a": self.max_current_a,
+            "enabled": self.enabled,
+            "mode": self.mode.value,
+            "energy_kwh": self.energy_kwh,
+            "departure": self.departure.isoformat(timespec="minutes"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PortSettings:
+        """From what was stored; a value that cannot be read keeps its default
+        (a damaged store never stops the site)."""
+        settings = cls()
+        cap = data.get("max_current_a")
+        if _finite(cap) and cap > 0:
+            settings.max_current_a = float(cap)
+        if isinstance(data.get("enabled"), bool):
+            settings.enabled = data["enabled"]
+        with contextlib.suppress(ValueError):
+            settings.mode = ChargeMode(str(data.get("mode")))
+        energy = data.get("energy_kwh")
+        if _finite(energy) and 0 <= energy <= MAX_ENERGY_KWH:
+            settings.energy_kwh = float(energy)
+        departure = data.get("departure")
+        if isinstance(departure, str):
+            with contextlib.suppress(ValueError):
+                settings.departure = dt.time.fromisoformat(departure).replace(
+                    second=0, microsecond=0, tzinfo=None
+                )
+        return settings
+
+
+def _finite(value: object) -> TypeIs[int | float]:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def with_settings(port: Port, settings: PortSettings | None) -> Port:
+    """``port`` as the user's settings leave it: its maximum capped, and no
+    vehicle to charge while it is switched off (or in mode off)."""
+    if settings is None:
+        return port
+    max_a = port.max_a
+    if settings.max_current_a is not None:
+        max_a = min(max_a, settings.max_current_a)
+    ev = port.ev
+    if ev is not None and not settings.wants_charge:
+        ev = None
+    elif ev is not None and ev.max_a > max_a:
+        ev = replace(ev, max_a=max_a)
+    if max_a == port.max_a and ev is port.ev:
+        return port
+    return replace(port, max_a=max_a, ev=ev)
