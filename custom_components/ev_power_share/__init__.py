@@ -46,7 +46,7 @@ from .data import (
 from .devices import async_sync_devices
 from .energy import EnergyModes, energy_settings
 from .entity import signal_subentries_added
-from .groups import (
+from .issues import (
     async_announce_unknown_charger,
     async_charger_disobeys,
     async_forget_unknown_charger,

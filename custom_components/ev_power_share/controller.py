@@ -41,7 +41,7 @@ from .core.commands import (
     plan_commands,
 )
 from .core.design import DesignFigures, design_figures
-from .core.limits import capped_at_failsafe
+from .core.load_estimate import capped_at_failsafe
 from .core.model import (
     ModelError,
     Policy,

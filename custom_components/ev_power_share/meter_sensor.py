@@ -22,7 +22,7 @@ from homeassistant.const import (
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .controller import SiteController
-from .core.limits import MeterState
+from .core.load_estimate import MeterState
 from .devices import meter_device_identifier
 from .entity import WritesOnChange
 from .meters import MeterSettings, SiteMeters

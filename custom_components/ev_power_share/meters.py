@@ -3,7 +3,7 @@
 A meter (a config subentry) measures the total current through one power group,
 from sensor entities Home Assistant already has or from a Modbus TCP meter read
 here. Every control cycle :meth:`SiteMeters.adjust` turns the latest readings and
-the chargers' own reports into the group's non-EV load (``core.limits``: raising
+the chargers' own reports into the group's non-EV load (``core.load_estimate``: raising
 headroom is smoothed, lowering it acts at once, a stale meter holds then fails to
 failsafe currents) and puts it into the site before it is allocated.
 """
@@ -47,7 +47,7 @@ from .const import (
     CONF_UNIT,
     SUBENTRY_METER,
 )
-from .core.limits import (
+from .core.load_estimate import (
     EvDraw,
     LoadEstimate,
     MeterConfig,

@@ -37,7 +37,7 @@ from .const import (
     SUBENTRY_CHARGER,
 )
 from .data import EvPowerShareConfigEntry, SiteSettings, site_groups
-from .groups import ISSUE_NO_PASSWORD, ISSUE_UNKNOWN_CHARGER
+from .issues import ISSUE_NO_PASSWORD, ISSUE_UNKNOWN_CHARGER
 
 
 class UnknownChargerRepairFlow(RepairsFlow):

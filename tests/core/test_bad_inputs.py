@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_power_share.core.allocator import allocate
-from custom_components.ev_power_share.core.limits import capped_at_failsafe
+from custom_components.ev_power_share.core.load_estimate import capped_at_failsafe
 from custom_components.ev_power_share.core.model import (
     CONNECTIONS,
     Group,

@@ -31,7 +31,7 @@ from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_power_share.core.allocator import RotationState, allocate
 from custom_components.ev_power_share.core.commands import CommandState, plan_commands
-from custom_components.ev_power_share.core.limits import (
+from custom_components.ev_power_share.core.load_estimate import (
     MeterConfig,
     MeterSample,
     UnmanagedLoad,

@@ -158,8 +158,16 @@ async def booted(
     await wait_until(
         lambda: station_id in central.stations and central.stations[station_id].booted
     )
-    # the post-boot configuration runs in the background: let it finish first
-    await wait_until(lambda: len(sim.received) >= (2 if sim.version == "1.6" else 1))
+    # The post-boot configuration runs in the background: let it finish first
+    # (the metering settings; how the station takes profiles is asked beside
+    # them, and may come first).
+    def configured() -> bool:
+        actions = [action for action, _ in sim.received]
+        if sim.version == "1.6":
+            return actions.count("ChangeConfiguration") >= 2
+        return "SetVariables" in actions
+
+    await wait_until(configured)
     return sim, central.stations[station_id]
 
 

@@ -16,7 +16,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_power_share.const import CONF_INTERVAL_S, DOMAIN
-from custom_components.ev_power_share.core.limits import MeterConfig
+from custom_components.ev_power_share.core.load_estimate import MeterConfig
 from simulator.chargepoint import SimulatedChargePoint
 from simulator.modbus_meter import SimulatedModbusMeter
 

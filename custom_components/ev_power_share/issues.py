@@ -1,4 +1,6 @@
-"""Power groups in Home Assistant: removals that are refused, and repair issues.
+"""The site's repair issues: group removals that are refused, unknown chargers,
+chargers that do not follow their limits or have no password, meter problems (and
+a charger's device details from its BootNotification).
 
 Each panel or circuit is a config subentry of the site and a device under its
 parent's device (see :mod:`.devices`). Home Assistant lets a user

@@ -11,7 +11,7 @@ import pytest
 
 from custom_components.ev_power_share.core.allocator import RotationState, allocate
 from custom_components.ev_power_share.core.commands import CommandState, plan_commands
-from custom_components.ev_power_share.core.limits import (
+from custom_components.ev_power_share.core.load_estimate import (
     EvDraw,
     LoadEstimate,
     MeterConfig,
