@@ -158,6 +158,7 @@ async def booted(
     await wait_until(
         lambda: station_id in central.stations and central.stations[station_id].booted
     )
+
     # The post-boot configuration runs in the background: let it finish first
     # (the metering settings; how the station takes profiles is asked beside
     # them, and may come first).
