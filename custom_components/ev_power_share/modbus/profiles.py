@@ -206,18 +206,47 @@ def _gavazzi(address: int, scale: float) -> Register:
     )
 
 
-SDM630 = MeterProfile(
-    key="sdm630",
-    name="Eastron SDM630",
-    phases=3,
-    voltages=(_eastron(0x0000), _eastron(0x0002), _eastron(0x0004)),
-    currents=(_eastron(0x0006), _eastron(0x0008), _eastron(0x000A)),
-    powers=(_eastron(0x000C), _eastron(0x000E), _eastron(0x0010)),
+def _eastron_phases(first: int, phases: int) -> tuple[Register, ...]:
+    """L1, L2, L3 of one quantity: Eastron keeps them in consecutive floats."""
+    return tuple(_eastron(first + 2 * phase) for phase in range(phases))
+
+
+def _eastron_profile(
+    key: str,
+    name: str,
+    phases: int,
+    *,
+    total_power: Register | None = None,
+    sources: tuple[str, ...],
+) -> MeterProfile:
+    """An Eastron SDM meter: the models share one input register map.
+
+    A single-phase model (SDM120) has L1's registers of the three-phase one (SDM630):
+    30001 voltage, 30007 current, 30013 active power; both count energy at 30073
+    (import) and 30075 (export).
+    """
+    return MeterProfile(
+        key=key,
+        name=name,
+        phases=phases,
+        voltages=_eastron_phases(0x0000, phases),  # from 30001, line to neutral
+        currents=_eastron_phases(0x0006, phases),  # from 30007
+        powers=_eastron_phases(0x000C, phases),  # from 30013, active power
+        total_power=total_power,
+        import_energy=_eastron(0x0048),  # 30073 "Total import kWh"
+        export_energy=_eastron(0x004A),  # 30075 "Total export kWh"
+        # "Do not attempt to read more than 40 parameters (80 registers)" per request
+        # (the SDM630's manual); the SDM120 is read within the same.
+        max_registers_per_read=80,
+        sources=sources,
+    )
+
+
+SDM630 = _eastron_profile(
+    "sdm630",
+    "Eastron SDM630",
+    3,
     total_power=_eastron(0x0034),  # 30053 "Total system power"
-    import_energy=_eastron(0x0048),  # 30073 "Total import kWh"
-    export_energy=_eastron(0x004A),  # 30075 "Total export kWh"
-    # "Do not attempt to read more than 40 parameters (80 registers)" per request.
-    max_registers_per_read=80,
     sources=(
         "https://manualshive.com/en/manual/eastron/sdm630-modbus-mid-v2/522581?page=28",
         "https://lamaplc.com/doku.php?do=export_raw&id=meas%3Aeastron_sdm_modbus",
@@ -226,16 +255,10 @@ SDM630 = MeterProfile(
 )
 """Eastron SDM630 (Modbus V2, MID): three-phase, float32 input registers (FC 04)."""
 
-SDM120 = MeterProfile(
-    key="sdm120",
-    name="Eastron SDM120",
-    phases=1,
-    voltages=(_eastron(0x0000),),  # 30001 "Voltage"
-    currents=(_eastron(0x0006),),  # 30007 "Current"
-    powers=(_eastron(0x000C),),  # 30013 "Active power"
-    import_energy=_eastron(0x0048),  # 30073 "Import active energy"
-    export_energy=_eastron(0x004A),  # 30075 "Export active energy"
-    max_registers_per_read=80,
+SDM120 = _eastron_profile(
+    "sdm120",
+    "Eastron SDM120",
+    1,
     sources=(
         "https://cdn.shopify.com/s/files/1/0418/3749/4423/files/Eastron_SDM120_CT_Series_Electricity_Meters__Modbus_Protocol.pdf",
         "https://raw.githubusercontent.com/nobrega8/mbmap-library/main/maps/eastron/sdm120-m.mbmap.json",
