@@ -123,7 +123,14 @@ ERROR_SECTIONS = {
 }
 # Checks more than one flow makes, and where their error keys must be translated.
 SHARED_ERROR_SECTIONS = {"async_port_errors": ("config", "options")}
-FLOW_MODULES = ("config_flow.py", "meter_flow.py", "schedule_flow.py")
+FLOW_MODULES = (
+    "config_flow.py",
+    "options_flow.py",
+    "group_flow.py",
+    "charger_flow.py",
+    "meter_flow.py",
+    "schedule_flow.py",
+)
 # The subentry flows' base class (its steps are every subentry flow's).
 SUBENTRY_BASE = ("form_parts.py", "SiteSubentryFlow")
 # Error keys made at run time, from a reason: every reason must be translated.

@@ -20,13 +20,13 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .compat import RepairsFlowResult, vol
-from .config_flow import (
+from .charger_flow import (
     charger_data,
     charger_schema,
     generate_password,
     validate_charger,
 )
+from .compat import RepairsFlowResult, vol
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_PASSWORD,
