@@ -115,9 +115,13 @@ ERROR_SECTIONS = {
     "_validate": "config",
     "_validate_options": "options",
     "_validate_group": SUBENTRY,
+    "_group_place_errors": SUBENTRY,
+    "_group_limit_errors": SUBENTRY,
+    "_group_phase_errors": SUBENTRY,
     "validate_charger": CHARGER,
     "_common_errors": METER,
     "validate_sensors": METER,
+    "_current_errors": METER,
     "async_validate_modbus": METER,
     "validate_schedule": SCHEDULE,
 }

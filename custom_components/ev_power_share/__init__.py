@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 import ssl
 from typing import Any
 from uuid import uuid4
@@ -342,19 +342,27 @@ async def _async_entry_updated(
         site_meters(entry.subentries), _group_phases(runtime.controller)
     )
     await runtime.controller.async_refresh()
-    for charger in runtime.ocpp.chargers:
+    _async_admit_added_chargers(hass, entry, runtime.ocpp.chargers)
+    if added := [sid for sid in entry.subentries if sid not in before]:
+        async_dispatcher_send(hass, signal_subentries_added(entry.entry_id), added)
+
+
+@callback
+def _async_admit_added_chargers(
+    hass: HomeAssistant, entry: EvPowerShareConfigEntry, chargers: Collection[str]
+) -> None:
+    """The site's chargers (by charge point id) are neither unknown nor rejected
+    any more: one that connected unannounced, or was once rejected, was added."""
+    for charger in chargers:
         async_forget_unknown_charger(hass, entry, charger)
     rejected = list(entry.options.get(CONF_REJECTED_CHARGERS, ()))
-    if added_back := set(rejected) & set(runtime.ocpp.chargers):
-        # A charger the user once rejected was added after all.
+    if added_back := set(rejected) & set(chargers):
         options = {
             k: v for k, v in entry.options.items() if k != CONF_REJECTED_CHARGERS
         }
         if still := [i for i in rejected if i not in added_back]:
             options[CONF_REJECTED_CHARGERS] = still
         hass.config_entries.async_update_entry(entry, options=options)
-    if added := [sid for sid in entry.subentries if sid not in before]:
-        async_dispatcher_send(hass, signal_subentries_added(entry.entry_id), added)
 
 
 async def async_unload_entry(

@@ -84,6 +84,23 @@ def _validate_group(
     group_id: str | None,
 ) -> dict[str, str]:
     """Form errors by field for a panel or circuit (``group_id``: the one edited)."""
+    parent = next((g for g in groups if g.id == user_input[CONF_PARENT]), None)
+    return (
+        _group_place_errors(user_input, groups, group_id, parent=parent)
+        | _group_limit_errors(user_input)
+        | _group_phase_errors(user_input, groups, group_id, parent=parent)
+    )
+
+
+def _group_place_errors(
+    user_input: Mapping[str, Any],
+    groups: list[GroupConfig],
+    group_id: str | None,
+    *,
+    parent: GroupConfig | None,
+) -> dict[str, str]:
+    """Its name is its own among the site's groups; its parent may hold it
+    (not itself, nor a group below it)."""
     errors: dict[str, str] = {}
     others = [g for g in groups if g.id != group_id]
     name = str(user_input[CONF_NAME]).strip()
@@ -91,14 +108,17 @@ def _validate_group(
         errors[CONF_NAME] = "name_required"
     elif name.casefold() in {g.name.casefold() for g in others}:
         errors[CONF_NAME] = "name_taken"
-    parent = next(
-        (g for g in groups if g.id == user_input[CONF_PARENT]),
-        None,
-    )
     if parent is None or user_input[CONF_PARENT] not in possible_parents(
         groups, group_id
     ):
         errors[CONF_PARENT] = "parent_invalid"
+    return errors
+
+
+def _group_limit_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Its rating, continuous factor and power in range; its fixed load below
+    what it may carry continuously, so chargers under it can get something."""
+    errors: dict[str, str] = {}
     rating = float(user_input[CONF_RATING_A])
     if not within(rating, GROUP_RATING_RANGE_A):
         errors[CONF_RATING_A] = "rating_out_of_range"
@@ -113,6 +133,18 @@ def _validate_group(
         errors[CONF_FIXED_LOAD_A] = "fixed_load_negative"
     elif CONF_RATING_A not in errors and fixed >= rating * pct / 100.0:
         errors[CONF_FIXED_LOAD_A] = "fixed_load_too_high"
+    return errors
+
+
+def _group_phase_errors(
+    user_input: Mapping[str, Any],
+    groups: list[GroupConfig],
+    group_id: str | None,
+    *,
+    parent: GroupConfig | None,
+) -> dict[str, str]:
+    """Its phases are some of its parent's, and all of those of the groups below it."""
+    errors: dict[str, str] = {}
     phases = {LEG_NAMES.index(leg) for leg in user_input[CONF_PHASES]}
     if not phases:
         errors[CONF_PHASES] = "phases_required"

@@ -152,6 +152,22 @@ def validate_sensors(
     power = user_input.get(CONF_POWER_ENTITY)
     if not currents and not power:
         errors["base"] = "sources_required"
+    errors |= _current_errors(hass, currents, group)
+    if power:
+        unit = _unit_of(hass, power)
+        if unit is False:
+            errors[CONF_POWER_ENTITY] = "entity_missing"
+        elif unit not in POWER_UNITS:
+            errors[CONF_POWER_ENTITY] = "entity_not_power"
+    return errors
+
+
+def _current_errors(
+    hass: HomeAssistant, currents: Mapping[int, str], group: GroupConfig | None
+) -> dict[str, str]:
+    """Form errors of the current sensors (``currents``: entity by leg): each a
+    current on one of the group's legs, and, if there are any, one on every leg."""
+    errors: dict[str, str] = {}
     for i, entity_id in currents.items():
         key = CONF_CURRENT_ENTITIES[i]
         unit = _unit_of(hass, entity_id)
@@ -166,12 +182,6 @@ def validate_sensors(
         for leg in group.phases:
             if leg not in currents:
                 errors.setdefault(CONF_CURRENT_ENTITIES[leg], "current_required")
-    if power:
-        unit = _unit_of(hass, power)
-        if unit is False:
-            errors[CONF_POWER_ENTITY] = "entity_missing"
-        elif unit not in POWER_UNITS:
-            errors[CONF_POWER_ENTITY] = "entity_not_power"
     return errors
 
 
