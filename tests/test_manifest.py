@@ -126,7 +126,10 @@ ERROR_SECTIONS = {
     "validate_schedule": SCHEDULE,
 }
 # Checks more than one flow makes, and where their error keys must be translated.
-SHARED_ERROR_SECTIONS = {"async_port_errors": ("config", "options")}
+SHARED_ERROR_SECTIONS = {
+    "async_port_errors": ("config", "options"),
+    "name_and_group_errors": (CHARGER, METER, SCHEDULE),
+}
 FLOW_MODULES = (
     "config_flow.py",
     "options_flow.py",
@@ -134,6 +137,7 @@ FLOW_MODULES = (
     "charger_flow.py",
     "meter_flow.py",
     "schedule_flow.py",
+    "form_checks.py",
 )
 # The subentry flows' base class (its steps are every subentry flow's).
 SUBENTRY_BASE = ("form_parts.py", "SiteSubentryFlow")

@@ -35,7 +35,8 @@ from .const import (
 from .core.model import CONNECTIONS
 from .core.topology import GroupConfig
 from .data import control_settings, site_chargers
-from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker, within
+from .form_checks import name_and_group_errors, within
+from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 
 
 def generate_password() -> str:
@@ -84,9 +85,7 @@ def validate_charger(
     subentry_id: str | None,
 ) -> dict[str, str]:
     """Form errors by field for a charger (``subentry_id``: the one edited)."""
-    errors: dict[str, str] = {}
-    if not str(user_input[CONF_NAME]).strip():
-        errors[CONF_NAME] = "name_required"
+    errors, group = name_and_group_errors(user_input, groups)
     cp_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
     others = site_chargers(
         {k: v for k, v in entry.subentries.items() if k != subentry_id}
@@ -99,10 +98,9 @@ def validate_charger(
         errors[CONF_CHARGE_POINT_ID] = "charge_point_id_invalid"
     elif cp_id in {c.charge_point_id for c in others}:
         errors[CONF_CHARGE_POINT_ID] = "charge_point_id_taken"
-    group = next((g for g in groups if g.id == user_input[CONF_GROUP]), None)
-    if group is None:
-        errors[CONF_GROUP] = "group_invalid"
-    elif not set(CONNECTIONS[user_input[CONF_CONNECTION]].legs) <= set(group.phases):
+    if group is not None and not set(
+        CONNECTIONS[user_input[CONF_CONNECTION]].legs
+    ) <= set(group.phases):
         errors[CONF_CONNECTION] = "connection_not_in_group"
     if not within(user_input[CONF_CONNECTORS], CONNECTORS_RANGE) or (
         float(user_input[CONF_CONNECTORS]) % 1

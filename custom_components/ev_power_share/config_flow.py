@@ -47,10 +47,11 @@ from .const import (
 )
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, site_groups
+from .form_checks import async_port_errors, configured_port
 from .form_parts import box
 from .group_flow import PowerGroupSubentryFlow
 from .meter_flow import MeterSubentryFlow
-from .options_flow import EvPowerShareOptionsFlow, async_port_errors, configured_port
+from .options_flow import EvPowerShareOptionsFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
 
 SITE_SCHEMA = vol.Schema(

@@ -39,11 +39,6 @@ def box(unit: str, step: float) -> NumberSelector:
     )
 
 
-def within(value: Any, bounds: tuple[float, float]) -> bool:
-    """``value`` (a number, or the text of one) lies in ``bounds``, ends included."""
-    return bounds[0] <= float(value) <= bounds[1]
-
-
 def group_picker(groups: list[GroupConfig]) -> SelectSelector:
     """A drop-down of the site's power groups, by name."""
     return SelectSelector(

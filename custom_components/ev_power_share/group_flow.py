@@ -33,7 +33,8 @@ from .const import (
 )
 from .core.model import LEG_NAMES
 from .core.topology import GroupConfig, possible_parents
-from .form_parts import SiteForm, SiteSubentryFlow, box, stored_values, within
+from .form_checks import within
+from .form_parts import SiteForm, SiteSubentryFlow, box, stored_values
 
 
 def _group_schema(
@@ -85,10 +86,11 @@ def _validate_group(
 ) -> dict[str, str]:
     """Form errors by field for a panel or circuit (``group_id``: the one edited)."""
     parent = next((g for g in groups if g.id == user_input[CONF_PARENT]), None)
+    below = [] if group_id is None else [g for g in groups if g.parent == group_id]
     return (
         _group_place_errors(user_input, groups, group_id, parent=parent)
         | _group_limit_errors(user_input)
-        | _group_phase_errors(user_input, groups, group_id, parent=parent)
+        | _group_phase_errors(user_input[CONF_PHASES], parent, below)
     )
 
 
@@ -137,22 +139,17 @@ def _group_limit_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _group_phase_errors(
-    user_input: Mapping[str, Any],
-    groups: list[GroupConfig],
-    group_id: str | None,
-    *,
-    parent: GroupConfig | None,
+    legs: list[str], parent: GroupConfig | None, below: list[GroupConfig]
 ) -> dict[str, str]:
-    """Its phases are some of its parent's, and all of those of the groups below it."""
+    """Its phases (``legs``, by name) are some of its parent's, and all of those
+    of the groups right ``below`` it."""
     errors: dict[str, str] = {}
-    phases = {LEG_NAMES.index(leg) for leg in user_input[CONF_PHASES]}
+    phases = {LEG_NAMES.index(leg) for leg in legs}
     if not phases:
         errors[CONF_PHASES] = "phases_required"
     elif parent is not None and not phases <= set(parent.phases):
         errors[CONF_PHASES] = "phases_not_in_parent"
-    elif group_id is not None and any(
-        not set(g.phases) <= phases for g in groups if g.parent == group_id
-    ):
+    elif any(not set(g.phases) <= phases for g in below):
         errors[CONF_PHASES] = "phases_used_below"
     return errors
 

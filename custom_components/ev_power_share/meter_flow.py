@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, SubentryFlowResult
+from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     CONF_NAME,
@@ -42,6 +42,7 @@ from .const import (
     CONF_UNIT,
     DEFAULT_POLL_S,
     DEFAULT_STALE_S,
+    METER_SOURCES,
     MODBUS_UNIT_RANGE,
     POLL_RANGE_S,
     POWER_SIGNS,
@@ -50,6 +51,7 @@ from .const import (
     SUBENTRY_METER,
 )
 from .core.topology import GroupConfig
+from .form_checks import name_and_group_errors, within
 from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 from .modbus import DEFAULT_PORT, PROFILES, MeterError, probe
 
@@ -103,25 +105,19 @@ def _modbus_schema(groups: list[GroupConfig]) -> vol.Schema:
 
 
 def _common_errors(
-    user_input: Mapping[str, Any],
-    entry: ConfigEntry,
-    groups: list[GroupConfig],
-    subentry_id: str | None,
+    user_input: Mapping[str, Any], site: SiteForm
 ) -> tuple[dict[str, str], GroupConfig | None]:
-    errors: dict[str, str] = {}
-    if not str(user_input[CONF_NAME]).strip():
-        errors[CONF_NAME] = "name_required"
-    group = next((g for g in groups if g.id == user_input[CONF_GROUP]), None)
-    if group is None:
-        errors[CONF_GROUP] = "group_invalid"
-    elif any(
+    """Form errors of what every meter has, and the group it measures (None: not
+    one of the site's): one meter a group."""
+    errors, group = name_and_group_errors(user_input, site.groups)
+    if group is not None and any(
         s.subentry_type == SUBENTRY_METER
-        and sid != subentry_id
+        and sid != site.subentry_id
         and s.data.get(CONF_GROUP) == group.id
-        for sid, s in entry.subentries.items()
+        for sid, s in site.entry.subentries.items()
     ):
         errors[CONF_GROUP] = "group_has_meter"
-    if not STALE_RANGE_S[0] <= float(user_input[CONF_STALE_S]) <= STALE_RANGE_S[1]:
+    if not within(user_input[CONF_STALE_S], STALE_RANGE_S):
         errors[CONF_STALE_S] = "stale_out_of_range"
     return errors, group
 
@@ -136,14 +132,10 @@ def _unit_of(hass: HomeAssistant, entity_id: str) -> str | bool | None:
 
 
 def validate_sensors(
-    hass: HomeAssistant,
-    user_input: Mapping[str, Any],
-    entry: ConfigEntry,
-    groups: list[GroupConfig],
-    subentry_id: str | None,
+    hass: HomeAssistant, user_input: Mapping[str, Any], site: SiteForm
 ) -> dict[str, str]:
     """Form errors by field for a meter made of sensor entities."""
-    errors, group = _common_errors(user_input, entry, groups, subentry_id)
+    errors, group = _common_errors(user_input, site)
     currents = {
         i: user_input[key]
         for i, key in enumerate(CONF_CURRENT_ENTITIES)
@@ -198,13 +190,10 @@ def sensors_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def async_validate_modbus(
-    user_input: Mapping[str, Any],
-    entry: ConfigEntry,
-    groups: list[GroupConfig],
-    subentry_id: str | None,
+    user_input: Mapping[str, Any], site: SiteForm
 ) -> dict[str, str]:
     """Form errors for a Modbus meter; the meter is read once when all else is right."""
-    errors, group = _common_errors(user_input, entry, groups, subentry_id)
+    errors, group = _common_errors(user_input, site)
     host = str(user_input[CONF_HOST]).strip()
     if not host or any(c.isspace() or c in "/?#" for c in host):
         errors[CONF_HOST] = "host_invalid"
@@ -212,9 +201,9 @@ async def async_validate_modbus(
     if port % 1 or not 1 <= port <= 65535:
         errors[CONF_PORT] = "port_invalid"
     unit = float(user_input[CONF_UNIT])
-    if unit % 1 or not MODBUS_UNIT_RANGE[0] <= unit <= MODBUS_UNIT_RANGE[1]:
+    if unit % 1 or not within(unit, MODBUS_UNIT_RANGE):
         errors[CONF_UNIT] = "unit_invalid"
-    if not POLL_RANGE_S[0] <= float(user_input[CONF_POLL_S]) <= POLL_RANGE_S[1]:
+    if not within(user_input[CONF_POLL_S], POLL_RANGE_S):
         errors[CONF_POLL_S] = "poll_out_of_range"
     profile = PROFILES[user_input[CONF_PROFILE]]
     if group is not None and profile.phases != len(group.phases):
@@ -252,44 +241,45 @@ class MeterSubentryFlow(SiteSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Where its figures come from."""
-        return self.async_show_menu(step_id="user", menu_options=["sensors", "modbus"])
+        return self.async_show_menu(step_id="user", menu_options=list(METER_SOURCES))
 
     async def async_step_sensors(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """A meter made of sensor entities."""
-        self.modbus = False
         return await self.async_form("sensors", user_input)
 
     async def async_step_modbus(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """A Modbus TCP meter."""
-        self.modbus = True
         return await self.async_form("modbus", user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a meter (its source stays)."""
-        subentry = self._get_reconfigure_subentry()
-        if subentry.data[CONF_SOURCE] == "modbus":
-            return await self.async_step_reconfigure_modbus(user_input)
-        return await self.async_step_reconfigure_sensors(user_input)
+        """Change a meter: the form of its source (which stays)."""
+        source = self._get_reconfigure_subentry().data[CONF_SOURCE]
+        return await self.async_form(f"reconfigure_{source}", user_input)
 
     async def async_step_reconfigure_sensors(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a meter made of sensor entities."""
-        self.modbus = False
-        return await self.async_form("reconfigure_sensors", user_input)
+        return await self.async_step_reconfigure(user_input)
 
     async def async_step_reconfigure_modbus(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a Modbus meter."""
-        self.modbus = True
-        return await self.async_form("reconfigure_modbus", user_input)
+        return await self.async_step_reconfigure(user_input)
+
+    async def async_form(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """The form of the source the step is named after."""
+        self.modbus = step_id.endswith("modbus")
+        return await super().async_form(step_id, user_input)
 
     def form_schema(self, site: SiteForm) -> vol.Schema:
         """The source's fields."""
@@ -302,12 +292,8 @@ class MeterSubentryFlow(SiteSubentryFlow):
     ) -> dict[str, str]:
         """Checked against the site; a Modbus meter is read once when all else is right."""
         if self.modbus:
-            return await async_validate_modbus(
-                user_input, site.entry, site.groups, site.subentry_id
-            )
-        return validate_sensors(
-            self.hass, user_input, site.entry, site.groups, site.subentry_id
-        )
+            return await async_validate_modbus(user_input, site)
+        return validate_sensors(self.hass, user_input, site)
 
     def form_data(self, user_input: Mapping[str, Any]) -> dict[str, Any]:
         """What the meter stores."""

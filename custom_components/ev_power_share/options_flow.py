@@ -4,13 +4,9 @@ solar and tariff sensors."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-import socket
 from typing import Any
 
 from homeassistant.config_entries import (
-    SOURCE_IGNORE,
-    ConfigEntry,
-    ConfigEntryState,
     ConfigFlowResult,
     OptionsFlow,
 )
@@ -47,74 +43,18 @@ from .const import (
     DEFAULT_OCPP_PORT,
     DEFAULT_OPTIONS,
     DEFAULT_WATCHDOG_S,
-    DOMAIN,
     FAILSAFE_MAX_A,
     HYSTERESIS_RANGE_A,
     INTERVAL_RANGE_S,
     MIN_CURRENT_RANGE,
-    OCPP_HOST,
-    OCPP_PORT_RANGE,
     POWER_SIGNS,
     ROTATION_RANGE_MIN,
     WATCHDOG_RANGE_S,
 )
 from .core.model import Policy
-from .form_parts import box, within
+from .form_checks import async_port_errors, within
+from .form_parts import box
 from .meter_flow import POWER_UNITS
-
-
-def _port_bindable(host: str, port: int) -> bool:
-    """Whether a server could listen on ``port`` now (run off the event loop)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As the central system binds (asyncio sets it): a port that only has
-        # connections closing (TIME_WAIT) is free, a listening one is not.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def configured_port(entry: ConfigEntry) -> int:
-    """The OCPP port a site's central system listens on (or will)."""
-    return int(entry.options.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT))
-
-
-async def async_port_errors(
-    hass: HomeAssistant, port: Any, entry: ConfigEntry | None
-) -> dict[str, str]:
-    """Form errors for the OCPP port of ``entry`` (None: a new site).
-
-    In range; not another site's of this integration; free to bind on this
-    machine, unless it is the one this site's running central system listens on.
-    """
-    errors: dict[str, str] = {}
-    if port is None:
-        return errors
-    if float(port) % 1 or not within(port, OCPP_PORT_RANGE):
-        errors[CONF_OCPP_PORT] = "port_out_of_range"
-        return errors
-    port = int(float(port))
-    for other in hass.config_entries.async_entries(DOMAIN):
-        if other.source == SOURCE_IGNORE or (
-            entry is not None and other.entry_id == entry.entry_id
-        ):
-            continue
-        if configured_port(other) == port:
-            errors[CONF_OCPP_PORT] = "port_taken_by_site"
-            return errors
-    if entry is not None and entry.state is ConfigEntryState.LOADED:
-        runtime = getattr(entry, "runtime_data", None)
-        if runtime is not None and (
-            port == runtime.ocpp_port
-            or (runtime.central.running and port == runtime.central.port)
-        ):
-            return errors  # its own server
-    if not await hass.async_add_executor_job(_port_bindable, OCPP_HOST, port):
-        errors[CONF_OCPP_PORT] = "port_in_use"
-    return errors
-
 
 OPTIONS_SCHEMA = vol.Schema(
     {

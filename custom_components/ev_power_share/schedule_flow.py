@@ -23,6 +23,7 @@ from .const import (
     SITE_GROUP_ID,
 )
 from .core.topology import GroupConfig
+from .form_checks import name_and_group_errors
 from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 
 
@@ -44,12 +45,7 @@ def validate_schedule(
     user_input: Mapping[str, Any], groups: list[GroupConfig]
 ) -> dict[str, str]:
     """Form errors by field for a time-of-use limit."""
-    errors: dict[str, str] = {}
-    if not str(user_input[CONF_NAME]).strip():
-        errors[CONF_NAME] = "name_required"
-    group = next((g for g in groups if g.id == user_input[CONF_GROUP]), None)
-    if group is None:
-        errors[CONF_GROUP] = "group_invalid"
+    errors, group = name_and_group_errors(user_input, groups)
     amps, kw = user_input.get(CONF_CURRENT_A), user_input.get(CONF_POWER_KW)
     if amps is None and kw is None:
         errors["base"] = "limit_required"
