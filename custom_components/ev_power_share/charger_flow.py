@@ -20,7 +20,6 @@ from homeassistant.helpers.selector import (
 from .compat import vol
 from .const import (
     CHARGE_POINT_ID_MAX,
-    CHARGER_MAX_CURRENT_RANGE_A,
     CONF_CHARGE_POINT_ID,
     CONF_CONNECTION,
     CONF_CONNECTORS,
@@ -28,14 +27,14 @@ from .const import (
     CONF_GROUP,
     CONF_MAX_CURRENT_A,
     CONF_PASSWORD,
-    CONNECTORS_RANGE,
+    FORM_RANGES,
     PASSWORD_LENGTH_RANGE,
     SITE_GROUP_ID,
 )
 from .core.model import CONNECTIONS
 from .core.topology import GroupConfig
 from .data import control_settings, site_chargers
-from .form_checks import name_and_group_errors, within
+from .form_checks import in_range, name_and_group_errors, within
 from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 
 
@@ -102,12 +101,12 @@ def validate_charger(
         CONNECTIONS[user_input[CONF_CONNECTION]].legs
     ) <= set(group.phases):
         errors[CONF_CONNECTION] = "connection_not_in_group"
-    if not within(user_input[CONF_CONNECTORS], CONNECTORS_RANGE) or (
+    if not in_range(user_input, CONF_CONNECTORS) or (
         float(user_input[CONF_CONNECTORS]) % 1
     ):
         errors[CONF_CONNECTORS] = "connectors_out_of_range"
     max_a = float(user_input[CONF_MAX_CURRENT_A])
-    if not within(max_a, CHARGER_MAX_CURRENT_RANGE_A):
+    if not within(max_a, FORM_RANGES[CONF_MAX_CURRENT_A]):
         errors[CONF_MAX_CURRENT_A] = "max_current_out_of_range"
     password = str(user_input.get(CONF_PASSWORD) or "")
     if password and (

@@ -32,13 +32,10 @@ from .const import (
     CONF_SSL_KEY,
     CONF_SUPPLY,
     CONTINUOUS_PCT_DEFAULT,
-    CONTINUOUS_PCT_MAX,
-    CONTINUOUS_PCT_MIN,
     DEFAULT_OCPP_PORT,
     DEFAULT_SUPPLY,
     DOMAIN,
-    MAIN_BREAKER_MAX_A,
-    MAIN_BREAKER_MIN_A,
+    FORM_RANGES,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
@@ -47,7 +44,7 @@ from .const import (
 )
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, site_groups
-from .form_checks import async_port_errors, configured_port
+from .form_checks import async_port_errors, configured_port, in_range
 from .form_parts import box
 from .group_flow import PowerGroupSubentryFlow
 from .meter_flow import MeterSubentryFlow
@@ -96,12 +93,12 @@ def _validate(user_input: Mapping[str, Any]) -> dict[str, str]:
     if not str(user_input[CONF_NAME]).strip():
         errors[CONF_NAME] = "name_required"
     breaker = float(user_input[CONF_MAIN_BREAKER_A])
-    if breaker < MAIN_BREAKER_MIN_A:
+    lowest, highest = FORM_RANGES[CONF_MAIN_BREAKER_A]
+    if breaker < lowest:
         errors[CONF_MAIN_BREAKER_A] = "breaker_not_positive"
-    elif breaker > MAIN_BREAKER_MAX_A:
+    elif breaker > highest:
         errors[CONF_MAIN_BREAKER_A] = "breaker_too_high"
-    pct = float(user_input[CONF_CONTINUOUS_FACTOR])
-    if not CONTINUOUS_PCT_MIN <= pct <= CONTINUOUS_PCT_MAX:
+    if not in_range(user_input, CONF_CONTINUOUS_FACTOR):
         errors[CONF_CONTINUOUS_FACTOR] = "factor_out_of_range"
     return errors
 

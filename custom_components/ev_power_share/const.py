@@ -14,10 +14,6 @@ CONF_MAIN_BREAKER_A: Final = "main_breaker_a"
 CONF_CONTINUOUS_FACTOR: Final = "continuous_factor"
 """Stored as a fraction (0.8); the forms show a percentage (80)."""
 
-MAIN_BREAKER_MIN_A: Final = 1.0
-MAIN_BREAKER_MAX_A: Final = 2000.0
-CONTINUOUS_PCT_MIN: Final = 50.0
-CONTINUOUS_PCT_MAX: Final = 100.0
 CONTINUOUS_PCT_DEFAULT: Final = 80.0
 
 
@@ -58,11 +54,7 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_INTERVAL_S: 5.0,
     CONF_HYSTERESIS_A: 1.0,
 }
-MIN_CURRENT_RANGE: Final = (6.0, 16.0)
 FAILSAFE_MAX_A: Final = 32.0
-ROTATION_RANGE_MIN: Final = (1.0, 240.0)
-INTERVAL_RANGE_S: Final = (1.0, 60.0)
-HYSTERESIS_RANGE_A: Final = (0.0, 5.0)
 SITE_GROUP_ID: Final = "site"
 
 # Power groups (panels, circuits): config subentries of the site entry. The
@@ -75,7 +67,6 @@ CONF_PHASES: Final = "phases"
 CONF_MAX_POWER_KW: Final = "max_power_kw"
 CONF_FIXED_LOAD_A: Final = "fixed_load_a"
 GROUP_KINDS: Final = ("panel", "circuit")
-GROUP_RATING_RANGE_A: Final = (1.0, 2000.0)
 GROUP_POWER_MAX_KW: Final = 10000.0
 REFERENCE_KEYS: Final = (CONF_PARENT, "group")
 """Subentry data keys that name the power group a subentry hangs under (a group's
@@ -89,8 +80,6 @@ CONF_CONNECTORS: Final = "connectors"
 CONF_CONNECTION: Final = "connection"
 CONF_MAX_CURRENT_A: Final = "max_current_a"
 CONF_PASSWORD: Final = "password"  # noqa: S105 - the option's name
-CHARGER_MAX_CURRENT_RANGE_A: Final = (6.0, 80.0)
-CONNECTORS_RANGE: Final = (1, 4)
 CHARGE_POINT_ID_MAX: Final = 48
 PASSWORD_LENGTH_RANGE: Final = (8, 64)
 """A charger's HTTP Basic password (OCPP asks for 16-40; some chargers take
@@ -102,8 +91,6 @@ DEFAULT_OCPP_PORT: Final = 9000
 OCPP_HOST: Final = "0.0.0.0"  # noqa: S104 - chargers on the LAN connect to Home Assistant
 CONF_WATCHDOG_S: Final = "ocpp_watchdog_s"
 DEFAULT_WATCHDOG_S: Final = 120.0
-WATCHDOG_RANGE_S: Final = (30.0, 900.0)
-OCPP_PORT_RANGE: Final = (1024, 65535)
 CONF_REJECTED_CHARGERS: Final = "rejected_chargers"
 """Charge point ids the user rejected (site option): refused at once, not announced."""
 REJECTED_MAX: Final = 100
@@ -128,10 +115,7 @@ CONF_PROFILE: Final = "profile"
 CONF_POLL_S: Final = "poll_interval_s"
 CONF_STALE_S: Final = "stale_after_s"
 DEFAULT_POLL_S: Final = 2.0
-POLL_RANGE_S: Final = (1.0, 60.0)
 DEFAULT_STALE_S: Final = 15.0
-STALE_RANGE_S: Final = (5.0, 300.0)
-MODBUS_UNIT_RANGE: Final = (1, 247)
 
 # Time-of-use limits: config subentries of the site. While a schedule entity
 # (HA's schedule helper, or any on/off entity) is on, a group's limit is lower.
@@ -159,3 +143,22 @@ ENERGY_OPTION_KEYS: Final = (
 )
 DEFAULT_ENERGY_KWH: Final = 20.0
 DEFAULT_DEPARTURE: Final = "07:00:00"
+
+# What the forms accept for their numbers (ends included), by field; each form
+# says where a number is outside with a message on the field.
+FORM_RANGES: Final[dict[str, tuple[float, float]]] = {
+    CONF_MAIN_BREAKER_A: (1.0, 2000.0),
+    CONF_CONTINUOUS_FACTOR: (50.0, 100.0),  # a percentage, as the forms show it
+    CONF_MIN_CURRENT_A: (6.0, 16.0),
+    CONF_ROTATION_MIN: (1.0, 240.0),
+    CONF_INTERVAL_S: (1.0, 60.0),
+    CONF_HYSTERESIS_A: (0.0, 5.0),
+    CONF_RATING_A: (1.0, 2000.0),
+    CONF_MAX_CURRENT_A: (6.0, 80.0),
+    CONF_CONNECTORS: (1, 4),
+    CONF_WATCHDOG_S: (30.0, 900.0),
+    CONF_OCPP_PORT: (1024, 65535),
+    CONF_POLL_S: (1.0, 60.0),
+    CONF_STALE_S: (5.0, 300.0),
+    CONF_UNIT: (1, 247),  # a Modbus unit id
+}

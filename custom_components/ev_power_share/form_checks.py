@@ -16,8 +16,8 @@ from .const import (
     CONF_OCPP_PORT,
     DEFAULT_OCPP_PORT,
     DOMAIN,
+    FORM_RANGES,
     OCPP_HOST,
-    OCPP_PORT_RANGE,
 )
 from .core.topology import GroupConfig
 
@@ -25,6 +25,11 @@ from .core.topology import GroupConfig
 def within(value: Any, bounds: tuple[float, float]) -> bool:
     """``value`` (a number, or the text of one) lies in ``bounds``, ends included."""
     return bounds[0] <= float(value) <= bounds[1]
+
+
+def in_range(user_input: Mapping[str, Any], key: str) -> bool:
+    """The form's number ``key`` is one the forms accept for it (``FORM_RANGES``)."""
+    return within(user_input[key], FORM_RANGES[key])
 
 
 def name_and_group_errors(
@@ -70,7 +75,7 @@ async def async_port_errors(
     errors: dict[str, str] = {}
     if port is None:
         return errors
-    if float(port) % 1 or not within(port, OCPP_PORT_RANGE):
+    if float(port) % 1 or not within(port, FORM_RANGES[CONF_OCPP_PORT]):
         errors[CONF_OCPP_PORT] = "port_out_of_range"
         return errors
     port = int(float(port))

@@ -24,11 +24,9 @@ from .const import (
     CONF_PHASES,
     CONF_RATING_A,
     CONTINUOUS_PCT_DEFAULT,
-    CONTINUOUS_PCT_MAX,
-    CONTINUOUS_PCT_MIN,
+    FORM_RANGES,
     GROUP_KINDS,
     GROUP_POWER_MAX_KW,
-    GROUP_RATING_RANGE_A,
     SITE_GROUP_ID,
 )
 from .core.model import LEG_NAMES
@@ -122,10 +120,10 @@ def _group_limit_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
     what it may carry continuously, so chargers under it can get something."""
     errors: dict[str, str] = {}
     rating = float(user_input[CONF_RATING_A])
-    if not within(rating, GROUP_RATING_RANGE_A):
+    if not within(rating, FORM_RANGES[CONF_RATING_A]):
         errors[CONF_RATING_A] = "rating_out_of_range"
     pct = float(user_input[CONF_CONTINUOUS_FACTOR])
-    if not within(pct, (CONTINUOUS_PCT_MIN, CONTINUOUS_PCT_MAX)):
+    if not within(pct, FORM_RANGES[CONF_CONTINUOUS_FACTOR]):
         errors[CONF_CONTINUOUS_FACTOR] = "factor_out_of_range"
     power = user_input.get(CONF_MAX_POWER_KW)
     if power is not None and not 0 < float(power) <= GROUP_POWER_MAX_KW:

@@ -42,16 +42,14 @@ from .const import (
     CONF_UNIT,
     DEFAULT_POLL_S,
     DEFAULT_STALE_S,
+    FORM_RANGES,
     METER_SOURCES,
-    MODBUS_UNIT_RANGE,
-    POLL_RANGE_S,
     POWER_SIGNS,
     SITE_GROUP_ID,
-    STALE_RANGE_S,
     SUBENTRY_METER,
 )
 from .core.topology import GroupConfig
-from .form_checks import name_and_group_errors, within
+from .form_checks import in_range, name_and_group_errors, within
 from .form_parts import SiteForm, SiteSubentryFlow, box, group_picker
 from .modbus import DEFAULT_PORT, PROFILES, MeterError, probe
 
@@ -117,7 +115,7 @@ def _common_errors(
         for sid, s in site.entry.subentries.items()
     ):
         errors[CONF_GROUP] = "group_has_meter"
-    if not within(user_input[CONF_STALE_S], STALE_RANGE_S):
+    if not in_range(user_input, CONF_STALE_S):
         errors[CONF_STALE_S] = "stale_out_of_range"
     return errors, group
 
@@ -201,9 +199,9 @@ async def async_validate_modbus(
     if port % 1 or not 1 <= port <= 65535:
         errors[CONF_PORT] = "port_invalid"
     unit = float(user_input[CONF_UNIT])
-    if unit % 1 or not within(unit, MODBUS_UNIT_RANGE):
+    if unit % 1 or not within(unit, FORM_RANGES[CONF_UNIT]):
         errors[CONF_UNIT] = "unit_invalid"
-    if not within(user_input[CONF_POLL_S], POLL_RANGE_S):
+    if not in_range(user_input, CONF_POLL_S):
         errors[CONF_POLL_S] = "poll_out_of_range"
     profile = PROFILES[user_input[CONF_PROFILE]]
     if group is not None and profile.phases != len(group.phases):

@@ -44,15 +44,11 @@ from .const import (
     DEFAULT_OPTIONS,
     DEFAULT_WATCHDOG_S,
     FAILSAFE_MAX_A,
-    HYSTERESIS_RANGE_A,
-    INTERVAL_RANGE_S,
-    MIN_CURRENT_RANGE,
+    FORM_RANGES,
     POWER_SIGNS,
-    ROTATION_RANGE_MIN,
-    WATCHDOG_RANGE_S,
 )
 from .core.model import Policy
-from .form_checks import async_port_errors, within
+from .form_checks import async_port_errors, in_range, within
 from .form_parts import box
 from .meter_flow import POWER_UNITS
 
@@ -114,20 +110,21 @@ def _validate_options(user_input: Mapping[str, Any]) -> dict[str, str]:
     """Form errors by field for a site's options."""
     errors: dict[str, str] = {}
     minimum = float(user_input[CONF_MIN_CURRENT_A])
-    if not within(minimum, MIN_CURRENT_RANGE):
+    if not within(minimum, FORM_RANGES[CONF_MIN_CURRENT_A]):
         errors[CONF_MIN_CURRENT_A] = "min_current_out_of_range"
-        minimum = MIN_CURRENT_RANGE[0]  # judge the failsafe on its own then
+        # Judge the failsafe on its own then.
+        minimum = FORM_RANGES[CONF_MIN_CURRENT_A][0]
     failsafe = float(user_input[CONF_FAILSAFE_A])
     if failsafe != 0 and not within(failsafe, (minimum, FAILSAFE_MAX_A)):
         errors[CONF_FAILSAFE_A] = "failsafe_out_of_range"
-    if not within(user_input[CONF_ROTATION_MIN], ROTATION_RANGE_MIN):
+    if not in_range(user_input, CONF_ROTATION_MIN):
         errors[CONF_ROTATION_MIN] = "rotation_out_of_range"
-    if not within(user_input[CONF_INTERVAL_S], INTERVAL_RANGE_S):
+    if not in_range(user_input, CONF_INTERVAL_S):
         errors[CONF_INTERVAL_S] = "interval_out_of_range"
-    if not within(user_input[CONF_HYSTERESIS_A], HYSTERESIS_RANGE_A):
+    if not in_range(user_input, CONF_HYSTERESIS_A):
         errors[CONF_HYSTERESIS_A] = "hysteresis_out_of_range"
     watchdog = user_input.get(CONF_WATCHDOG_S)
-    if watchdog is not None and not within(watchdog, WATCHDOG_RANGE_S):
+    if watchdog is not None and not within(watchdog, FORM_RANGES[CONF_WATCHDOG_S]):
         errors[CONF_WATCHDOG_S] = "watchdog_out_of_range"
     return errors
 
