@@ -256,9 +256,12 @@ class MeterSubentryFlow(SiteSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a meter: the form of its source (which stays)."""
-        source = self._get_reconfigure_subentry().data[CONF_SOURCE]
-        return await self.async_form(f"reconfigure_{source}", user_input)
+        """Change a meter: the form of its source (which stays; one not Modbus
+        is read from sensors)."""
+        modbus = self._get_reconfigure_subentry().data[CONF_SOURCE] == "modbus"
+        return await self.async_form(
+            "reconfigure_modbus" if modbus else "reconfigure_sensors", user_input
+        )
 
     async def async_step_reconfigure_sensors(
         self, user_input: dict[str, Any] | None = None
