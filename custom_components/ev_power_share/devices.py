@@ -91,28 +91,30 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
         ).id
     for sid, subentry in entry.subentries.items():
         if subentry.subentry_type == SUBENTRY_CHARGER:
-            async_get_or_create_device(
-                registry,
-                config_entry_id=entry_id,
-                config_subentry_id=sid,
-                identifiers={charger_device_identifier(entry_id, sid)},
-                name=subentry.title,
-                via_device_id=group_devices.get(subentry.data[CONF_GROUP]),
-            )
+            identifier = charger_device_identifier(entry_id, sid)
+            # Vendor and model come from the charger itself (its BootNotification).
+            details: dict[str, str | None] = {}
         elif subentry.subentry_type == SUBENTRY_METER:
-            modbus = subentry.data.get(CONF_SOURCE) == "modbus"
-            profile = PROFILES.get(str(subentry.data.get(CONF_PROFILE)))
-            async_get_or_create_device(
-                registry,
-                config_entry_id=entry_id,
-                config_subentry_id=sid,
-                identifiers={meter_device_identifier(entry_id, sid)},
-                name=subentry.title,
-                manufacturer=(
-                    profile.name.rsplit(" ", 1)[0] if modbus and profile else None
-                ),
-                model=profile.name.rsplit(" ", 1)[1]
-                if modbus and profile
-                else "Sensors",
-                via_device_id=group_devices.get(subentry.data[CONF_GROUP]),
-            )
+            identifier = meter_device_identifier(entry_id, sid)
+            details = _meter_details(subentry)
+        else:
+            continue
+        async_get_or_create_device(
+            registry,
+            config_entry_id=entry_id,
+            config_subentry_id=sid,
+            identifiers={identifier},
+            name=subentry.title,
+            via_device_id=group_devices.get(subentry.data[CONF_GROUP]),
+            **details,
+        )
+
+
+def _meter_details(subentry: ConfigSubentry) -> dict[str, str | None]:
+    """A Modbus meter's maker and model, from its profile ("Eastron SDM630");
+    a meter of Home Assistant sensors is just that."""
+    profile = PROFILES.get(str(subentry.data.get(CONF_PROFILE)))
+    if subentry.data.get(CONF_SOURCE) != "modbus" or profile is None:
+        return {"manufacturer": None, "model": "Sensors"}
+    manufacturer, model = profile.name.rsplit(" ", 1)
+    return {"manufacturer": manufacturer, "model": model}

@@ -174,9 +174,6 @@ def async_charger_disobeys(
     charger's own load management or its vendor cloud's control).
     """
     issue_id = f"{ISSUE_CHARGER_DISOBEYS}_{entry.entry_id}_{slugify(charge_point_id)}"
-    if not disobeys:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return
     title = next(
         (
             s.title
@@ -186,14 +183,13 @@ def async_charger_disobeys(
         ),
         charge_point_id,
     )
-    ir.async_create_issue(
+    _async_problem_issue(
         hass,
-        DOMAIN,
         issue_id,
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_CHARGER_DISOBEYS,
-        translation_placeholders={"charger": title, "site": entry.title},
+        disobeys,
+        ir.IssueSeverity.WARNING,
+        ISSUE_CHARGER_DISOBEYS,
+        {"charger": title, "site": entry.title},
     )
 
 
@@ -205,7 +201,27 @@ def async_meter_problem(
     hass: HomeAssistant, entry: ConfigEntry, meter_id: str, name: str, problem: bool
 ) -> None:
     """Raise (or withdraw) the issue of a meter without a fresh reading."""
-    issue_id = f"{ISSUE_METER_UNAVAILABLE}_{entry.entry_id}_{meter_id}"
+    _async_problem_issue(
+        hass,
+        f"{ISSUE_METER_UNAVAILABLE}_{entry.entry_id}_{meter_id}",
+        problem,
+        ir.IssueSeverity.ERROR,
+        ISSUE_METER_UNAVAILABLE,
+        {"meter": name, "site": entry.title},
+    )
+
+
+@callback
+def _async_problem_issue(
+    hass: HomeAssistant,
+    issue_id: str,
+    problem: bool,
+    severity: ir.IssueSeverity,
+    translation_key: str,
+    placeholders: dict[str, str],
+) -> None:
+    """Raise the issue of a problem the user fixes outside Home Assistant (no
+    fix flow) while it lasts; withdraw it once it is gone."""
     if not problem:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
@@ -214,9 +230,9 @@ def async_meter_problem(
         DOMAIN,
         issue_id,
         is_fixable=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key=ISSUE_METER_UNAVAILABLE,
-        translation_placeholders={"meter": name, "site": entry.title},
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
     )
 
 
