@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.binary_sensor import (  # type: ignore[attr-defined,unused-ignore]
@@ -13,27 +12,17 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .data import EvPowerShareConfigEntry
-from .entity import (
-    ChargerEntity,
-    ConnectorView,
-    async_add_subentry_entities,
-    charger_entities,
-)
+from .entity import ConnectorFigure, ConnectorReading, charger_platform
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChargerBinarySensorDescription(BinarySensorEntityDescription):
+class ChargerBinarySensorDescription(
+    BinarySensorEntityDescription, ConnectorReading[bool | None]
+):
     """A binary sensor of a charger or connector and how to read it."""
-
-    value_fn: Callable[[ConnectorView], bool | None]
-    while_offline: bool = False
-    """Available while the charger is offline."""
 
 
 CHARGER_BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
@@ -60,35 +49,21 @@ CONNECTOR_BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvPowerShareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Per charger: online; per connector: vehicle connected."""
-    make = charger_entities(
-        entry,
-        ChargerBinarySensor,
-        per_charger=CHARGER_BINARY_SENSORS,
-        per_connector=CONNECTOR_BINARY_SENSORS,
-    )
-    async_add_subentry_entities(hass, entry, async_add_entities, make)
-
-
-class ChargerBinarySensor(ChargerEntity, BinarySensorEntity):
-    """A binary sensor of a charger (``connector`` None) or one connector."""
+class ChargerBinarySensor(ConnectorFigure[bool | None], BinarySensorEntity):
+    """A binary sensor of a charger (``connector`` None) or one connector;
+    unknown while the charger is offline, unless its description says."""
 
     entity_description: ChargerBinarySensorDescription
 
     @property
-    def available(self) -> bool:
-        """Unknown while the charger is offline, unless it says so."""
-        return super().available and (
-            self.entity_description.while_offline
-            or self.source.online(self.charge_point_id)
-        )
-
-    @property
     def is_on(self) -> bool | None:
         """The description's reading of the charger or connector now."""
-        return self.entity_description.value_fn(self.view)
+        return self.reading
+
+
+async_setup_entry = charger_platform(
+    ChargerBinarySensor,
+    per_charger=CHARGER_BINARY_SENSORS,
+    per_connector=CONNECTOR_BINARY_SENSORS,
+)
+"""Per charger: online; per connector: vehicle connected."""

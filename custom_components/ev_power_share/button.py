@@ -13,12 +13,9 @@ from homeassistant.components.button import (  # type: ignore[attr-defined,unuse
     ButtonEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .commands import async_command
-from .data import EvPowerShareConfigEntry
-from .entity import ChargerEntity, async_add_subentry_entities, charger_entities
+from .entity import OnlineEntity, charger_platform
 from .ocpp_source import OcppSource
 
 PARALLEL_UPDATES = 1
@@ -54,33 +51,20 @@ CONNECTOR_BUTTONS: tuple[CommandButtonDescription, ...] = tuple(
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvPowerShareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Per charger: restart; per connector: start, stop, unlock."""
-    make = charger_entities(
-        entry,
-        CommandButton,
-        per_charger=CHARGER_BUTTONS,
-        per_connector=CONNECTOR_BUTTONS,
-    )
-    async_add_subentry_entities(hass, entry, async_add_entities, make)
-
-
-class CommandButton(ChargerEntity, ButtonEntity):
-    """Sends its command to the charger (``connector`` None) or a connector."""
+class CommandButton(OnlineEntity, ButtonEntity):
+    """Sends its command to the charger (``connector`` None) or a connector;
+    only a charger under control takes commands."""
 
     entity_description: CommandButtonDescription
-
-    @property
-    def available(self) -> bool:
-        """Only a charger under control takes commands."""
-        return super().available and self.source.online(self.charge_point_id)
 
     async def async_press(self) -> None:
         """Send the command."""
         await self.entity_description.press_fn(
             self.source, self.charge_point_id, self.connector or 1
         )
+
+
+async_setup_entry = charger_platform(
+    CommandButton, per_charger=CHARGER_BUTTONS, per_connector=CONNECTOR_BUTTONS
+)
+"""Per charger: restart; per connector: start, stop, unlock."""

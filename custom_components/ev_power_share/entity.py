@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, cast
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
@@ -12,9 +12,10 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, SUBENTRY_CHARGER
+from .const import DOMAIN, SITE_GROUP_ID, SUBENTRY_CHARGER
 from .controller import SiteController
 from .core.allocator import PortAllocation
 from .core.settings import PortSettings
@@ -107,17 +108,73 @@ def charger_entities(
     return make
 
 
+type SetupEntry = Callable[
+    [HomeAssistant, EvPowerShareConfigEntry, AddConfigEntryEntitiesCallback],
+    Coroutine[Any, Any, None],
+]
+"""A platform's ``async_setup_entry``."""
+
+
+def platform_setup(
+    subentry_entities: Callable[
+        [EvPowerShareConfigEntry], Callable[[ConfigSubentry], Iterable[Entity]]
+    ],
+    site_entities: Callable[[EvPowerShareConfigEntry], Iterable[Entity]] | None = None,
+) -> SetupEntry:
+    """The set-up every platform shares: the site's own entities first, then
+    those of each subentry (``subentry_entities(entry)`` makes them), also of
+    subentries added while the site runs."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: EvPowerShareConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        if site_entities is not None:
+            async_add_entities(site_entities(entry))
+        make = subentry_entities(entry)
+        async_add_subentry_entities(hass, entry, async_add_entities, make)
+
+    return async_setup_entry
+
+
+def charger_platform(
+    factory: ChargerEntityFactory,
+    *,
+    per_charger: Sequence[EntityDescription] = (),
+    per_connector: Sequence[EntityDescription] = (),
+    site_entities: Callable[[EvPowerShareConfigEntry], Iterable[Entity]] | None = None,
+) -> SetupEntry:
+    """The set-up of a platform of chargers' entities (see
+    :func:`charger_entities`), and perhaps of the site's own."""
+
+    def subentry_entities(
+        entry: EvPowerShareConfigEntry,
+    ) -> Callable[[ConfigSubentry], list[Entity]]:
+        return charger_entities(
+            entry, factory, per_charger=per_charger, per_connector=per_connector
+        )
+
+    return platform_setup(subentry_entities, site_entities)
+
+
 class EvPowerShareEntity(CoordinatorEntity[SiteController]):
     """An entity of one power group of a site."""
 
     _attr_has_entity_name = True
 
-    def __init__(self, controller: SiteController, group_id: str, key: str) -> None:
+    def __init__(
+        self,
+        controller: SiteController,
+        group_id: str,
+        description: EntityDescription,
+    ) -> None:
         """Attach to the group's device; the unique id survives renames."""
         super().__init__(controller)
         entry_id = controller.config_entry.entry_id
+        self.entity_description = description
         self.group_id = group_id
-        self._attr_unique_id = f"{entry_id}_{group_id}_{key}"
+        self._attr_unique_id = f"{entry_id}_{group_id}_{description.key}"
         # Devices are created with the site and its group subentries.
         self._attr_device_info = DeviceInfo(
             identifiers={group_device_identifier(entry_id, group_id)}
@@ -223,36 +280,55 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
         return super().available and self.charge_point_id in self.source.chargers
 
 
-class SettingDescription[T](Protocol):
-    """How a user setting of a connector is read and written (an entity
-    description of number, select, switch or time)."""
+@dataclass(frozen=True, kw_only=True)
+class SettingFns[V, T]:
+    """How a user setting is read and written, from a view ``V`` of what it
+    belongs to (mixed into the entity descriptions of number, select, switch
+    and time)."""
+
+    value_fn: Callable[[V], T]
+    """The setting as it is now."""
+    set_fn: Callable[[V, T], None]
+    """The one place the setting is written (also when it is restored)."""
+
+
+class SiteSetting[T](EvPowerShareEntity):
+    """A setting of the whole site, read and written through the controller
+    (which keeps it: there is nothing to restore)."""
+
+    def __init__(
+        self, controller: SiteController, description: EntityDescription
+    ) -> None:
+        """Attach to the site."""
+        super().__init__(controller, SITE_GROUP_ID, description)
 
     @property
-    def value_fn(self) -> Callable[[ConnectorView], T]:
-        """The setting as it is now."""
-        ...
-
-    @property
-    def set_fn(self) -> Callable[[ConnectorView, T], None]:
-        """The one place the setting is written (also when it is restored)."""
-        ...
+    def setting(self) -> SettingFns[SiteController, T]:
+        """How this setting is read and written: the entity's description."""
+        return cast("SettingFns[SiteController, T]", self.entity_description)
 
 
-class ConnectorSetting[T](ChargerEntity):
+class ConnectorSetting[T](ChargerEntity, RestoreEntity):
     """A user setting of one connector, kept across restarts.
 
     What it shows and writes is its description's ``value_fn`` / ``set_fn``;
-    ``_async_last_value`` is what the platform restores.
+    ``_restored`` reads the setting from the entity's last state, for the
+    platform (or ``_async_last_value`` reads it some other way).
     """
 
     @property
-    def setting(self) -> SettingDescription[T]:
+    def setting(self) -> SettingFns[ConnectorView, T]:
         """How this setting is read and written: the entity's description."""
-        return cast("SettingDescription[T]", self.entity_description)
+        return cast("SettingFns[ConnectorView, T]", self.entity_description)
+
+    def _restored(self, state: str) -> T | None:
+        """The setting a last state shows (None: none, keep the default)."""
+        raise NotImplementedError
 
     async def _async_last_value(self) -> T | None:
         """The value before the restart (None: none, keep the default)."""
-        raise NotImplementedError
+        last = await self.async_get_last_state()
+        return None if last is None else self._restored(last.state)
 
     async def async_added_to_hass(self) -> None:
         """Restore the user's choice: the controller keeps it; the entity's
@@ -279,6 +355,41 @@ class ConnectorSetting[T](ChargerEntity):
         self._set(value)
         self.async_write_ha_state()
         await self.coordinator.async_request_refresh()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorReading[T]:
+    """How a figure of a charger or connector is read (mixed into the entity
+    descriptions of sensor and binary sensor)."""
+
+    value_fn: Callable[[ConnectorView], T]
+    while_offline: bool = False
+    """Available while the charger is offline (what we count it at, for one)."""
+
+
+class OnlineEntity(ChargerEntity):
+    """An entity that needs its charger online: what it shows (or sends) is the
+    charger's own; a :class:`ConnectorReading` with ``while_offline`` stays."""
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the charger is offline, unless its description says."""
+        description = self.entity_description
+        return super().available and (
+            (isinstance(description, ConnectorReading) and description.while_offline)
+            or self.source.online(self.charge_point_id)
+        )
+
+
+class ConnectorFigure[T](OnlineEntity):
+    """A figure of a charger or connector, as its :class:`ConnectorReading`
+    description reads it."""
+
+    @property
+    def reading(self) -> T:
+        """What the description reads of the charger or connector now."""
+        description = cast("ConnectorReading[T]", self.entity_description)
+        return description.value_fn(self.view)
 
 
 class WritesOnChange(CoordinatorEntity[SiteController]):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 import time
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -27,12 +28,35 @@ from .devices import meter_device_identifier
 from .entity import WritesOnChange
 from .meters import MeterSettings, SiteMeters
 
-_CURRENT = {
+CURRENT = {
     "device_class": SensorDeviceClass.CURRENT,
     "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
     "state_class": SensorStateClass.MEASUREMENT,
     "suggested_display_precision": 1,
 }
+"""What every current sensor of the integration is (of a group, connector or
+meter)."""
+
+
+def current_per_leg[D: SensorEntityDescription](
+    description: Callable[..., D],
+    key: str,
+    value_fn: Callable[[int], Callable[..., float | None]],
+    translation_key: str | None = None,
+    **fields: Any,
+) -> tuple[D, ...]:
+    """A current sensor per leg, ``<key>_l1`` to ``<key>_l3`` (and so their
+    translation keys); ``value_fn(leg)`` reads leg ``leg`` (0 to 2)."""
+    return tuple(
+        description(
+            key=f"{key}_l{leg + 1}",
+            translation_key=f"{translation_key or key}_l{leg + 1}",
+            value_fn=value_fn(leg),
+            **CURRENT,
+            **fields,
+        )
+        for leg in range(3)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,26 +98,28 @@ def _power(meters: SiteMeters, meter: MeterSettings) -> float | None:
     return None if reading is None else round(reading.power_w, 1)
 
 
-def _energy(imported: bool) -> Callable[[SiteMeters, MeterSettings], float | None]:
+def _energy(direction: str) -> MeterSensorDescription:
+    """The register of the energy imported or exported (``direction``)."""
+
     def value(meters: SiteMeters, meter: MeterSettings) -> float | None:
         reading = meters.reading(meter.id)
         if reading is None:
             return None
-        kwh = reading.import_kwh if imported else reading.export_kwh
+        kwh = reading.import_kwh if direction == "import" else reading.export_kwh
         return None if kwh is None else round(kwh, 3)
 
-    return value
-
-
-NON_EV_SENSORS = tuple(
-    MeterSensorDescription(
-        key=f"non_ev_load_l{leg + 1}",
-        translation_key=f"non_ev_load_l{leg + 1}",
-        value_fn=_non_ev(leg),
-        **_CURRENT,  # type: ignore[arg-type]
+    return MeterSensorDescription(
+        key=f"meter_energy_{direction}",
+        translation_key=f"meter_energy_{direction}",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=value,
+        reading=True,
     )
-    for leg in range(3)
-)
+
+
+NON_EV_SENSORS = current_per_leg(MeterSensorDescription, "non_ev_load", _non_ev)
 STATUS_SENSOR = MeterSensorDescription(
     key="meter_status",
     translation_key="meter_status",
@@ -102,15 +128,8 @@ STATUS_SENSOR = MeterSensorDescription(
     entity_category=EntityCategory.DIAGNOSTIC,
     value_fn=_status,
 )
-READING_CURRENTS = tuple(
-    MeterSensorDescription(
-        key=f"meter_current_l{phase + 1}",
-        translation_key=f"meter_current_l{phase + 1}",
-        value_fn=_current(phase),
-        reading=True,
-        **_CURRENT,  # type: ignore[arg-type]
-    )
-    for phase in range(3)
+READING_CURRENTS = current_per_leg(
+    MeterSensorDescription, "meter_current", _current, reading=True
 )
 READING_SENSORS = (
     MeterSensorDescription(
@@ -122,24 +141,8 @@ READING_SENSORS = (
         value_fn=_power,
         reading=True,
     ),
-    MeterSensorDescription(
-        key="meter_energy_import",
-        translation_key="meter_energy_import",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=_energy(imported=True),
-        reading=True,
-    ),
-    MeterSensorDescription(
-        key="meter_energy_export",
-        translation_key="meter_energy_export",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=_energy(imported=False),
-        reading=True,
-    ),
+    _energy("import"),
+    _energy("export"),
 )
 
 

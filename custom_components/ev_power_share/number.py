@@ -14,8 +14,6 @@ from homeassistant.components.number import (
     RestoreNumber,
 )
 from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SITE_GROUP_ID
 from .controller import LimitOverride, SiteController
@@ -23,9 +21,9 @@ from .data import EvPowerShareConfigEntry
 from .entity import (
     ConnectorSetting,
     ConnectorView,
-    EvPowerShareEntity,
-    async_add_subentry_entities,
-    charger_entities,
+    SettingFns,
+    SiteSetting,
+    charger_platform,
 )
 from .ocpp_source import ChargerConfig
 
@@ -33,13 +31,13 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class SiteNumberDescription(NumberEntityDescription):
-    """A number of the site; its maximum is the site's continuous limit."""
+class SiteNumberDescription(
+    NumberEntityDescription, SettingFns[SiteController, float | None]
+):
+    """A number of the site; its maximum is the site's continuous limit.
 
-    value_fn: Callable[[SiteController], float | None]
-    """The value in force; None: at the maximum."""
-    set_fn: Callable[[SiteController, float | None], None]
-    """Write it (None: back to the maximum)."""
+    ``value_fn`` gives the value in force (None: at the maximum); ``set_fn``
+    writes it (None: back to the maximum)."""
 
 
 def _site_limit(controller: SiteController) -> float | None:
@@ -67,11 +65,11 @@ SITE_LIMIT = SiteNumberDescription(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConnectorNumberDescription(NumberEntityDescription):
+class ConnectorNumberDescription(
+    NumberEntityDescription, SettingFns[ConnectorView, float]
+):
     """A number the user sets for one connector."""
 
-    value_fn: Callable[[ConnectorView], float]
-    set_fn: Callable[[ConnectorView, float], None]
     min_fn: Callable[[SiteController, ChargerConfig], float] | None = None
     """The minimum, when it depends on the site or charger."""
     max_fn: Callable[[SiteController, ChargerConfig], float] | None = None
@@ -122,22 +120,7 @@ CONNECTOR_NUMBERS: tuple[ConnectorNumberDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvPowerShareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """The limit override of a site; the numbers of every connector."""
-    runtime = entry.runtime_data
-    async_add_entities(
-        [SiteNumber(runtime.controller, SITE_LIMIT, runtime.settings.site_limit_a)]
-    )
-
-    make = charger_entities(entry, ConnectorNumber, per_connector=CONNECTOR_NUMBERS)
-    async_add_subentry_entities(hass, entry, async_add_entities, make)
-
-
-class SiteNumber(EvPowerShareEntity, NumberEntity):
+class SiteNumber(SiteSetting[float | None], NumberEntity):
     """A number of the site, such as its current limit per phase (lower it to
     shed EV load): from 0 up to the main breaker's continuous limit, where the
     override is cleared."""
@@ -151,14 +134,13 @@ class SiteNumber(EvPowerShareEntity, NumberEntity):
         maximum: float,
     ) -> None:
         """Attach to the site."""
-        super().__init__(controller, SITE_GROUP_ID, description.key)
-        self.entity_description = description
+        super().__init__(controller, description)
         self._attr_native_max_value = maximum
 
     @property
     def native_value(self) -> float:
         """The value in force (the override, or the maximum)."""
-        value = self.entity_description.value_fn(self.coordinator)
+        value = self.setting.value_fn(self.coordinator)
         return (
             self.native_max_value
             if value is None
@@ -167,7 +149,7 @@ class SiteNumber(EvPowerShareEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Lower (or restore) it and re-allocate at once."""
-        self.entity_description.set_fn(
+        self.setting.set_fn(
             self.coordinator, None if value >= self.native_max_value else value
         )
         await self.coordinator.async_request_refresh()
@@ -209,3 +191,14 @@ class ConnectorNumber(ConnectorSetting[float], RestoreNumber):
     async def async_set_native_value(self, value: float) -> None:
         """Set it and re-allocate (or re-plan) at once."""
         await self.async_write_setting(self._bounded(value))
+
+
+def _site_numbers(entry: EvPowerShareConfigEntry) -> list[SiteNumber]:
+    runtime = entry.runtime_data
+    return [SiteNumber(runtime.controller, SITE_LIMIT, runtime.settings.site_limit_a)]
+
+
+async_setup_entry = charger_platform(
+    ConnectorNumber, per_connector=CONNECTOR_NUMBERS, site_entities=_site_numbers
+)
+"""The limit override of a site; the numbers of every connector."""

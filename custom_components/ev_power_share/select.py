@@ -3,16 +3,12 @@ connector, what it charges for."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
-from .const import CONF_POLICY, SITE_GROUP_ID
+from .const import CONF_POLICY
 from .controller import SiteController
 from .core.model import Policy
 from .core.solar import ChargeMode
@@ -20,20 +16,17 @@ from .data import EvPowerShareConfigEntry
 from .entity import (
     ConnectorSetting,
     ConnectorView,
-    EvPowerShareEntity,
-    async_add_subentry_entities,
-    charger_entities,
+    SettingFns,
+    SiteSetting,
+    charger_platform,
 )
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class SiteSelectDescription(SelectEntityDescription):
+class SiteSelectDescription(SelectEntityDescription, SettingFns[SiteController, str]):
     """A select of the site."""
-
-    value_fn: Callable[[SiteController], str]
-    set_fn: Callable[[SiteController, str], None]
 
 
 def _set_policy(controller: SiteController, option: str) -> None:
@@ -55,74 +48,48 @@ POLICY = SiteSelectDescription(
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConnectorSelectDescription(SelectEntityDescription):
+class ConnectorSelectDescription(
+    SelectEntityDescription, SettingFns[ConnectorView, str]
+):
     """A select the user sets for one connector."""
-
-    value_fn: Callable[[ConnectorView], str]
-    set_fn: Callable[[ConnectorView, str], None]
 
 
 def _set_mode(view: ConnectorView, option: str) -> None:
     view.controls.mode = ChargeMode(option)
 
 
-CONNECTOR_SELECTS: tuple[ConnectorSelectDescription, ...] = (
-    # What the connector charges for.
-    ConnectorSelectDescription(
-        key="mode",
-        translation_key="charge_mode",
-        options=[m.value for m in ChargeMode],
-        value_fn=lambda view: view.controls.mode.value,
-        set_fn=_set_mode,
-    ),
+# What the connector charges for.
+CHARGE_MODE = ConnectorSelectDescription(
+    key="mode",
+    translation_key="charge_mode",
+    options=[m.value for m in ChargeMode],
+    value_fn=lambda view: view.controls.mode.value,
+    set_fn=_set_mode,
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvPowerShareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """The policy select of a site; the selects of every connector."""
-    runtime = entry.runtime_data
-    async_add_entities([SiteSelect(runtime.controller, POLICY)])
-
-    make = charger_entities(entry, ConnectorSelect, per_connector=CONNECTOR_SELECTS)
-    async_add_subentry_entities(hass, entry, async_add_entities, make)
-
-
-class SiteSelect(EvPowerShareEntity, SelectEntity):
+class SiteSelect(SiteSetting[str], SelectEntity):
     """A select of the site."""
 
     entity_description: SiteSelectDescription
 
-    def __init__(
-        self, controller: SiteController, description: SiteSelectDescription
-    ) -> None:
-        """Attach to the site."""
-        super().__init__(controller, SITE_GROUP_ID, description.key)
-        self.entity_description = description
-
     @property
     def current_option(self) -> str:
         """The option in force."""
-        return self.entity_description.value_fn(self.coordinator)
+        return self.setting.value_fn(self.coordinator)
 
     async def async_select_option(self, option: str) -> None:
         """Store the new option."""
-        self.entity_description.set_fn(self.coordinator, option)
+        self.setting.set_fn(self.coordinator, option)
 
 
-class ConnectorSelect(ConnectorSetting[str], SelectEntity, RestoreEntity):
+class ConnectorSelect(ConnectorSetting[str], SelectEntity):
     """A select the user sets for one connector; kept across restarts."""
 
     entity_description: ConnectorSelectDescription
 
-    async def _async_last_value(self) -> str | None:
-        last = await self.async_get_last_state()
-        if last is None or last.state not in self.options:
-            return None
-        return last.state
+    def _restored(self, state: str) -> str | None:
+        return state if state in self.options else None
 
     @property
     def current_option(self) -> str:
@@ -132,3 +99,13 @@ class ConnectorSelect(ConnectorSetting[str], SelectEntity, RestoreEntity):
     async def async_select_option(self, option: str) -> None:
         """Change it and re-allocate at once."""
         await self.async_write_setting(option)
+
+
+def _site_selects(entry: EvPowerShareConfigEntry) -> list[SiteSelect]:
+    return [SiteSelect(entry.runtime_data.controller, POLICY)]
+
+
+async_setup_entry = charger_platform(
+    ConnectorSelect, per_connector=(CHARGE_MODE,), site_entities=_site_selects
+)
+"""The policy select of a site; the selects of every connector."""

@@ -16,27 +16,30 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
-    UnitOfElectricCurrent,
     UnitOfEnergy,
     UnitOfPower,
 )
-from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import SITE_GROUP_ID, SUBENTRY_GROUP, SUBENTRY_METER
 from .controller import ControllerSnapshot, SiteController
 from .core.model import CONNECTIONS
 from .data import EvPowerShareConfigEntry
 from .entity import (
-    ChargerEntity,
+    ConnectorFigure,
+    ConnectorReading,
     ConnectorView,
     EvPowerShareEntity,
     WritesOnChange,
-    async_add_subentry_entities,
     charger_entities,
+    platform_setup,
 )
-from .meter_sensor import MeterSensor, meter_sensor_descriptions
+from .meter_sensor import (
+    CURRENT,
+    MeterSensor,
+    current_per_leg,
+    meter_sensor_descriptions,
+)
 from .meters import meter_settings
 from .modbus import PROFILES
 from .ocpp_source import ChargerConfig
@@ -80,22 +83,7 @@ def _limit(snap: ControllerSnapshot, gid: str) -> float | None:
     return None if limit is None else round(limit, 2)
 
 
-CURRENT = {
-    "device_class": SensorDeviceClass.CURRENT,
-    "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
-    "state_class": SensorStateClass.MEASUREMENT,
-    "suggested_display_precision": 1,
-}
-
-LEG_SENSORS = tuple(
-    GroupSensorDescription(
-        key=f"load_l{leg + 1}",
-        translation_key=f"load_l{leg + 1}",
-        value_fn=_leg_load(leg),
-        **CURRENT,  # type: ignore[arg-type]
-    )
-    for leg in range(3)
-)
+LEG_SENSORS = current_per_leg(GroupSensorDescription, "load", _leg_load)
 
 GROUP_SENSORS: tuple[GroupSensorDescription, ...] = (
     GroupSensorDescription(
@@ -162,39 +150,9 @@ SITE_SENSORS: tuple[GroupSensorDescription, ...] = (
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvPowerShareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """Sensors for the site and for each panel or circuit, also those added later."""
-    controller = entry.runtime_data.controller
-    per_group = (*LEG_SENSORS[: controller.supply.legs], *GROUP_SENSORS)
-    async_add_entities(
-        GroupSensor(controller, SITE_GROUP_ID, description)
-        for description in (*per_group, *SITE_SENSORS)
-    )
-
-    meters = entry.runtime_data.meters
-
-    chargers = charger_entities(
-        entry, ConnectorSensor, per_connector=_connector_sensors
-    )
-
-    def make(sub: ConfigSubentry) -> list[Entity]:
-        if sub.subentry_type == SUBENTRY_GROUP:
-            return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
-        if sub.subentry_type == SUBENTRY_METER:
-            meter = meter_settings(sub)
-            group_legs = _group_legs(controller, meter.group)
-            phases = PROFILES[meter.profile].phases if meter.source == "modbus" else 0
-            return [
-                MeterSensor(controller, meters, meter, d)
-                for d in meter_sensor_descriptions(meter, group_legs, phases)
-            ]
-        return chargers(sub)
-
-    async_add_subentry_entities(hass, entry, async_add_entities, make)
+def _group_sensors(controller: SiteController) -> tuple[GroupSensorDescription, ...]:
+    """The loads of the legs the site has, then the other figures."""
+    return (*LEG_SENSORS[: controller.supply.legs], *GROUP_SENSORS)
 
 
 def _connector_sensors(charger: ChargerConfig) -> tuple[EntityDescription, ...]:
@@ -215,16 +173,6 @@ class GroupSensor(WritesOnChange, EvPowerShareEntity, SensorEntity):
 
     entity_description: GroupSensorDescription
 
-    def __init__(
-        self,
-        controller: SiteController,
-        group_id: str,
-        description: GroupSensorDescription,
-    ) -> None:
-        """Describe the sensor."""
-        super().__init__(controller, group_id, description.key)
-        self.entity_description = description
-
     @property
     def native_value(self) -> float | int | str | None:
         """The value in the controller's latest snapshot."""
@@ -232,12 +180,10 @@ class GroupSensor(WritesOnChange, EvPowerShareEntity, SensorEntity):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConnectorSensorDescription(SensorEntityDescription):
+class ConnectorSensorDescription(
+    SensorEntityDescription, ConnectorReading[float | str | None]
+):
     """A sensor of one charger connector and how to read it."""
-
-    value_fn: Callable[[ConnectorView], float | str | None]
-    while_offline: bool = False
-    """Available while the charger is offline (what we count it at, for one)."""
 
 
 def _kilo(value: float | None) -> float | None:
@@ -253,14 +199,11 @@ def _phase_current(leg: int) -> Callable[[ConnectorView], float | None]:
     return value
 
 
-CONNECTOR_CURRENTS = tuple(
-    ConnectorSensorDescription(
-        key=f"current_l{leg + 1}",
-        translation_key=f"connector_current_l{leg + 1}",
-        value_fn=_phase_current(leg),
-        **CURRENT,  # type: ignore[arg-type]
-    )
-    for leg in range(3)
+CONNECTOR_CURRENTS = current_per_leg(
+    ConnectorSensorDescription,
+    "current",
+    _phase_current,
+    translation_key="connector_current",
 )
 
 CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
@@ -318,7 +261,9 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
 )
 
 
-class ConnectorSensor(WritesOnChange, ChargerEntity, RestoreSensor):
+class ConnectorSensor(
+    WritesOnChange, ConnectorFigure[float | str | None], RestoreSensor
+):
     """A figure of one charger connector.
 
     The energy register is restored across restarts until the charger reports
@@ -337,18 +282,10 @@ class ConnectorSensor(WritesOnChange, ChargerEntity, RestoreSensor):
                 self._restored = float(last.native_value)
 
     @property
-    def available(self) -> bool:
-        """Unavailable while the charger is offline, unless this is what we count."""
-        return super().available and (
-            self.entity_description.while_offline
-            or self.source.online(self.charge_point_id)
-        )
-
-    @property
     def native_value(self) -> float | str | None:
         """The connector's value now; the energy register keeps its last value
         while the charger is offline, and across restarts."""
-        value = self.entity_description.value_fn(self.view)
+        value = self.reading
         if self.entity_description.state_class is not SensorStateClass.TOTAL_INCREASING:
             return value
         if isinstance(value, float):
@@ -370,3 +307,41 @@ class ConnectorSensor(WritesOnChange, ChargerEntity, RestoreSensor):
             return (False, None, None)
         reason = (self.extra_state_attributes or {}).get("reason")
         return (True, self.native_value, reason)
+
+
+def _site_sensors(entry: EvPowerShareConfigEntry) -> list[GroupSensor]:
+    controller = entry.runtime_data.controller
+    site = (*_group_sensors(controller), *SITE_SENSORS)
+    return [GroupSensor(controller, SITE_GROUP_ID, d) for d in site]
+
+
+def _subentry_sensors(
+    entry: EvPowerShareConfigEntry,
+) -> Callable[[ConfigSubentry], list[Entity]]:
+    """A group's figures, a meter's, or a charger's connectors'."""
+    controller = entry.runtime_data.controller
+    meters = entry.runtime_data.meters
+    per_group = _group_sensors(controller)
+    chargers = charger_entities(
+        entry, ConnectorSensor, per_connector=_connector_sensors
+    )
+
+    def make(sub: ConfigSubentry) -> list[Entity]:
+        if sub.subentry_type == SUBENTRY_GROUP:
+            return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
+        if sub.subentry_type == SUBENTRY_METER:
+            meter = meter_settings(sub)
+            group_legs = _group_legs(controller, meter.group)
+            phases = PROFILES[meter.profile].phases if meter.source == "modbus" else 0
+            return [
+                MeterSensor(controller, meters, meter, d)
+                for d in meter_sensor_descriptions(meter, group_legs, phases)
+            ]
+        return chargers(sub)
+
+    return make
+
+
+async_setup_entry = platform_setup(_subentry_sensors, _site_sensors)
+"""Sensors for the site and for each panel or circuit, meter and charger, also
+those added later."""

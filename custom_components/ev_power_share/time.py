@@ -2,72 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 import datetime as dt
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
-from .data import EvPowerShareConfigEntry
-from .entity import (
-    ConnectorSetting,
-    ConnectorView,
-    async_add_subentry_entities,
-    charger_entities,
-)
+from .entity import ConnectorSetting, ConnectorView, SettingFns, charger_platform
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConnectorTimeDescription(TimeEntityDescription):
+class ConnectorTimeDescription(
+    TimeEntityDescription, SettingFns[ConnectorView, dt.time]
+):
     """A time the user sets for one connector."""
-
-    value_fn: Callable[[ConnectorView], dt.time]
-    set_fn: Callable[[ConnectorView, dt.time], None]
 
 
 def _set_departure(view: ConnectorView, value: dt.time) -> None:
     view.controls.departure = value.replace(second=0, microsecond=0)
 
 
-CONNECTOR_TIMES: tuple[ConnectorTimeDescription, ...] = (
-    # When the vehicle leaves: scheduled mode delivers its energy by then.
-    ConnectorTimeDescription(
-        key="departure",
-        translation_key="departure",
-        value_fn=lambda view: view.controls.departure,
-        set_fn=_set_departure,
-    ),
+# When the vehicle leaves: scheduled mode delivers its energy by then.
+DEPARTURE = ConnectorTimeDescription(
+    key="departure",
+    translation_key="departure",
+    value_fn=lambda view: view.controls.departure,
+    set_fn=_set_departure,
 )
 
 
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvPowerShareConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """A departure time per connector of every charger."""
-    make = charger_entities(entry, ConnectorTime, per_connector=CONNECTOR_TIMES)
-    async_add_subentry_entities(hass, entry, async_add_entities, make)
-
-
-class ConnectorTime(ConnectorSetting[dt.time], TimeEntity, RestoreEntity):
+class ConnectorTime(ConnectorSetting[dt.time], TimeEntity):
     """A time the user sets for one connector; kept across restarts."""
 
     entity_description: ConnectorTimeDescription
 
-    async def _async_last_value(self) -> dt.time | None:
-        last = await self.async_get_last_state()
-        if last is None:
-            return None
+    def _restored(self, state: str) -> dt.time | None:
         # (unknown or unavailable: keep the default)
         with contextlib.suppress(ValueError):
-            return dt.time.fromisoformat(last.state)
+            return dt.time.fromisoformat(state)
         return None
 
     @property
@@ -78,3 +52,7 @@ class ConnectorTime(ConnectorSetting[dt.time], TimeEntity, RestoreEntity):
     async def async_set_value(self, value: dt.time) -> None:
         """Set it and re-plan at once."""
         await self.async_write_setting(value)
+
+
+async_setup_entry = charger_platform(ConnectorTime, per_connector=(DEPARTURE,))
+"""A departure time per connector of every charger."""
