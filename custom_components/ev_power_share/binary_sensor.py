@@ -13,9 +13,7 @@ from homeassistant.components.binary_sensor import (  # type: ignore[attr-define
 )
 from homeassistant.const import EntityCategory
 
-from .entity import ConnectorFigure, ConnectorReading, charger_platform
-
-PARALLEL_UPDATES = 0
+from .entity import ConnectorFigure, ConnectorReading
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,27 +23,22 @@ class ChargerBinarySensorDescription(
     """A binary sensor of a charger or connector and how to read it."""
 
 
-CHARGER_BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
-    # Connected to Home Assistant and under its control (holds our failsafe).
-    ChargerBinarySensorDescription(
-        key="online",
-        translation_key="charger_online",
-        device_class=BinarySensorDeviceClass.CONNECTIVITY,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        while_offline=True,
-        value_fn=lambda view: view.online,
-    ),
+# Connected to Home Assistant and under its control (holds our failsafe).
+ONLINE = ChargerBinarySensorDescription(
+    key="online",
+    translation_key="charger_online",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    while_offline=True,
+    value_fn=lambda view: view.online,
 )
-CONNECTOR_BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
-    # A vehicle is plugged into the connector, as the charger's last status said.
-    ChargerBinarySensorDescription(
-        key="vehicle",
-        translation_key="vehicle_connected",
-        device_class=BinarySensorDeviceClass.PLUG,
-        value_fn=lambda view: (
-            None if view.state is None else view.state.vehicle_connected
-        ),
-    ),
+
+# A vehicle is plugged into the connector, as the charger's last status said.
+VEHICLE = ChargerBinarySensorDescription(
+    key="vehicle",
+    translation_key="vehicle_connected",
+    device_class=BinarySensorDeviceClass.PLUG,
+    value_fn=lambda view: None if view.state is None else view.state.vehicle_connected,
 )
 
 
@@ -61,9 +54,11 @@ class ChargerBinarySensor(ConnectorFigure[bool | None], BinarySensorEntity):
         return self.reading
 
 
-async_setup_entry = charger_platform(
-    ChargerBinarySensor,
-    per_charger=CHARGER_BINARY_SENSORS,
-    per_connector=CONNECTOR_BINARY_SENSORS,
+async_setup_entry = ChargerBinarySensor.setup_entry(
+    per_charger=(ONLINE,),
+    per_connector=(VEHICLE,),
 )
 """Per charger: online; per connector: vehicle connected."""
+
+# Every state comes from the controller's cycle: nothing to limit.
+PARALLEL_UPDATES = 0

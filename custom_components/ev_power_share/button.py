@@ -15,10 +15,8 @@ from homeassistant.components.button import (  # type: ignore[attr-defined,unuse
 from homeassistant.const import EntityCategory
 
 from .commands import async_command
-from .entity import OnlineEntity, charger_platform
+from .entity import OnlineEntity
 from .ocpp_source import OcppSource
-
-PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +62,10 @@ class CommandButton(OnlineEntity, ButtonEntity):
         )
 
 
-async_setup_entry = charger_platform(
-    CommandButton, per_charger=CHARGER_BUTTONS, per_connector=CONNECTOR_BUTTONS
+async_setup_entry = CommandButton.setup_entry(
+    per_charger=CHARGER_BUTTONS, per_connector=CONNECTOR_BUTTONS
 )
 """Per charger: restart; per connector: start, stop, unlock."""
+
+# One press at a time: commands to a charger are sent one after another.
+PARALLEL_UPDATES = 1

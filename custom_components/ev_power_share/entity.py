@@ -138,30 +138,34 @@ def platform_setup(
     return async_setup_entry
 
 
-def charger_platform(
-    factory: ChargerEntityFactory,
-    *,
-    per_charger: Sequence[EntityDescription] = (),
-    per_connector: Sequence[EntityDescription] = (),
-    site_entities: Callable[[EvPowerShareConfigEntry], Iterable[Entity]] | None = None,
-) -> SetupEntry:
-    """The set-up of a platform of chargers' entities (see
-    :func:`charger_entities`), and perhaps of the site's own."""
-
-    def subentry_entities(
-        entry: EvPowerShareConfigEntry,
-    ) -> Callable[[ConfigSubentry], list[Entity]]:
-        return charger_entities(
-            entry, factory, per_charger=per_charger, per_connector=per_connector
-        )
-
-    return platform_setup(subentry_entities, site_entities)
+type DeviceIdentifier = Callable[[str, str], tuple[str, str]]
+"""A device's registry identifier, from the entry's id and its owner's."""
 
 
-class EvPowerShareEntity(CoordinatorEntity[SiteController]):
-    """An entity of one power group of a site."""
+class DeviceEntity(CoordinatorEntity[SiteController]):
+    """An entity of one of the site's devices: a power group, charger or meter."""
 
     _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        controller: SiteController,
+        description: EntityDescription,
+        device: DeviceIdentifier,
+        owner_id: str,
+        where: str | None = None,
+    ) -> None:
+        """Attach to the device of ``owner_id`` (a group's or subentry's id); the
+        unique id (of the entry, ``where`` in it, and the key) survives renames."""
+        super().__init__(controller)
+        entry_id = controller.config_entry.entry_id
+        self.entity_description = description
+        self._attr_unique_id = f"{entry_id}_{where or owner_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={device(entry_id, owner_id)})
+
+
+class EvPowerShareEntity(DeviceEntity):
+    """An entity of one power group of a site."""
 
     def __init__(
         self,
@@ -169,16 +173,10 @@ class EvPowerShareEntity(CoordinatorEntity[SiteController]):
         group_id: str,
         description: EntityDescription,
     ) -> None:
-        """Attach to the group's device; the unique id survives renames."""
-        super().__init__(controller)
-        entry_id = controller.config_entry.entry_id
-        self.entity_description = description
+        """Attach to the group's device (created with the site and its group
+        subentries)."""
+        super().__init__(controller, description, group_device_identifier, group_id)
         self.group_id = group_id
-        self._attr_unique_id = f"{entry_id}_{group_id}_{description.key}"
-        # Devices are created with the site and its group subentries.
-        self._attr_device_info = DeviceInfo(
-            identifiers={group_device_identifier(entry_id, group_id)}
-        )
 
     @property
     def available(self) -> bool:
@@ -204,14 +202,12 @@ class ConnectorView:
     through a description's ``set_fn`` only)."""
 
 
-class ChargerEntity(CoordinatorEntity[SiteController]):
+class ChargerEntity(DeviceEntity):
     """An entity of a charger (``connector`` None) or of one of its connectors.
 
     A charger with several connectors names its connector entities "… (connector
     2)"; with one, just "…".
     """
-
-    _attr_has_entity_name = True
 
     def __init__(
         self,
@@ -223,24 +219,40 @@ class ChargerEntity(CoordinatorEntity[SiteController]):
         connector: int | None = None,
     ) -> None:
         """Attach to the charger's device."""
-        super().__init__(controller)
-        self.entity_description = description
-        key = description.key
-        entry_id = controller.config_entry.entry_id
+        where = subentry_id if connector is None else f"{subentry_id}_{connector}"
+        super().__init__(
+            controller, description, charger_device_identifier, subentry_id, where
+        )
         self.source = source
         self.connector = connector
         self.charge_point_id = charger.charge_point_id
         self._charger = charger
-        where = "" if connector is None else f"_{connector}"
-        self._attr_unique_id = f"{entry_id}_{subentry_id}{where}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={charger_device_identifier(entry_id, subentry_id)}
-        )
         self._attr_translation_placeholders = {
             "connector": f" (connector {connector})"
             if connector is not None and charger.connectors > 1
             else ""
         }
+
+    @classmethod
+    def setup_entry(
+        cls,
+        *,
+        per_charger: Sequence[EntityDescription] = (),
+        per_connector: Sequence[EntityDescription] = (),
+        site_entities: Callable[[EvPowerShareConfigEntry], Iterable[Entity]]
+        | None = None,
+    ) -> SetupEntry:
+        """The set-up of a platform of this class's entities (see
+        :func:`charger_entities`), after the site's own ``site_entities``."""
+
+        def subentry_entities(
+            entry: EvPowerShareConfigEntry,
+        ) -> Callable[[ConfigSubentry], list[Entity]]:
+            return charger_entities(
+                entry, cls, per_charger=per_charger, per_connector=per_connector
+            )
+
+        return platform_setup(subentry_entities, site_entities)
 
     @property
     def charger(self) -> ChargerConfig:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -14,28 +14,52 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
     EntityCategory,
     UnitOfElectricCurrent,
     UnitOfEnergy,
     UnitOfPower,
 )
-from homeassistant.helpers.device_registry import DeviceInfo
 
 from .controller import SiteController
 from .core.load_estimate import MeterState
 from .devices import meter_device_identifier
-from .entity import WritesOnChange
-from .meters import MeterSettings, SiteMeters
+from .entity import DeviceEntity, WritesOnChange
+from .meters import MeterSettings, SiteMeters, meter_settings
+from .modbus import PROFILES
 
-CURRENT = {
-    "device_class": SensorDeviceClass.CURRENT,
-    "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
-    "state_class": SensorStateClass.MEASUREMENT,
-    "suggested_display_precision": 1,
-}
-"""What every current sensor of the integration is (of a group, connector or
-meter)."""
+
+class SensorKind(TypedDict, total=False):
+    """What a kind of figure is (its device and state class, unit and
+    precision), spread into the descriptions of the sensors of it."""
+
+    device_class: SensorDeviceClass
+    native_unit_of_measurement: str
+    state_class: SensorStateClass
+    suggested_display_precision: int
+
+
+CURRENT = SensorKind(
+    device_class=SensorDeviceClass.CURRENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=1,
+)
+"""Every current sensor of the integration (of a group, connector or meter)."""
+POWER_KW = SensorKind(
+    device_class=SensorDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.KILO_WATT,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=2,
+)
+"""The power of a group or connector."""
+ENERGY_TOTAL = SensorKind(
+    device_class=SensorDeviceClass.ENERGY,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+)
+"""An energy register (for the Energy dashboard)."""
 
 
 def current_per_leg[D: SensorEntityDescription](
@@ -98,7 +122,7 @@ def _power(meters: SiteMeters, meter: MeterSettings) -> float | None:
     return None if reading is None else round(reading.power_w, 1)
 
 
-def _energy(direction: str) -> MeterSensorDescription:
+def _energy(direction: str) -> Callable[[SiteMeters, MeterSettings], float | None]:
     """The register of the energy imported or exported (``direction``)."""
 
     def value(meters: SiteMeters, meter: MeterSettings) -> float | None:
@@ -108,14 +132,21 @@ def _energy(direction: str) -> MeterSensorDescription:
         kwh = reading.import_kwh if direction == "import" else reading.export_kwh
         return None if kwh is None else round(kwh, 3)
 
+    return value
+
+
+def _reading(
+    key: str,
+    value_fn: Callable[[SiteMeters, MeterSettings], float | None],
+    kind: SensorKind,
+) -> MeterSensorDescription:
+    """A figure the Modbus meter reads itself, ``meter_<key>``."""
     return MeterSensorDescription(
-        key=f"meter_energy_{direction}",
-        translation_key=f"meter_energy_{direction}",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        value_fn=value,
+        key=f"meter_{key}",
+        translation_key=f"meter_{key}",
+        value_fn=value_fn,
         reading=True,
+        **kind,
     )
 
 
@@ -132,17 +163,17 @@ READING_CURRENTS = current_per_leg(
     MeterSensorDescription, "meter_current", _current, reading=True
 )
 READING_SENSORS = (
-    MeterSensorDescription(
-        key="meter_power",
-        translation_key="meter_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_power,
-        reading=True,
+    _reading(
+        "power",
+        _power,
+        SensorKind(
+            device_class=SensorDeviceClass.POWER,
+            native_unit_of_measurement=UnitOfPower.WATT,
+            state_class=SensorStateClass.MEASUREMENT,
+        ),
     ),
-    _energy("import"),
-    _energy("export"),
+    _reading("energy_import", _energy("import"), ENERGY_TOTAL),
+    _reading("energy_export", _energy("export"), ENERGY_TOTAL),
 )
 
 
@@ -158,10 +189,9 @@ def meter_sensor_descriptions(
     return found
 
 
-class MeterSensor(WritesOnChange, SensorEntity):
+class MeterSensor(WritesOnChange, DeviceEntity, SensorEntity):
     """A figure of one meter, refreshed every control cycle."""
 
-    _attr_has_entity_name = True
     entity_description: MeterSensorDescription
 
     def __init__(
@@ -171,16 +201,10 @@ class MeterSensor(WritesOnChange, SensorEntity):
         meter: MeterSettings,
         description: MeterSensorDescription,
     ) -> None:
-        """Attach to the meter's device; the unique id survives renames."""
-        super().__init__(controller)
-        entry_id = controller.config_entry.entry_id
+        """Attach to the meter's device."""
+        super().__init__(controller, description, meter_device_identifier, meter.id)
         self.meters = meters
         self.meter_id = meter.id
-        self.entity_description = description
-        self._attr_unique_id = f"{entry_id}_{meter.id}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={meter_device_identifier(entry_id, meter.id)}
-        )
 
     @property
     def available(self) -> bool:
@@ -203,3 +227,23 @@ class MeterSensor(WritesOnChange, SensorEntity):
         if meter is None:
             return None
         return self.entity_description.value_fn(self.meters, meter)
+
+
+def meter_sensors(
+    controller: SiteController, meters: SiteMeters, subentry: ConfigSubentry
+) -> list[MeterSensor]:
+    """The sensors of a meter subentry (on the legs of the group it measures)."""
+    meter = meter_settings(subentry)
+    group_legs = _group_legs(controller, meter.group)
+    phases = PROFILES[meter.profile].phases if meter.source == "modbus" else 0
+    return [
+        MeterSensor(controller, meters, meter, d)
+        for d in meter_sensor_descriptions(meter, group_legs, phases)
+    ]
+
+
+def _group_legs(controller: SiteController, group_id: str) -> tuple[int, ...]:
+    for group in controller.groups:
+        if group.id == group_id:
+            return group.phases
+    return tuple(range(controller.supply.legs))

@@ -18,21 +18,21 @@ from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy
 from .const import SITE_GROUP_ID
 from .controller import LimitOverride, SiteController
 from .data import EvPowerShareConfigEntry
-from .entity import (
-    ConnectorSetting,
-    ConnectorView,
-    SettingFns,
-    SiteSetting,
-    charger_platform,
-)
+from .entity import ConnectorSetting, ConnectorView, SettingFns, SiteSetting
 from .ocpp_source import ChargerConfig
 
-PARALLEL_UPDATES = 0
+
+@dataclass(frozen=True, kw_only=True)
+class BoxNumberDescription(NumberEntityDescription):
+    """A number typed in (a box), in whole units: every number here."""
+
+    native_step: float | None = 1.0
+    mode: NumberMode | None = NumberMode.BOX
 
 
 @dataclass(frozen=True, kw_only=True)
 class SiteNumberDescription(
-    NumberEntityDescription, SettingFns[SiteController, float | None]
+    BoxNumberDescription, SettingFns[SiteController, float | None]
 ):
     """A number of the site; its maximum is the site's continuous limit.
 
@@ -57,8 +57,6 @@ SITE_LIMIT = SiteNumberDescription(
     device_class=NumberDeviceClass.CURRENT,
     native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
     native_min_value=0.0,
-    native_step=1.0,
-    mode=NumberMode.BOX,
     value_fn=_site_limit,
     set_fn=_set_site_limit,
 )
@@ -66,7 +64,7 @@ SITE_LIMIT = SiteNumberDescription(
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectorNumberDescription(
-    NumberEntityDescription, SettingFns[ConnectorView, float]
+    BoxNumberDescription, SettingFns[ConnectorView, float]
 ):
     """A number the user sets for one connector."""
 
@@ -97,8 +95,6 @@ CONNECTOR_NUMBERS: tuple[ConnectorNumberDescription, ...] = (
         translation_key="max_current",
         device_class=NumberDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        native_step=1.0,
-        mode=NumberMode.BOX,
         min_fn=lambda controller, _charger: controller.settings.min_current_a,
         max_fn=lambda _controller, charger: charger.max_current_a,
         value_fn=_max_current,
@@ -112,8 +108,6 @@ CONNECTOR_NUMBERS: tuple[ConnectorNumberDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         native_min_value=0.0,
         native_max_value=200.0,
-        native_step=1.0,
-        mode=NumberMode.BOX,
         value_fn=lambda view: view.controls.energy_kwh,
         set_fn=_set_energy,
     ),
@@ -198,7 +192,10 @@ def _site_numbers(entry: EvPowerShareConfigEntry) -> list[SiteNumber]:
     return [SiteNumber(runtime.controller, SITE_LIMIT, runtime.settings.site_limit_a)]
 
 
-async_setup_entry = charger_platform(
-    ConnectorNumber, per_connector=CONNECTOR_NUMBERS, site_entities=_site_numbers
+async_setup_entry = ConnectorNumber.setup_entry(
+    per_connector=CONNECTOR_NUMBERS, site_entities=_site_numbers
 )
 """The limit override of a site; the numbers of every connector."""
+
+# Every state comes from the controller's cycle: nothing to limit.
+PARALLEL_UPDATES = 0

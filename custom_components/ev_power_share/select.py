@@ -13,15 +13,7 @@ from .controller import SiteController
 from .core.model import Policy
 from .core.solar import ChargeMode
 from .data import EvPowerShareConfigEntry
-from .entity import (
-    ConnectorSetting,
-    ConnectorView,
-    SettingFns,
-    SiteSetting,
-    charger_platform,
-)
-
-PARALLEL_UPDATES = 0
+from .entity import ConnectorSetting, ConnectorView, SettingFns, SiteSetting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +97,10 @@ def _site_selects(entry: EvPowerShareConfigEntry) -> list[SiteSelect]:
     return [SiteSelect(entry.runtime_data.controller, POLICY)]
 
 
-async_setup_entry = charger_platform(
-    ConnectorSelect, per_connector=(CHARGE_MODE,), site_entities=_site_selects
+async_setup_entry = ConnectorSelect.setup_entry(
+    per_connector=(CHARGE_MODE,), site_entities=_site_selects
 )
 """The policy select of a site; the selects of every connector."""
+
+# Every state comes from the controller's cycle: nothing to limit.
+PARALLEL_UPDATES = 0

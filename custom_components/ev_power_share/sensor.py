@@ -13,17 +13,13 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import (
-    PERCENTAGE,
-    EntityCategory,
-    UnitOfEnergy,
-    UnitOfPower,
-)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import SITE_GROUP_ID, SUBENTRY_GROUP, SUBENTRY_METER
 from .controller import ControllerSnapshot, SiteController
 from .core.model import CONNECTIONS
+from .csms import ConnectorState
 from .data import EvPowerShareConfigEntry
 from .entity import (
     ConnectorFigure,
@@ -34,24 +30,8 @@ from .entity import (
     charger_entities,
     platform_setup,
 )
-from .meter_sensor import (
-    CURRENT,
-    MeterSensor,
-    current_per_leg,
-    meter_sensor_descriptions,
-)
-from .meters import meter_settings
-from .modbus import PROFILES
+from .meter_sensor import CURRENT, POWER_KW, current_per_leg, meter_sensors
 from .ocpp_source import ChargerConfig
-
-PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class GroupSensorDescription(SensorEntityDescription):
-    """A group sensor and how to read it from a snapshot."""
-
-    value_fn: Callable[[ControllerSnapshot, str], float | int | str | None]
 
 
 def _leg_load(leg: int) -> Callable[[ControllerSnapshot, str], float | None]:
@@ -83,29 +63,33 @@ def _limit(snap: ControllerSnapshot, gid: str) -> float | None:
     return None if limit is None else round(limit, 2)
 
 
+@dataclass(frozen=True, kw_only=True)
+class GroupSensorDescription(SensorEntityDescription):
+    """A group sensor and how to read it from a snapshot."""
+
+    value_fn: Callable[[ControllerSnapshot, str], float | int | str | None]
+
+
 LEG_SENSORS = current_per_leg(GroupSensorDescription, "load", _leg_load)
 
 GROUP_SENSORS: tuple[GroupSensorDescription, ...] = (
     GroupSensorDescription(
         key="power",
         translation_key="power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=2,
+        **POWER_KW,
         value_fn=lambda snap, gid: round(snap.allocation.groups[gid].power_kw, 3),
     ),
     GroupSensorDescription(
         key="limit",
         translation_key="limit",
         value_fn=_limit,
-        **CURRENT,  # type: ignore[arg-type]
+        **CURRENT,
     ),
     GroupSensorDescription(
         key="headroom",
         translation_key="headroom",
         value_fn=_headroom,
-        **CURRENT,  # type: ignore[arg-type]
+        **CURRENT,
     ),
     GroupSensorDescription(
         key="active_ports",
@@ -125,7 +109,7 @@ GROUP_SENSORS: tuple[GroupSensorDescription, ...] = (
         translation_key="guaranteed_current",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda snap, gid: snap.design[gid].guaranteed_a,
-        **CURRENT,  # type: ignore[arg-type]
+        **CURRENT,
     ),
 )
 
@@ -161,13 +145,6 @@ def _connector_sensors(charger: ChargerConfig) -> tuple[EntityDescription, ...]:
     return (*CONNECTOR_CURRENTS[:legs], *CONNECTOR_SENSORS)
 
 
-def _group_legs(controller: SiteController, group_id: str) -> tuple[int, ...]:
-    for group in controller.groups:
-        if group.id == group_id:
-            return group.phases
-    return tuple(range(controller.supply.legs))
-
-
 class GroupSensor(WritesOnChange, EvPowerShareEntity, SensorEntity):
     """A figure of one power group."""
 
@@ -199,6 +176,23 @@ def _phase_current(leg: int) -> Callable[[ConnectorView], float | None]:
     return value
 
 
+def _energy(
+    key: str, wh: Callable[[ConnectorState], float | None], *, register: bool
+) -> ConnectorSensorDescription:
+    """An energy of the connector in kWh: its meter's register (kept while the
+    charger is offline, and across restarts), or the session's."""
+    return ConnectorSensorDescription(
+        key=key,
+        translation_key=f"connector_{key}",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING if register else None,
+        suggested_display_precision=2,
+        while_offline=register,
+        value_fn=lambda v: None if v.state is None else _kilo(wh(v.state)),
+    )
+
+
 CONNECTOR_CURRENTS = current_per_leg(
     ConnectorSensorDescription,
     "current",
@@ -215,32 +209,11 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
     ConnectorSensorDescription(
         key="power",
         translation_key="connector_power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=2,
+        **POWER_KW,
         value_fn=lambda v: None if v.state is None else _kilo(v.state.power_w),
     ),
-    ConnectorSensorDescription(
-        key="energy",
-        translation_key="connector_energy",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=2,
-        while_offline=True,
-        value_fn=lambda v: None if v.state is None else _kilo(v.state.energy_wh),
-    ),
-    ConnectorSensorDescription(
-        key="session_energy",
-        translation_key="connector_session_energy",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        value_fn=lambda v: (
-            None if v.state is None else _kilo(v.state.session_energy_wh)
-        ),
-    ),
+    _energy("energy", lambda state: state.energy_wh, register=True),
+    _energy("session_energy", lambda state: state.session_energy_wh, register=False),
     ConnectorSensorDescription(
         key="allocated_current",
         translation_key="connector_allocated_current",
@@ -248,7 +221,7 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
         value_fn=lambda v: (
             None if v.allocation is None else round(v.allocation.current_a, 2)
         ),
-        **CURRENT,  # type: ignore[arg-type]
+        **CURRENT,
     ),
     ConnectorSensorDescription(
         key="soc",
@@ -330,13 +303,7 @@ def _subentry_sensors(
         if sub.subentry_type == SUBENTRY_GROUP:
             return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
         if sub.subentry_type == SUBENTRY_METER:
-            meter = meter_settings(sub)
-            group_legs = _group_legs(controller, meter.group)
-            phases = PROFILES[meter.profile].phases if meter.source == "modbus" else 0
-            return [
-                MeterSensor(controller, meters, meter, d)
-                for d in meter_sensor_descriptions(meter, group_legs, phases)
-            ]
+            return list(meter_sensors(controller, meters, sub))
         return chargers(sub)
 
     return make
@@ -345,3 +312,6 @@ def _subentry_sensors(
 async_setup_entry = platform_setup(_subentry_sensors, _site_sensors)
 """Sensors for the site and for each panel or circuit, meter and charger, also
 those added later."""
+
+# Every state comes from the controller's cycle: nothing to limit.
+PARALLEL_UPDATES = 0

@@ -8,9 +8,7 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import STATE_OFF, STATE_ON
 
-from .entity import ConnectorSetting, ConnectorView, SettingFns, charger_platform
-
-PARALLEL_UPDATES = 0
+from .entity import ConnectorSetting, ConnectorView, SettingFns
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,5 +53,8 @@ class ConnectorSwitch(ConnectorSetting[bool], SwitchEntity):
         await self.async_write_setting(False)
 
 
-async_setup_entry = charger_platform(ConnectorSwitch, per_connector=(CHARGING,))
+async_setup_entry = ConnectorSwitch.setup_entry(per_connector=(CHARGING,))
 """A charging switch per connector."""
+
+# Every state comes from the controller's cycle: nothing to limit.
+PARALLEL_UPDATES = 0

@@ -8,9 +8,7 @@ import datetime as dt
 
 from homeassistant.components.time import TimeEntity, TimeEntityDescription
 
-from .entity import ConnectorSetting, ConnectorView, SettingFns, charger_platform
-
-PARALLEL_UPDATES = 0
+from .entity import ConnectorSetting, ConnectorView, SettingFns
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,5 +52,8 @@ class ConnectorTime(ConnectorSetting[dt.time], TimeEntity):
         await self.async_write_setting(value)
 
 
-async_setup_entry = charger_platform(ConnectorTime, per_connector=(DEPARTURE,))
+async_setup_entry = ConnectorTime.setup_entry(per_connector=(DEPARTURE,))
 """A departure time per connector of every charger."""
+
+# Every state comes from the controller's cycle: nothing to limit.
+PARALLEL_UPDATES = 0
