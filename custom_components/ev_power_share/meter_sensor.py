@@ -1,5 +1,6 @@
 """Sensors of a meter: the non-EV load it gives its group, its state, and for a
-Modbus meter what it reads (the CT clamps' currents, power, energy)."""
+Modbus meter what it reads (the CT clamps' currents, power, energy). The kinds of
+figure (``CURRENT``, ``POWER_KW``, …) are here for every sensor of the site."""
 
 from __future__ import annotations
 

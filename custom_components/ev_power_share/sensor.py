@@ -1,4 +1,5 @@
-"""Sensors of a power group: load per phase, power, limit, headroom, design."""
+"""Sensors of a power group (load per phase, power, limit, headroom, design) and
+of a charger's connectors; a meter's are in :mod:`.meter_sensor`."""
 
 from __future__ import annotations
 
