@@ -493,6 +493,7 @@ class OcppSource:
             unit="A" if station is None else station.smart_charging.unit,
             watts_per_amp=phases * self.voltage_v,
             refresh_s=self.config.watchdog_s / 2.0,
+            failsafe_a=self.failsafe_of(charger),
         )
 
     def held(self) -> dict[str, Held | None]:

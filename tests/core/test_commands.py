@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given, settings, strategies as st
 
 from custom_components.ev_power_share.core.commands import (
@@ -111,18 +113,15 @@ def port_steps(draw: st.DrawFn) -> dict[str, PortSteps]:
     return steps
 
 
+# Ports leave the allocation and come back (offline, unplugged).
+allocations = st.dictionaries(
+    st.sampled_from(PORTS),
+    st.sampled_from([0.0, 5.5, 6.0, 7.5, 10.0, 13.3, 16.0, 32.0]),
+)
+clock_steps = st.sampled_from([0.0, 0.5, 1.0, 3.0, 5.0, 12.0])
+accepted = st.lists(st.booleans(), min_size=4, max_size=4)
 cycles = st.lists(
-    st.tuples(
-        # Ports leave the allocation and come back (offline, unplugged).
-        st.dictionaries(
-            st.sampled_from(PORTS),
-            st.sampled_from([0.0, 5.5, 6.0, 7.5, 10.0, 13.3, 16.0, 32.0]),
-        ),
-        st.sampled_from([0.0, 0.5, 1.0, 3.0, 5.0, 12.0]),
-        st.lists(st.booleans(), min_size=4, max_size=4),
-    ),
-    min_size=1,
-    max_size=40,
+    st.tuples(allocations, clock_steps, accepted), min_size=1, max_size=40
 )
 
 
@@ -153,6 +152,47 @@ def test_the_writer_over_any_allocations_confirmations_and_clock(
     4. **Whole steps.** Every command is whole steps of its port's unit, and
        0 or at least the port's minimum.
     """
+    _replay(steps, [(target, dt, accepts, False) for target, dt, accepts in cycles])
+
+
+failsafes = st.fixed_dictionaries(
+    {port: st.sampled_from([0.0, 6.0, 10.0, 16.0]) for port in PORTS}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=port_steps(),
+    failsafe=failsafes,
+    cycles=st.lists(
+        st.tuples(allocations, clock_steps, accepted, st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_a_charger_that_holds_nothing_of_ours_applies_its_failsafe(
+    steps: dict[str, PortSteps],
+    failsafe: dict[str, float],
+    cycles: list[tuple[dict[str, float], float, list[bool], bool]],
+) -> None:
+    """As above, but a charger that holds no limit of ours (never sent one, or it
+    reconnected while its port was not allocated) applies its failsafe, which
+    may be above the allocation: lowering it to the allocation is a decrease
+    that every other port's increase waits for (confirmed and settled)."""
+    steps = {p: replace(s, failsafe_a=failsafe[p]) for p, s in steps.items()}
+    _replay(steps, cycles, failsafe)
+
+
+def _replay(
+    steps: dict[str, PortSteps],
+    cycles: list[tuple[dict[str, float], float, list[bool], bool]],
+    failsafe: dict[str, float] | None = None,
+) -> None:
+    """Run the writer over ``cycles`` (target, clock step, which writes the
+    chargers accept, whether the chargers of unallocated ports reconnect, so
+    that they hold nothing of ours) and check the four rules above. A charger
+    that holds nothing of ours applies ``failsafe`` (default 0 A)."""
+    failsafe = failsafe or {}
     rules = SetpointRules(hysteresis_a=1.0, settle_s=SETTLE_S)
     state = CommandState()
     now = 0.0
@@ -165,12 +205,32 @@ def test_the_writer_over_any_allocations_confirmations_and_clock(
     last_decrease: float | None = None
     pending: dict[str, float] = {}  # ports lowered, not confirmed: to what
 
+    def applies(port: str) -> float:
+        return holds.get(port, failsafe.get(port, 0.0))
+
+    def was(port: str) -> float:
+        """What the writer is to take a port to hold before its command: what
+        it was commanded, unless its charger holds nothing of ours and so
+        applies its failsafe (where the port's steps say it)."""
+        if failsafe and port not in holds:
+            return applies(port)
+        return before.get(port, applies(port))
+
     def may_apply(port: str) -> float:
         recent = [v for until, v in history[port] if now - until < SETTLE_S]
-        return max([holds.get(port, 0.0), *recent])
+        return max([applies(port), *recent])
 
-    for target, dt, accepts in cycles:
+    # Before the first cycle, every port was counted at what it applies (as
+    # the allocator counts ports it does not allocate: at their failsafe).
+    bounds.append({p: may_apply(p) for p in PORTS})
+    for target, dt, accepts, reconnect in cycles:
         now += dt
+        for port in PORTS:
+            if reconnect and port not in target and port in holds:
+                # Back to its failsafe. A charger is offline for longer than
+                # settle_s before it is resumed (its grace alone is longer), so
+                # its vehicle has followed by the time its port is allocated.
+                del holds[port], accepted_at[port]
         held = {
             p: (Held(holds[p], accepted_at[p]) if p in holds else None) for p in PORTS
         }
@@ -186,11 +246,7 @@ def test_the_writer_over_any_allocations_confirmations_and_clock(
             units = s.value(amps) / s.step
             assert abs(units - round(units)) < 1e-6  # (4) whole steps
             assert amps == 0.0 or amps >= s.minimum_a - 1e-9  # (4) the minimum
-        increases = [
-            c
-            for c in commands.writes
-            if c.amps > before.get(c.port, holds.get(c.port, 0.0)) + 1e-9
-        ]
+        increases = [c for c in commands.writes if c.amps > was(c.port) + 1e-9]
         if increases:  # (2)
             assert last_decrease is None or now - last_decrease >= SETTLE_S
             assert not pending, (pending, increases)
@@ -204,18 +260,17 @@ def test_the_writer_over_any_allocations_confirmations_and_clock(
                 if not command.decrease:
                     assert len(recent) < s.budget.writes  # (3)
             writes[charger].append(now)
-            was = before.get(command.port, holds.get(command.port, 0.0))
-            if command.amps < was:
+            if command.amps < was(command.port):
                 last_decrease = now
                 pending[command.port] = command.amps
             if accept:
-                old = holds.get(command.port, 0.0)
+                old = applies(command.port)
                 if command.amps < old:
                     history[command.port].append((now, old))
                 holds[command.port] = command.amps
                 accepted_at[command.port] = now
         for port, amps in list(pending.items()):
-            if holds.get(port, 0.0) <= amps + 1e-9:
+            if applies(port) <= amps + 1e-9:
                 del pending[port]
         state = confirm(
             state,

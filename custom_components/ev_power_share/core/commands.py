@@ -68,6 +68,10 @@ class PortSteps:
     refresh_s: float | None = None
     """Re-send an unchanged limit this long after its charger confirmed it."""
     budget: WriteBudget | None = None
+    failsafe_a: float | None = None
+    """What the charger applies while it holds no limit of ours (A per phase:
+    its failsafe, after a reconnect or once our limit lapsed). None: not known,
+    taken as 0 A."""
 
     def value(self, amps: float) -> float:
         """``amps`` (A per phase) in the charger's unit, whole steps, rounded down."""
@@ -210,7 +214,7 @@ def plan_commands(
     wanted: dict[str, float] = {}
     commands: dict[str, float] = {}
     decreased = False
-    befores = {p: _before(p, state, held) for p in target}
+    befores = {p: _before(p, state, held, steps.get(p, default)) for p in target}
     for port, amps in target.items():
         want = wanted[port] = steps.get(port, default).whole(amps)
         before = befores[port]
@@ -236,7 +240,7 @@ def plan_commands(
             commands[port] = want
         amps = commands[port]
         if _due(port, amps, before, held, port_steps, now_s, state.sent):
-            decrease = amps < before or _lowers(port, amps, held)
+            decrease = amps < before or _lowers(port, amps, held, port_steps)
             due.append(
                 Command(port, amps, port_steps.value(amps), port_steps.unit, decrease)
             )
@@ -267,20 +271,36 @@ def plan_commands(
     )
 
 
-def _lowers(port: str, amps: float, held: Mapping[str, Held | None]) -> bool:
+def _lowers(
+    port: str, amps: float, held: Mapping[str, Held | None], steps: PortSteps
+) -> bool:
     """Whether its charger holds more than ``amps`` (as far as its source can
     tell: one that holds nothing of ours applies its failsafe, more than 0)."""
     if port not in held:
         return False
     last = held[port]
-    return amps < last.amps if last is not None else amps == 0.0
+    if last is not None:
+        return amps < last.amps
+    return amps == 0.0 or (steps.failsafe_a is not None and amps < steps.failsafe_a)
 
 
-def _before(port: str, state: CommandState, held: Mapping[str, Held | None]) -> float:
-    """What a port was commanded. A port allocated again starts from what its
-    charger holds (if its source can tell), a new one from 0 A: its first
-    increase waits for pending decreases like any other, and it is lowered
-    first (before any other port is raised) if it may hold more."""
+def _before(
+    port: str,
+    state: CommandState,
+    held: Mapping[str, Held | None],
+    steps: PortSteps,
+) -> float:
+    """What a port holds before this cycle's command.
+
+    A port whose charger holds nothing of ours (its source says so) applies its
+    failsafe, whatever it was commanded: lowering it below is a decrease that
+    the others' increases wait for, raising it above an increase like any
+    other. Else it holds what it was commanded; a port allocated again starts
+    from what its charger holds (if its source can tell), a new one from 0 A:
+    its first increase waits for pending decreases like any other, and it is
+    lowered first (before any other port is raised) if it may hold more."""
+    if port in held and held[port] is None and steps.failsafe_a is not None:
+        return steps.failsafe_a
     if port in state.commanded:
         return state.commanded[port]
     last = held.get(port)

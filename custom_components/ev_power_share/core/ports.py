@@ -1,0 +1,109 @@
+"""What a port source tells the controller once per cycle, and how ports are named.
+
+A *port source* is a transport that knows charging ports: the embedded OCPP
+central system today; chargers already in Home Assistant, smart outlets and
+Modbus chargers next. Each implements one small protocol (``PortSource`` in the
+controller): :meth:`readings` once per cycle, immutable and without side
+effects, and ``async_apply(commands)`` to send what the command writer decided.
+Everything the cycle needs from a transport is in :class:`PortReadings`; the
+adjusters (meters, schedules, solar, planner) read these, never the transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Self
+
+from .commands import Held, PortSteps
+from .model import Port
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PortId:
+    """A port as its charger knows it: the charger's id and the connector.
+
+    Its text form, ``"charger:connector"``, is the allocator's port id (and
+    part of entity unique ids and of the store), so it never changes. A
+    charger's id may itself hold ``":"``; the connector is after the last one.
+    """
+
+    charger: str
+    connector: int
+
+    def __str__(self) -> str:
+        return f"{self.charger}:{self.connector}"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """The id of ``"charger:connector"``; :class:`ValueError` for other text."""
+        charger, sep, connector = text.rpartition(":")
+        if not sep or not charger or not connector.isdecimal():
+            raise ValueError(f"not a port id (charger:connector): {text!r}")
+        return cls(charger, int(connector))
+
+
+def charger_of(port_id: str) -> str:
+    """The charger of a port id (the id itself where it names no connector)."""
+    try:
+        return PortId.parse(port_id).charger
+    except ValueError:
+        return port_id
+
+
+def _frozen[K, V](mapping: Mapping[K, V]) -> Mapping[K, V]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class PortReadings:
+    """One source's ports as they are at one moment.
+
+    Read once per cycle (:meth:`PortSource.readings`); the mappings are read-only
+    copies, so nothing the controller or an adjuster does to them reaches the
+    transport, and nothing the transport learns later changes them.
+    """
+
+    ports: tuple[Port, ...] = ()
+    steps: Mapping[str, PortSteps] = field(default_factory=dict)
+    """How each port takes a limit (unit, step, failsafe, refresh, write budget)."""
+    held: Mapping[str, Held | None] | None = None
+    """What each port's charger confirmed it holds from us (None for a port:
+    nothing of ours). None: the source cannot tell; its ports are taken to hold
+    what they were commanded."""
+    failsafe_a: Mapping[str, float] = field(default_factory=dict)
+    """The configured failsafe current of each port (not what it may hold)."""
+    phase_currents: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """What each port measures per phase (in its connection's order)."""
+    session_kwh: Mapping[str, float] = field(default_factory=dict)
+    """The energy of each port's current session."""
+
+    def __post_init__(self) -> None:
+        """Read-only copies of what the source passed."""
+        object.__setattr__(self, "ports", tuple(self.ports))
+        for name in ("steps", "failsafe_a", "phase_currents", "session_kwh"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        if self.held is not None:
+            object.__setattr__(self, "held", _frozen(self.held))
+
+
+@dataclass(frozen=True, slots=True)
+class CycleInputs:
+    """What every source read this cycle, merged: the adjusters' inputs."""
+
+    failsafe_a: Mapping[str, float] = field(default_factory=dict)
+    phase_currents: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    session_kwh: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def merged(cls, readings: list[PortReadings]) -> CycleInputs:
+        """The inputs of all ``readings`` (later sources win on a shared id)."""
+        failsafe: dict[str, float] = {}
+        currents: dict[str, tuple[float, ...]] = {}
+        energy: dict[str, float] = {}
+        for reading in readings:
+            failsafe.update(reading.failsafe_a)
+            currents.update(reading.phase_currents)
+            energy.update(reading.session_kwh)
+        return cls(_frozen(failsafe), _frozen(currents), _frozen(energy))
