@@ -16,7 +16,7 @@ runs without the harness's debug mode, as Home Assistant runs).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 import statistics
 import sys
@@ -41,8 +41,12 @@ class _Silent:
     def __init__(self, ports: list[Any]) -> None:
         self._ports = ports
 
-    def ports(self) -> Iterable[Any]:
-        return self._ports
+    def readings(self, now: float) -> Any:
+        from custom_components.ev_power_share.core.ports import (  # noqa: PLC0415
+            PortReadings,
+        )
+
+        return PortReadings(tuple(self._ports))
 
     async def async_apply(self, commands: Mapping[str, float]) -> None:
         return None

@@ -193,8 +193,6 @@ async def async_setup_entry(
         on_problem=lambda meter, problem: async_meter_problem(
             hass, entry, meter.id, meter.name, problem
         ),
-        failsafe_currents=ocpp.failsafe_currents,
-        phase_currents=ocpp.phase_currents,
     )
     await meters.async_start()
     entry.async_on_unload(meters.async_stop)
@@ -202,13 +200,7 @@ async def async_setup_entry(
     schedules = ScheduledLimits(hass, site_scheduled_limits(subentries), changed)
     entry.async_on_unload(schedules.stop)
     entry.async_on_unload(controller.add_adjuster(schedules))
-    energy = EnergyModes(
-        hass,
-        ocpp,
-        energy_settings(options),
-        meters.site_power_w,
-        controller.port_settings,
-    )
+    energy = EnergyModes(hass, energy_settings(options), meters.site_power_w)
     entry.async_on_unload(controller.add_adjuster(energy))
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))

@@ -34,7 +34,7 @@ from .const import (
 )
 from .core.model import Site
 from .core.planner import ChargePlan, ChargeRequest, PlanError, plan_charging
-from .core.settings import PortSettings
+from .core.ports import CycleInputs
 from .core.solar import (
     SOLAR_MODES,
     ChargeMode,
@@ -46,7 +46,6 @@ from .core.solar import (
 )
 from .core.tariffs import price_forecast
 from .meters import POWER, sensor_value
-from .ocpp_source import OcppSource
 
 STALE_S = 60.0
 """A grid or battery power older than this is not trusted (no surplus then)."""
@@ -103,19 +102,13 @@ class EnergyModes:
     def __init__(
         self,
         hass: HomeAssistant,
-        ocpp: OcppSource,
         settings: EnergySettings,
         site_power_w: Callable[[float], float | None],
-        port_settings: Callable[[str], PortSettings],
     ) -> None:
         """``site_power_w(now)``: the site meter's power (import positive) if it
-        has a fresh one, used when no grid power sensor is set;
-        ``port_settings(port_id)``: the user's settings of a port (its mode, and
-        in scheduled mode its energy and departure)."""
+        has a fresh one, used when no grid power sensor is set."""
         self.hass = hass
-        self.ocpp = ocpp
         self.settings = settings
-        self.port_settings = port_settings
         self._site_power_w = site_power_w
         self.solar = SolarController()
         self.decision: SolarDecision | None = None
@@ -144,9 +137,11 @@ class EnergyModes:
         discharge = -watts if self.settings.battery_charge_positive else watts
         return max(0.0, discharge)
 
-    def adjust(self, site: Site, now: float) -> Site:
-        """Caps for this cycle."""
-        modes = {p.id: self.port_settings(p.id).mode for p in site.ports}
+    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+        """Caps for this cycle, by each port's mode (``inputs.settings``; in
+        scheduled mode its energy and departure, against the energy its
+        session has, ``inputs.session_kwh``)."""
+        modes = {p.id: inputs.port_settings(p.id).mode for p in site.ports}
         solar = {pid: m for pid, m in modes.items() if m in SOLAR_MODES}
         if solar:
             ports = solar_ports(site, solar)
@@ -163,11 +158,12 @@ class EnergyModes:
         scheduled = {pid for pid, m in modes.items() if m is ChargeMode.SCHEDULED}
         self.plans = {pid: p for pid, p in self.plans.items() if pid in scheduled}
         if scheduled:
-            site = apply_caps(site, self._scheduled_caps(site, scheduled, now))
+            caps = self._scheduled_caps(site, inputs, scheduled, now)
+            site = apply_caps(site, caps)
         return site
 
     def _scheduled_caps(
-        self, site: Site, scheduled: set[str], now: float
+        self, site: Site, inputs: CycleInputs, scheduled: set[str], now: float
     ) -> dict[str, float]:
         prices = []
         if self.settings.price_entity is not None:
@@ -185,8 +181,9 @@ class EnergyModes:
             ev = port.ev
             if port.id not in scheduled or ev is None:
                 continue
-            controls = self.port_settings(port.id)
-            need = max(0.0, controls.energy_kwh - self._session_kwh(port.id))
+            controls = inputs.port_settings(port.id)
+            session_kwh = inputs.session_kwh.get(port.id, 0.0)
+            need = max(0.0, controls.energy_kwh - session_kwh)
             conn = port.conn
             request = ChargeRequest(
                 energy_kwh=need,
@@ -204,10 +201,3 @@ class EnergyModes:
             self.plans[port.id] = plan
             caps[port.id] = plan.current_cap_at(now)
         return caps
-
-    def _session_kwh(self, port_id: str) -> float:
-        cp_id, _, connector = port_id.rpartition(":")
-        station = self.ocpp.stations.get(cp_id)
-        state = None if station is None else station.connectors.get(int(connector))
-        wh = None if state is None else state.session_energy_wh
-        return 0.0 if wh is None else wh / 1000.0

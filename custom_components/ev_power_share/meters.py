@@ -58,6 +58,7 @@ from .core.load_estimate import (
     with_measurements,
 )
 from .core.model import Site, Supply
+from .core.ports import CycleInputs
 from .modbus import MeterError, MeterReading, ModbusMeter
 
 _LOGGER = logging.getLogger(__name__)
@@ -283,16 +284,12 @@ class SiteMeters:
         *,
         on_reading: Callable[[], None],
         on_problem: Callable[[MeterSettings, bool], None],
-        failsafe_currents: Callable[[], Mapping[str, float]],
-        phase_currents: Callable[[], Mapping[str, Sequence[float]]],
     ) -> None:
         self.hass = hass
         self.supply = supply
         self.group_phases = dict(group_phases)
         self._on_reading = on_reading
         self._on_problem = on_problem
-        self._failsafe_currents = failsafe_currents
-        self._phase_currents = phase_currents
         self.meters: dict[str, MeterSettings] = {}
         self.estimates: dict[str, LoadEstimate] = {}
         """The last estimate of each meter (by meter id)."""
@@ -423,12 +420,13 @@ class SiteMeters:
             return None
         return -watts if meter.export_positive else watts
 
-    def adjust(self, site: Site, now: float) -> Site:
-        """``site`` with each metered group's non-EV load (and failsafe caps
-        under a failed meter)."""
+    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+        """``site`` with each metered group's non-EV load (from what its meter
+        reads and what its chargers measure, ``inputs.phase_currents``), and
+        failsafe caps under a failed meter."""
         if not self.meters:
             return site
-        draws = ev_draws(site, self._phase_currents())
+        draws = ev_draws(site, inputs.phase_currents)
         by_group: dict[str, LoadEstimate] = {}
         for mid, meter in self.meters.items():
             if meter.group not in draws:
@@ -463,4 +461,4 @@ class SiteMeters:
                 self._problems.discard(mid)
                 _LOGGER.info("Meter %s reads again", meter.name)
                 self._on_problem(meter, False)
-        return with_measurements(site, by_group, self._failsafe_currents())
+        return with_measurements(site, by_group, inputs.failsafe_a)

@@ -16,7 +16,8 @@ from homeassistant.components.number import (
 from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy
 
 from .const import SITE_GROUP_ID
-from .controller import LimitOverride, SiteController
+from .controller import SiteController
+from .core.settings import LimitOverride
 from .data import EvPowerShareConfigEntry
 from .entity import ConnectorSetting, ConnectorView, SettingFns, SiteSetting
 from .ocpp_source import ChargerConfig

@@ -48,7 +48,8 @@ import time
 
 from .core.commands import Command, Commands, Held, PortSteps
 from .core.model import CONNECTIONS, Port, Vehicle
-from .csms import Admission, Station, StationConfig
+from .core.ports import PortId, PortReadings, charger_of
+from .csms import Admission, ConnectorState, Station, StationConfig
 from .csms.logs import RateLimitedLog
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class ChargerConfig:
 
     def port_id(self, connector: int) -> str:
         """The allocator's id of one connector."""
-        return f"{self.charge_point_id}:{connector}"
+        return str(PortId(self.charge_point_id, connector))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +180,12 @@ class OcppSource:
             elif old.get(cp_id) != new[cp_id] and station.commandable:
                 self._ready.discard(cp_id)
                 self._spawn(self._prepare(station))
-        for pid in [p for p in self._sent if p.split(":")[0] not in new]:
+        for pid in [p for p in self._sent if charger_of(p) not in new]:
             del self._sent[pid]
-        for pid in [p for p in self._arrived if p.rpartition(":")[0] not in new]:
+        for pid in [p for p in self._arrived if charger_of(p) not in new]:
             del self._arrived[pid]
-        gone = {p.rpartition(":")[0] for p in self._disobeying} - set(new)
-        for pid in [p for p in self._disobeying if p.rpartition(":")[0] in gone]:
+        gone = {charger_of(p) for p in self._disobeying} - set(new)
+        for pid in [p for p in self._disobeying if charger_of(p) in gone]:
             del self._disobeying[pid]
             self._checked.pop(pid, None)
         for cp_id in gone:
@@ -220,13 +221,12 @@ class OcppSource:
 
     def port_name(self, port_id: str) -> str:
         """A port as the user knows it: its charger's name (and connector)."""
-        cp_id, _, connector = port_id.rpartition(":")
-        charger = self._chargers.get(cp_id)
+        charger = self._chargers.get(charger_of(port_id))
         if charger is None:
             return port_id
         if charger.connectors == 1:
             return charger.name
-        return f"{charger.name} (connector {connector})"
+        return f"{charger.name} (connector {PortId.parse(port_id).connector})"
 
     def has_password(self, charge_point_id: str) -> bool:
         """Whether a connection for this charger had to give a password."""
@@ -393,7 +393,7 @@ class OcppSource:
         ends = [
             sent.at + self.config.watchdog_s
             for pid, sent in self._sent.items()
-            if pid.rpartition(":")[0] not in cleared
+            if charger_of(pid) not in cleared
         ]
         return max((end for end in ends if end > now), default=None)
 
@@ -418,55 +418,83 @@ class OcppSource:
         sent = self._sent.get(port_id)
         if sent is None:
             if now < self.held_until_unknown:
-                charger = self._chargers.get(port_id.rpartition(":")[0])
+                charger = self._chargers.get(charger_of(port_id))
                 return 0.0 if charger is None else charger.max_current_a
             return 0.0
         if now >= sent.at + self.config.watchdog_s:
             return 0.0
         return sent.amps
 
-    def ports(self) -> list[Port]:
-        """Every connector of every configured charger, as it is now."""
-        now = self._clock()
+    def readings(self, now: float | None = None) -> PortReadings:
+        """Every connector of every configured charger as it is at ``now`` (our
+        clock if not given): the ports, how each takes a limit, what each
+        holds from us, its failsafe, what it measures and its session energy.
+        Reading changes nothing."""
+        if now is None:
+            now = self._clock()
         ports: list[Port] = []
+        steps: dict[str, PortSteps] = {}
+        held: dict[str, Held | None] = {}
+        failsafe: dict[str, float] = {}
+        currents: dict[str, tuple[float, ...]] = {}
+        energy: dict[str, float] = {}
         for cp_id, charger in self._chargers.items():
             station = self.stations.get(cp_id)
-            conn = CONNECTIONS[charger.connection]
+            port_steps = self._steps_of(charger, station)
             for connector in range(1, charger.connectors + 1):
                 pid = charger.port_id(connector)
-                held = self.held_a(pid, now)
-                if pid in self._unsure and held == 0.0:
-                    self._unsure.discard(pid)  # whatever it held has lapsed
-                applied = self._disobeying.get(pid)
-                online = (
-                    self.online(cp_id) and pid not in self._unsure and applied is None
-                )
-                ev: Vehicle | None = None
                 state = None if station is None else station.connectors.get(connector)
-                max_a = charger.max_current_a
-                if online and state is not None and state.vehicle_connected:
-                    measured = [a for a in state.current_a if a > CHARGING_THRESHOLD_A]
-                    ev = Vehicle(
-                        # Unknown until it draws: assume every phase (the safe side).
-                        phases=len(measured) if measured else len(conn.legs),
-                        max_a=max_a,
-                        draw_a=max(state.current_a) if state.current_a else None,
-                        offered_a=(self._sent[pid].amps if pid in self._sent else None),
-                        draw_offered_a=self._draw_offered(pid),
-                        arrived_s=self._arrived.get(pid, 0.0),
-                    )
-                ports.append(
-                    Port(
-                        id=pid,
-                        group=charger.group,
-                        connection=charger.connection,
-                        max_a=max_a,
-                        online=online,
-                        failsafe_a=max(self.failsafe_of(charger), held, applied or 0.0),
-                        ev=ev,
-                    )
-                )
-        return ports
+                ports.append(self._port(charger, pid, state, now))
+                steps[pid] = port_steps
+                held[pid] = self._held(pid, station, now)
+                failsafe[pid] = self.failsafe_of(charger)
+                if state is not None and state.current_a:
+                    currents[pid] = tuple(state.current_a)
+                if state is not None and state.session_energy_wh is not None:
+                    energy[pid] = state.session_energy_wh / 1000.0
+        return PortReadings(tuple(ports), steps, held, failsafe, currents, energy)
+
+    def _port(
+        self,
+        charger: ChargerConfig,
+        pid: str,
+        state: ConnectorState | None,
+        now: float,
+    ) -> Port:
+        """One connector as the allocator sees it."""
+        held = self.held_a(pid, now)
+        # A limit it did not confirm counts until whatever it held has lapsed.
+        unsure = pid in self._unsure and held > 0.0
+        applied = self._disobeying.get(pid)
+        online = self.online(charger.charge_point_id) and not unsure and applied is None
+        ev: Vehicle | None = None
+        if online and state is not None and state.vehicle_connected:
+            ev = self._vehicle(charger, pid, state)
+        return Port(
+            id=pid,
+            group=charger.group,
+            connection=charger.connection,
+            max_a=charger.max_current_a,
+            online=online,
+            failsafe_a=max(self.failsafe_of(charger), held, applied or 0.0),
+            ev=ev,
+        )
+
+    def _vehicle(
+        self, charger: ChargerConfig, pid: str, state: ConnectorState
+    ) -> Vehicle:
+        measured = [a for a in state.current_a if a > CHARGING_THRESHOLD_A]
+        return Vehicle(
+            # Unknown until it draws: assume every phase (the safe side).
+            phases=len(measured)
+            if measured
+            else len(CONNECTIONS[charger.connection].legs),
+            max_a=charger.max_current_a,
+            draw_a=max(state.current_a) if state.current_a else None,
+            offered_a=(self._sent[pid].amps if pid in self._sent else None),
+            draw_offered_a=self._draw_offered(pid),
+            arrived_s=self._arrived.get(pid, 0.0),
+        )
 
     def port_ids(self) -> list[str]:
         """The id of every connector of every configured charger."""
@@ -475,16 +503,6 @@ class OcppSource:
             for charger in self._chargers.values()
             for connector in range(1, charger.connectors + 1)
         ]
-
-    def steps(self) -> dict[str, PortSteps]:
-        """How each port takes a limit: whole amperes, or whole watts where its
-        charger takes only W; refreshed at half the watchdog."""
-        steps: dict[str, PortSteps] = {}
-        for cp_id, charger in self._chargers.items():
-            port_steps = self._steps_of(charger, self.stations.get(cp_id))
-            for connector in range(1, charger.connectors + 1):
-                steps[charger.port_id(connector)] = port_steps
-        return steps
 
     def _steps_of(self, charger: ChargerConfig, station: Station | None) -> PortSteps:
         phases = len(CONNECTIONS[charger.connection].legs)
@@ -496,27 +514,19 @@ class OcppSource:
             failsafe_a=self.failsafe_of(charger),
         )
 
-    def held(self) -> dict[str, Held | None]:
-        """What each port's charger confirmed it holds from us, on its current
+    def _held(self, pid: str, station: Station | None, now: float) -> Held | None:
+        """What a port's charger confirmed it holds from us, on its current
         connection (None: nothing, or it lapsed); a port that applies more than
         our limit holds what it applies."""
-        now = self._clock()
-        held: dict[str, Held | None] = {}
-        for cp_id, charger in self._chargers.items():
-            station = self.stations.get(cp_id)
-            for connector in range(1, charger.connectors + 1):
-                pid = charger.port_id(connector)
-                sent = self._sent.get(pid)
-                if (
-                    sent is None
-                    or sent.station is not station
-                    or now >= sent.at + self.config.watchdog_s
-                ):
-                    held[pid] = None
-                    continue
-                applied = self._disobeying.get(pid)
-                held[pid] = Held(sent.amps if applied is None else applied, sent.at)
-        return held
+        sent = self._sent.get(pid)
+        if (
+            sent is None
+            or sent.station is not station
+            or now >= sent.at + self.config.watchdog_s
+        ):
+            return None
+        applied = self._disobeying.get(pid)
+        return Held(sent.amps if applied is None else applied, sent.at)
 
     async def async_apply(self, commands: Commands) -> None:
         """Send the limits the command writer decided (its decreases first), and
@@ -527,7 +537,7 @@ class OcppSource:
         refresh_after = self.config.watchdog_s / 2.0
         rechecks: list[Command] = []
         for pid in self._disobeying:
-            cp_id = pid.rpartition(":")[0]
+            cp_id = charger_of(pid)
             charger = self._chargers.get(cp_id)
             if (
                 pid in commands
@@ -551,7 +561,8 @@ class OcppSource:
 
     async def _send(self, command: Command, now: float) -> None:
         pid = command.port
-        cp_id, _, connector = pid.rpartition(":")
+        port = PortId.parse(pid)
+        cp_id = port.charger
         charger = self._chargers.get(cp_id)
         station = self.stations.get(cp_id)
         if charger is None or station is None or not self.online(cp_id):
@@ -560,7 +571,7 @@ class OcppSource:
         sent = self._sent.get(pid)
         check = sent is None or sent.amps != command.amps or sent.station is not station
         if await station.set_limit(
-            int(connector), command.value, phases, unit=command.unit
+            port.connector, command.value, phases, unit=command.unit
         ):
             self._sent[pid] = self._sending(pid, command.amps, now, station)
             self._unsure.discard(pid)
@@ -582,11 +593,12 @@ class OcppSource:
     ) -> None:
         """Ask what the charger applies after accepting ``amps``; a connector above
         it is not under our control (counted at what it applies, not online)."""
-        cp_id, _, connector = pid.rpartition(":")
+        port = PortId.parse(pid)
+        cp_id = port.charger
         disobeying = pid in self._disobeying
         if not disobeying and self._no_composite.get(cp_id) is station:
             return
-        applied = await station.composite_limit(int(connector))
+        applied = await station.composite_limit(port.connector)
         if applied is None:
             # Not supported (or no answer): limits stay unverified on this
             # connection. A port that disobeyed stays counted so, and is asked
@@ -630,8 +642,8 @@ class OcppSource:
         return sent.before
 
     def _set_disobeys(self, pid: str, applied: float, amps: float, now: float) -> None:
-        cp_id = pid.rpartition(":")[0]
-        first = not any(p.rpartition(":")[0] == cp_id for p in self._disobeying)
+        cp_id = charger_of(pid)
+        first = not any(charger_of(p) == cp_id for p in self._disobeying)
         changed = self._disobeying.get(pid) != applied
         if pid not in self._disobeying:
             _LOGGER.warning(
@@ -651,11 +663,11 @@ class OcppSource:
             self._on_change()
 
     def _set_complies(self, pid: str) -> None:
-        cp_id = pid.rpartition(":")[0]
+        cp_id = charger_of(pid)
         del self._disobeying[pid]
         self._checked.pop(pid, None)
         _LOGGER.info("Charger %s follows our limits again on %s", cp_id, pid)
-        if not any(p.rpartition(":")[0] == cp_id for p in self._disobeying):
+        if not any(charger_of(p) == cp_id for p in self._disobeying):
             self._on_disobeys(cp_id, False)
         self._on_change()
 
@@ -667,24 +679,3 @@ class OcppSource:
         """The limit the port holds from us (A), if any."""
         sent = self._sent.get(port_id)
         return None if sent is None else sent.amps
-
-    def failsafe_currents(self) -> dict[str, float]:
-        """The configured failsafe current of every port (not what it may hold)."""
-        return {
-            charger.port_id(n): self.failsafe_of(charger)
-            for charger in self._chargers.values()
-            for n in range(1, charger.connectors + 1)
-        }
-
-    def phase_currents(self) -> dict[str, tuple[float, ...]]:
-        """What each connected port measures per phase (in its connection's order)."""
-        currents: dict[str, tuple[float, ...]] = {}
-        for cp_id, charger in self._chargers.items():
-            station = self.stations.get(cp_id)
-            if station is None:
-                continue
-            for n in range(1, charger.connectors + 1):
-                state = station.connectors.get(n)
-                if state is not None and state.current_a:
-                    currents[charger.port_id(n)] = tuple(state.current_a)
-        return currents

@@ -29,6 +29,7 @@ from .const import (
     SUBENTRY_SCHEDULE,
 )
 from .core.model import Site
+from .core.ports import CycleInputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,6 @@ class ScheduledLimits:
             and state.state == STATE_ON
         ]
 
-    def adjust(self, site: Site, now: float) -> Site:
-        """The site with the limits in force now."""
+    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+        """The site with the limits in force now (it reads no ``inputs``)."""
         return apply_limits(site, self.active())

@@ -26,8 +26,9 @@ from .const import (
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
 )
-from .controller import LimitOverride, SiteController
+from .controller import SiteController
 from .core.model import Policy
+from .core.settings import LimitOverride
 from .data import EvPowerShareConfigEntry, SiteRuntime
 from .devices import charger_device_identifier
 

@@ -47,7 +47,7 @@ def listener(source: OcppSource) -> OcppSource:
 
 
 def _port(source: OcppSource, port_id: str) -> Port:
-    return next(p for p in source.ports() if p.id == port_id)
+    return next(p for p in source.readings().ports if p.id == port_id)
 
 
 def _actions(sim: SimulatedChargePoint, since: int = 0) -> list[str]:

@@ -86,8 +86,8 @@ async def _send(source: OcppSource, amps: float) -> None:
         CommandState(),
         0.0,
         SetpointRules(settle_s=0.0),
-        steps=source.steps(),
-        held=source.held(),
+        steps=source.readings().steps,
+        held=source.readings().held,
     )
     async with asyncio.timeout(TIMEOUT_S):
         await source.async_apply(commands)
@@ -99,7 +99,7 @@ async def test_a_charger_that_takes_only_w_gets_w(
     sim = await _online(source, make_sim, rate_units=("W",))
     station = source.stations["cp-1"]
     assert station.smart_charging.rate_units == {"W"}
-    assert source.steps()["cp-1:1"].unit == "W"
+    assert source.readings().steps["cp-1:1"].unit == "W"
     await _send(source, 16.7)
     # The failsafe went out before the charger said it takes only W: refused
     # in A, it was sent again in W.
@@ -110,7 +110,7 @@ async def test_a_charger_that_takes_only_w_gets_w(
     assert (live_at, _period(live)) == (1, ("W", 11_523.0, 3))
     assert live["stack_level"] == 1
     assert sim.effective_limit(1) == pytest.approx(11_523 / 690)
-    assert source.held()["cp-1:1"] is not None
+    assert source.readings().held["cp-1:1"] is not None
 
 
 async def test_a_charger_that_takes_a_gets_a(
@@ -133,6 +133,6 @@ async def test_no_profile_above_the_maximum_stack_level(
     levels = [profile["stack_level"] for _, profile in _profiles(sim)]
     assert levels == [0, 0]
     # Both accepted: the live limit is held.
-    held = source.held()["cp-1:1"]
+    held = source.readings().held["cp-1:1"]
     assert held is not None
     assert held.amps == 10.0

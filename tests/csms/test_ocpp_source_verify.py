@@ -40,7 +40,7 @@ class Rig:
     """The command writer's state (the controller keeps it)."""
 
     def port(self, port_id: str) -> Port:
-        return next(p for p in self.source.ports() if p.id == port_id)
+        return next(p for p in self.source.readings().ports if p.id == port_id)
 
 
 @pytest.fixture
@@ -87,12 +87,12 @@ async def _apply(rig: Rig, targets: dict[str, float]) -> None:
         rig.commands,
         rig.now,
         RULES,
-        steps=source.steps(),
-        held=source.held(),
+        steps=source.readings().steps,
+        held=source.readings().held,
     )
     async with asyncio.timeout(TIMEOUT_S):
         await source.async_apply(commands)
-    rig.commands = confirm(rig.commands, source.held())
+    rig.commands = confirm(rig.commands, source.readings().held)
 
 
 async def test_decrease_not_applied_holds_increases_until_it_complies(

@@ -18,8 +18,9 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_power_share.const import CONF_INTERVAL_S, DOMAIN
-from custom_components.ev_power_share.controller import PORT_MOST_A
+from custom_components.ev_power_share.core.gather import PORT_MOST_A
 from custom_components.ev_power_share.core.model import Port, Site, Vehicle
+from custom_components.ev_power_share.core.ports import CycleInputs, PortReadings
 from simulator.chargepoint import SimulatedChargePoint
 
 from .conftest import SITE_DATA
@@ -167,7 +168,7 @@ async def test_a_port_in_an_unknown_group_is_counted_at_the_site(
 class _Broken:
     """An adjuster with a bug."""
 
-    def adjust(self, site: Site, now: float) -> Site:
+    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
         raise ZeroDivisionError("a bug")
 
 
@@ -235,11 +236,11 @@ class _Flaky(FakeTransport):
         super().__init__(ports)
         self.calls = 0
 
-    def ports(self) -> Iterable[Port]:
+    def readings(self, now: float) -> PortReadings:
         self.calls += 1
         if self.calls > 1:
             raise RuntimeError("a bug")
-        return super().ports()
+        return super().readings(now)
 
     async def async_apply(self, commands: Mapping[str, float]) -> None:
         raise RuntimeError("a bug")

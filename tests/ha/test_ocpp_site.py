@@ -437,7 +437,7 @@ async def test_a_connector_without_a_vehicle_drawing_shows_no_current_or_power(
     await sim.close()
     ocpp = entry.runtime_data.ocpp
     await _until(hass, entry, lambda: not ocpp.online("cp1"))
-    ports = {p.id: p for p in ocpp.ports()}
+    ports = {p.id: p for p in ocpp.readings().ports}
     assert ports["cp1:1"].failsafe_a == 32
     assert _st(hass, power) == "unavailable"
     assert _st(hass, energy) == "4.2"
@@ -458,7 +458,7 @@ async def test_charger_falls_back_to_failsafe_when_home_assistant_dies(
     later = now + timedelta(seconds=31)
     assert sim.effective_limit(1, later) == 8  # ... then the failsafe, by itself
     # Meanwhile the site counts it at what it may still hold, not at 8 A.
-    ports = {p.id: p for p in entry.runtime_data.ocpp.ports()}
+    ports = {p.id: p for p in entry.runtime_data.ocpp.readings().ports}
     assert not ports["cp1:1"].online
     assert ports["cp1:1"].failsafe_a == 18
 

@@ -48,7 +48,7 @@ def _url(entry: MockConfigEntry) -> str:
 
 
 def _port(entry: MockConfigEntry, port_id: str) -> Port:
-    return next(p for p in entry.runtime_data.ocpp.ports() if p.id == port_id)
+    return next(p for p in entry.runtime_data.ocpp.readings().ports if p.id == port_id)
 
 
 def _commands(sim: SimulatedChargePoint) -> list[tuple[str, float | None]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 import json
 from pathlib import Path
 import subprocess
@@ -30,6 +30,7 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
 )
 from custom_components.ev_power_share.core.model import Policy, Port, Vehicle
+from custom_components.ev_power_share.core.ports import PortReadings
 from custom_components.ev_power_share.diagnostics import (
     async_get_config_entry_diagnostics,
 )
@@ -44,8 +45,8 @@ class FakeTransport:
         self.port_list = ports
         self.applied: list[dict[str, float]] = []
 
-    def ports(self) -> Iterable[Port]:
-        return list(self.port_list)
+    def readings(self, now: float) -> PortReadings:
+        return PortReadings(tuple(self.port_list))
 
     async def async_apply(self, commands: Mapping[str, float]) -> None:
         self.applied.append(dict(commands))

@@ -18,6 +18,7 @@ from typing import Self
 
 from .commands import Held, PortSteps
 from .model import Port
+from .settings import PortSettings
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -90,14 +91,22 @@ class PortReadings:
 
 @dataclass(frozen=True, slots=True)
 class CycleInputs:
-    """What every source read this cycle, merged: the adjusters' inputs."""
+    """What the adjusters read besides the site: what every source read this
+    cycle (merged), and the user's settings of each port."""
 
     failsafe_a: Mapping[str, float] = field(default_factory=dict)
     phase_currents: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     session_kwh: Mapping[str, float] = field(default_factory=dict)
+    settings: Mapping[str, PortSettings] = field(default_factory=dict)
+    """Ports without settings of their own have the defaults
+    (:meth:`port_settings`)."""
 
     @classmethod
-    def merged(cls, readings: list[PortReadings]) -> CycleInputs:
+    def merged(
+        cls,
+        readings: list[PortReadings],
+        settings: Mapping[str, PortSettings] | None = None,
+    ) -> CycleInputs:
         """The inputs of all ``readings`` (later sources win on a shared id)."""
         failsafe: dict[str, float] = {}
         currents: dict[str, tuple[float, ...]] = {}
@@ -106,4 +115,13 @@ class CycleInputs:
             failsafe.update(reading.failsafe_a)
             currents.update(reading.phase_currents)
             energy.update(reading.session_kwh)
-        return cls(_frozen(failsafe), _frozen(currents), _frozen(energy))
+        return cls(
+            _frozen(failsafe),
+            _frozen(currents),
+            _frozen(energy),
+            _frozen(settings or {}),
+        )
+
+    def port_settings(self, port_id: str) -> PortSettings:
+        """The user's settings of a port (the defaults where none were set)."""
+        return self.settings.get(port_id) or PortSettings()

@@ -1,7 +1,8 @@
-"""What the user set for each port, and what it does to the port.
+"""What the user set for each port and group, and what it does to the port.
 
-The controller owns these settings and keeps them in its store (with the
-overrides and the round-robin state); entities show and write them. A port
+The controller owns these settings and keeps them in one store
+(:class:`SiteState`: the ports' settings, the groups' limit overrides and the
+round-robin state); entities show and write them. A port
 source knows nothing of them: :func:`with_settings` applies them to the ports it
 serves, once per cycle, before anything else adjusts the site.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 import datetime as dt
 import math
 from typing import Any, TypeIs
 
+from .allocator import RotationState
 from .model import Port
 from .solar import ChargeMode
 
@@ -99,3 +101,75 @@ def with_settings(port: Port, settings: PortSettings | None) -> Port:
     if max_a == port.max_a and ev is port.ev:
         return port
     return replace(port, max_a=max_a, ev=ev)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitOverride:
+    """A temporary cap on a group, set by a service action or an entity."""
+
+    current_a: float | None = None
+    power_kw: float | None = None
+    until: float | None = None
+    """UTC timestamp when it reverts; None: until cleared."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored (JSON)."""
+        return {
+            "current_a": self.current_a,
+            "power_kw": self.power_kw,
+            "until": self.until,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LimitOverride:
+        """From what was stored."""
+        return cls(
+            current_a=data.get("current_a"),
+            power_kw=data.get("power_kw"),
+            until=data.get("until"),
+        )
+
+
+@dataclass
+class SiteState:
+    """What the controller keeps across restarts, in one store."""
+
+    overrides: dict[str, LimitOverride] = field(default_factory=dict)
+    rotation: RotationState | None = None
+    ports: dict[str, PortSettings] = field(default_factory=dict)
+    """The user's settings of each port (mode, on/off, cap, energy, departure)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored (JSON)."""
+        rotation = self.rotation
+        return {
+            "overrides": {gid: o.to_dict() for gid, o in self.overrides.items()},
+            "rotation": None
+            if rotation is None
+            else {"queue": list(rotation.queue), "since_s": rotation.since_s},
+            "ports": {pid: s.to_dict() for pid, s in self.ports.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> SiteState:
+        """From what was stored (a port whose settings cannot be read keeps
+        its defaults)."""
+        rotation = stored.get("rotation")
+        ports = stored.get("ports")
+        return cls(
+            ports={
+                str(pid): PortSettings.from_dict(data)
+                for pid, data in (ports.items() if isinstance(ports, dict) else ())
+                if isinstance(data, dict)
+            },
+            overrides={
+                gid: LimitOverride.from_dict(o)
+                for gid, o in stored.get("overrides", {}).items()
+            },
+            rotation=None
+            if not rotation
+            else RotationState(
+                queue=tuple(rotation.get("queue", ())),
+                since_s=rotation.get("since_s"),
+            ),
+        )
