@@ -22,19 +22,13 @@ Safety rules kept here:
   it), so that the meter values it reports on request, and then every
   ``meter_interval_s``, carry each phase's current: until a connector's current
   is reported, the meter on its group counts that vehicle as non-EV load.
-* What is sent, and when, is the command writer's (``core.commands``): this
-  source only sends its writes (:meth:`async_apply`), says what each charger
-  confirmed (:meth:`held`) and how it takes limits (:meth:`steps`: whole A, or W
-  for a charger that takes only W; refreshed at half the watchdog, before its
-  ``validTo`` lapses, so a charger that loses Home Assistant falls back to the
-  failsafe by itself).
-* A charger may keep the last limit we sent until that limit's ``validTo``, even
-  offline: until then it is counted at that limit if it is above its failsafe.
-  A limit it did not confirm counts the same way (it may still hold the old one).
-* A changed limit is checked with GetCompositeSchedule (where the charger supports
-  it). A connector that applies more than we set is driven by someone else (its
-  own load management, a vendor cloud): it counts as offline at what it applies
-  until a later check (at the refresh cadence) shows it follows us again.
+* Every cycle reads it once (:meth:`OcppSource.readings`: the ports, how each
+  takes a limit, what each holds); what is sent, and when, is the command
+  writer's (``core.commands``). The limits sent and what the chargers made of
+  them (confirmed, lapsed, disobeyed) are :class:`~.ocpp_limits.SentLimits`.
+  Limits are whole A, or W for a charger that takes only W; refreshed at half
+  the watchdog, before their ``validTo`` lapses, so a charger that loses Home
+  Assistant falls back to the failsafe by itself.
 """
 
 from __future__ import annotations
@@ -46,21 +40,16 @@ import hmac
 import logging
 import time
 
-from .core.commands import Command, Commands, Held, PortSteps
+from .core.commands import Commands, Held, PortSteps
 from .core.model import CONNECTIONS, Port, Vehicle
 from .core.ports import PortId, PortReadings, charger_of
 from .csms import Admission, ConnectorState, Station, StationConfig
 from .csms.logs import RateLimitedLog
+from .ocpp_limits import SentLimits
 
 _LOGGER = logging.getLogger(__name__)
 CHARGING_THRESHOLD_A = 1.0
 """A phase drawing more than this counts as used by the vehicle."""
-VERIFY_TOLERANCE_A = 0.5
-"""A charger may apply this much above our limit (rounding) and still follow it."""
-RAISE_SETTLE_S = 5.0
-"""A port's measured current answers a raised limit only if it was reported this
-long after the raise (IEC 61851-1 gives a vehicle 5 s to follow a new PWM duty
-cycle); an earlier report still answers the lower limit before it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +69,6 @@ class ChargerConfig:
     def port_id(self, connector: int) -> str:
         """The allocator's id of one connector."""
         return str(PortId(self.charge_point_id, connector))
-
-
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    amps: float
-    at: float
-    station: Station
-    """The connection it was sent on (a reconnected charger gets it again)."""
-    raised_at: float | None = None
-    """When the limit was last raised (None: never, as far as we know)."""
-    before: float | None = None
-    """The lowest limit it held during the :data:`RAISE_SETTLE_S` before that
-    raise (what a report from then answers)."""
 
 
 class OcppSource:
@@ -132,27 +108,28 @@ class OcppSource:
         self.stations: dict[str, Station] = {}
         self._ready: set[str] = set()
         """Connected chargers that hold our failsafe profile."""
-        self._sent: dict[str, _Sent] = {}
-        self._metered: dict[str, float] = {}
-        """When each port's last measurements came in (our clock)."""
-        self._unsure: set[str] = set()
-        """Ports whose last limit was not confirmed: they may hold the one before."""
+        self.limits = SentLimits(
+            self, config, on_change=on_change, on_disobeys=on_disobeys, clock=clock
+        )
+        """What we sent each connector, and what its charger made of it."""
         self._arrived: dict[str, float] = {}
-        self._no_composite: dict[str, Station] = {}
-        """Connections whose charger does not report its composite schedule."""
-        self._disobeying: dict[str, float] = {}
-        """Ports that apply more than our limit: the current (A) they reported."""
-        self._checked: dict[str, float] = {}
-        """When each disobeying port was last checked."""
         self._tasks: set[asyncio.Task[None]] = set()
-        self.held_until_unknown = 0.0
-        """Until then, chargers may hold limits a previous run sent (see
-        :meth:`held_a`): set at start when that run did not end cleanly."""
         self._resumes: dict[Station, asyncio.Task[None]] = {}
         """Connections waiting to be resumed (see :meth:`_resume`)."""
         self.update_chargers(chargers)
 
     # -- configuration -----------------------------------------------------
+
+    @property
+    def held_until_unknown(self) -> float:
+        """Until then, chargers may hold limits a previous run sent (see
+        :meth:`SentLimits.held_a`): set at start when that run did not end
+        cleanly."""
+        return self.limits.held_until_unknown
+
+    @held_until_unknown.setter
+    def held_until_unknown(self, until: float) -> None:
+        self.limits.held_until_unknown = until
 
     @property
     def chargers(self) -> Mapping[str, ChargerConfig]:
@@ -180,16 +157,9 @@ class OcppSource:
             elif old.get(cp_id) != new[cp_id] and station.commandable:
                 self._ready.discard(cp_id)
                 self._spawn(self._prepare(station))
-        for pid in [p for p in self._sent if charger_of(p) not in new]:
-            del self._sent[pid]
         for pid in [p for p in self._arrived if charger_of(p) not in new]:
             del self._arrived[pid]
-        gone = {charger_of(p) for p in self._disobeying} - set(new)
-        for pid in [p for p in self._disobeying if charger_of(p) in gone]:
-            del self._disobeying[pid]
-            self._checked.pop(pid, None)
-        for cp_id in gone:
-            self._on_disobeys(cp_id, False)
+        self.limits.forget(new)
 
     def failsafe_of(self, charger: ChargerConfig) -> float:
         """The current the charger falls back to, and is counted at offline."""
@@ -287,8 +257,7 @@ class OcppSource:
             del self.stations[station.id]
             self._ready.discard(station.id)
             _LOGGER.info("Charger %s went offline", station.id)
-        if self._no_composite.get(station.id) is station:
-            del self._no_composite[station.id]
+        self.limits.disconnected(station)
         self._on_change()
 
     def on_boot(self, station: Station) -> None:
@@ -321,7 +290,7 @@ class OcppSource:
         """New measurements on a connector."""
         charger = self._chargers.get(station.id)
         if charger is not None:
-            self._metered[charger.port_id(connector_id)] = self._clock()
+            self.limits.metered(charger.port_id(connector_id))
         self._on_change()
 
     async def _prepare(self, station: Station) -> None:
@@ -344,14 +313,14 @@ class OcppSource:
         it, it is sent in A while the charger is still asked how it takes
         profiles (after a boot); refused then, it is sent again once known."""
         phases = len(CONNECTIONS[charger.connection].legs)
-        steps = self._steps_of(charger, station)
+        steps = self.steps_of(charger, station)
         amps = self.failsafe_of(charger)
         if await station.set_failsafe(steps.value(amps), phases, unit=steps.unit):
             return True
         if station.configured.is_set():
             return False
         await station.configured.wait()
-        steps = self._steps_of(charger, station)
+        steps = self.steps_of(charger, station)
         return await station.set_failsafe(steps.value(amps), phases, unit=steps.unit)
 
     def _spawn(self, coro: object) -> asyncio.Task[None]:
@@ -390,12 +359,7 @@ class OcppSource:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        ends = [
-            sent.at + self.config.watchdog_s
-            for pid, sent in self._sent.items()
-            if charger_of(pid) not in cleared
-        ]
-        return max((end for end in ends if end > now), default=None)
+        return self.limits.held_after(cleared, now)
 
     # -- the controller's port source ----------------------------------------
 
@@ -407,23 +371,6 @@ class OcppSource:
             and station.commandable
             and charge_point_id in self._ready
         )
-
-    def held_a(self, port_id: str, now: float) -> float:
-        """The limit a port may still hold from us at ``now`` (0 once it lapsed).
-
-        Until :attr:`held_until_unknown`, a port we have sent nothing to since
-        the start may hold anything up to its maximum: what a previous run sent
-        (it ended without clearing its limits) is not known.
-        """
-        sent = self._sent.get(port_id)
-        if sent is None:
-            if now < self.held_until_unknown:
-                charger = self._chargers.get(charger_of(port_id))
-                return 0.0 if charger is None else charger.max_current_a
-            return 0.0
-        if now >= sent.at + self.config.watchdog_s:
-            return 0.0
-        return sent.amps
 
     def readings(self, now: float | None = None) -> PortReadings:
         """Every connector of every configured charger as it is at ``now`` (our
@@ -440,13 +387,13 @@ class OcppSource:
         energy: dict[str, float] = {}
         for cp_id, charger in self._chargers.items():
             station = self.stations.get(cp_id)
-            port_steps = self._steps_of(charger, station)
+            port_steps = self.steps_of(charger, station)
             for connector in range(1, charger.connectors + 1):
                 pid = charger.port_id(connector)
                 state = None if station is None else station.connectors.get(connector)
                 ports.append(self._port(charger, pid, state, now))
                 steps[pid] = port_steps
-                held[pid] = self._held(pid, station, now)
+                held[pid] = self.limits.held(pid, station, now)
                 failsafe[pid] = self.failsafe_of(charger)
                 if state is not None and state.current_a:
                     currents[pid] = tuple(state.current_a)
@@ -462,10 +409,10 @@ class OcppSource:
         now: float,
     ) -> Port:
         """One connector as the allocator sees it."""
-        held = self.held_a(pid, now)
+        held = self.limits.held_a(pid, now)
         # A limit it did not confirm counts until whatever it held has lapsed.
-        unsure = pid in self._unsure and held > 0.0
-        applied = self._disobeying.get(pid)
+        unsure = self.limits.unsure(pid, now)
+        applied = self.limits.disobeys(pid)
         online = self.online(charger.charge_point_id) and not unsure and applied is None
         ev: Vehicle | None = None
         if online and state is not None and state.vehicle_connected:
@@ -491,8 +438,8 @@ class OcppSource:
             else len(CONNECTIONS[charger.connection].legs),
             max_a=charger.max_current_a,
             draw_a=max(state.current_a) if state.current_a else None,
-            offered_a=(self._sent[pid].amps if pid in self._sent else None),
-            draw_offered_a=self._draw_offered(pid),
+            offered_a=self.limits.offered(pid),
+            draw_offered_a=self.limits.draw_offered(pid),
             arrived_s=self._arrived.get(pid, 0.0),
         )
 
@@ -504,7 +451,7 @@ class OcppSource:
             for connector in range(1, charger.connectors + 1)
         ]
 
-    def _steps_of(self, charger: ChargerConfig, station: Station | None) -> PortSteps:
+    def steps_of(self, charger: ChargerConfig, station: Station | None) -> PortSteps:
         phases = len(CONNECTIONS[charger.connection].legs)
         return PortSteps(
             charger=charger.charge_point_id,
@@ -514,168 +461,7 @@ class OcppSource:
             failsafe_a=self.failsafe_of(charger),
         )
 
-    def _held(self, pid: str, station: Station | None, now: float) -> Held | None:
-        """What a port's charger confirmed it holds from us, on its current
-        connection (None: nothing, or it lapsed); a port that applies more than
-        our limit holds what it applies."""
-        sent = self._sent.get(pid)
-        if (
-            sent is None
-            or sent.station is not station
-            or now >= sent.at + self.config.watchdog_s
-        ):
-            return None
-        applied = self._disobeying.get(pid)
-        return Held(sent.amps if applied is None else applied, sent.at)
-
     async def async_apply(self, commands: Commands) -> None:
-        """Send the limits the command writer decided (its decreases first), and
-        check each changed limit once accepted. A port that disobeyed gets its
-        last limit again and is checked at the refresh cadence, until it follows
-        it."""
-        now = self._clock()
-        refresh_after = self.config.watchdog_s / 2.0
-        rechecks: list[Command] = []
-        for pid in self._disobeying:
-            cp_id = charger_of(pid)
-            charger = self._chargers.get(cp_id)
-            if (
-                pid in commands
-                or charger is None
-                or not self.online(cp_id)
-                or now - self._checked.get(pid, now) < refresh_after
-            ):
-                continue
-            self._checked[pid] = now
-            sent = self._sent.get(pid)
-            amps = self.failsafe_of(charger) if sent is None else sent.amps
-            steps = self._steps_of(charger, self.stations.get(cp_id))
-            rechecks.append(Command(pid, amps, steps.value(amps), steps.unit, True))
-        writes = getattr(commands, "writes", ())
-        for wave in (
-            rechecks + [c for c in writes if c.decrease],
-            [c for c in writes if not c.decrease],
-        ):
-            if wave:
-                await asyncio.gather(*(self._send(c, now) for c in wave))
-
-    async def _send(self, command: Command, now: float) -> None:
-        pid = command.port
-        port = PortId.parse(pid)
-        cp_id = port.charger
-        charger = self._chargers.get(cp_id)
-        station = self.stations.get(cp_id)
-        if charger is None or station is None or not self.online(cp_id):
-            return
-        phases = len(CONNECTIONS[charger.connection].legs)
-        sent = self._sent.get(pid)
-        check = sent is None or sent.amps != command.amps or sent.station is not station
-        if await station.set_limit(
-            port.connector, command.value, phases, unit=command.unit
-        ):
-            self._sent[pid] = self._sending(pid, command.amps, now, station)
-            self._unsure.discard(pid)
-            if check or pid in self._disobeying:
-                await self._verify(pid, station, command.amps, now)
-        else:
-            # It may still hold its previous limit: count it at that until the
-            # limit lapses, and send again when it is back under control.
-            self._unsure.add(pid)
-            _LOGGER.warning(
-                "Charger %s did not accept a limit of %s %s",
-                cp_id,
-                command.value,
-                command.unit,
-            )
-
-    async def _verify(
-        self, pid: str, station: Station, amps: float, now: float
-    ) -> None:
-        """Ask what the charger applies after accepting ``amps``; a connector above
-        it is not under our control (counted at what it applies, not online)."""
-        port = PortId.parse(pid)
-        cp_id = port.charger
-        disobeying = pid in self._disobeying
-        if not disobeying and self._no_composite.get(cp_id) is station:
-            return
-        applied = await station.composite_limit(port.connector)
-        if applied is None:
-            # Not supported (or no answer): limits stay unverified on this
-            # connection. A port that disobeyed stays counted so, and is asked
-            # again at the next check.
-            if not disobeying and self._no_composite.get(cp_id) is not station:
-                self._no_composite[cp_id] = station
-                _LOGGER.info(
-                    "Charger %s does not report its composite schedule: the limits "
-                    "it applies are not verified",
-                    cp_id,
-                )
-            return
-        if applied > amps + VERIFY_TOLERANCE_A:
-            self._set_disobeys(pid, applied, amps, now)
-        elif disobeying:
-            self._set_complies(pid)
-
-    def _sending(self, pid: str, amps: float, now: float, station: Station) -> _Sent:
-        """The record of ``amps`` sent to ``pid`` now, remembering a raise."""
-        prev = self._sent.get(pid)
-        if prev is None:
-            return _Sent(amps, now, station)
-        raised_at, before = prev.raised_at, prev.before
-        if amps > prev.amps:
-            settling = raised_at is not None and now - raised_at < RAISE_SETTLE_S
-            before = (
-                min(prev.amps, before) if settling and before is not None else prev.amps
-            )
-            raised_at = now
-        return _Sent(amps, now, station, raised_at, before)
-
-    def _draw_offered(self, pid: str) -> float | None:
-        """The lower limit a port's measured current answers, if it was reported
-        before the vehicle could follow the last raise (see :data:`RAISE_SETTLE_S`)."""
-        sent = self._sent.get(pid)
-        if sent is None or sent.raised_at is None or sent.before is None:
-            return None
-        metered = self._metered.get(pid)
-        if metered is not None and metered >= sent.raised_at + RAISE_SETTLE_S:
-            return None
-        return sent.before
-
-    def _set_disobeys(self, pid: str, applied: float, amps: float, now: float) -> None:
-        cp_id = charger_of(pid)
-        first = not any(charger_of(p) == cp_id for p in self._disobeying)
-        changed = self._disobeying.get(pid) != applied
-        if pid not in self._disobeying:
-            _LOGGER.warning(
-                "Charger %s applies %s A on %s after accepting %s A: something else "
-                "controls it; it is counted at %s A until it follows our limits",
-                cp_id,
-                applied,
-                pid,
-                amps,
-                applied,
-            )
-        self._disobeying[pid] = applied
-        self._checked[pid] = now
-        if first:
-            self._on_disobeys(cp_id, True)
-        if changed:
-            self._on_change()
-
-    def _set_complies(self, pid: str) -> None:
-        cp_id = charger_of(pid)
-        del self._disobeying[pid]
-        self._checked.pop(pid, None)
-        _LOGGER.info("Charger %s follows our limits again on %s", cp_id, pid)
-        if not any(charger_of(p) == cp_id for p in self._disobeying):
-            self._on_disobeys(cp_id, False)
-        self._on_change()
-
-    def disobeys(self, port_id: str) -> float | None:
-        """What a port applies (A) while it ignores our limit, else None."""
-        return self._disobeying.get(port_id)
-
-    def sent(self, port_id: str) -> float | None:
-        """The limit the port holds from us (A), if any."""
-        sent = self._sent.get(port_id)
-        return None if sent is None else sent.amps
+        """Send the limits the command writer decided (see
+        :meth:`SentLimits.async_apply`)."""
+        await self.limits.async_apply(commands)

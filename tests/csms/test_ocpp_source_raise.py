@@ -9,11 +9,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from custom_components.ev_power_share.csms import StationConfig
-from custom_components.ev_power_share.ocpp_source import (
-    RAISE_SETTLE_S,
-    ChargerConfig,
-    OcppSource,
-)
+from custom_components.ev_power_share.ocpp_limits import RAISE_SETTLE_S
+from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
 
 
 def test_a_report_before_a_raise_answers_the_lower_offer() -> None:
@@ -30,7 +27,7 @@ def test_a_report_before_a_raise_answers_the_lower_offer() -> None:
     pid = "cp-1:1"
 
     def send(amps: float) -> None:
-        source._sent[pid] = source._sending(pid, amps, clock.now, station)
+        source.limits._sent[pid] = source.limits.sending(pid, amps, clock.now, station)
 
     def report(at: float) -> None:
         clock.now = at
@@ -38,19 +35,19 @@ def test_a_report_before_a_raise_answers_the_lower_offer() -> None:
 
     send(8.0)  # the first offer: nothing to answer yet
     report(1_002.0)
-    assert source._draw_offered(pid) is None
+    assert source.limits.draw_offered(pid) is None
     clock.now = 1_004.0
     send(15.0)  # raised: the report from 1 002 answers 8 A
-    assert source._draw_offered(pid) == 8.0
+    assert source.limits.draw_offered(pid) == 8.0
     report(1_004.0 + RAISE_SETTLE_S / 2)  # too soon to show the vehicle following
-    assert source._draw_offered(pid) == 8.0
+    assert source.limits.draw_offered(pid) == 8.0
     clock.now = 1_006.0
     send(20.0)  # raised again while settling: the lowest offer before
-    assert source._draw_offered(pid) == 8.0
+    assert source.limits.draw_offered(pid) == 8.0
     send(12.0)  # lowered: the report still answers 8 A
-    assert source._draw_offered(pid) == 8.0
+    assert source.limits.draw_offered(pid) == 8.0
     report(1_006.0 + RAISE_SETTLE_S)  # late enough: it answers what it holds
-    assert source._draw_offered(pid) is None
+    assert source.limits.draw_offered(pid) is None
     clock.now = 1_020.0
     send(16.0)
-    assert source._draw_offered(pid) == 12.0
+    assert source.limits.draw_offered(pid) == 12.0

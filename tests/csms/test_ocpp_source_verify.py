@@ -118,7 +118,7 @@ async def test_decrease_not_applied_holds_increases_until_it_complies(
     assert rig.disobeys == [("cp-own", True)]
     port = rig.port("cp-own:1")
     assert (port.online, port.failsafe_a) == (False, 20)
-    assert rig.source.disobeys("cp-own:1") == 20
+    assert rig.source.limits.disobeys("cp-own:1") == 20
     assert rig.port("cp-ours:1").online
     # The next cycle counts cp-own at 20 A; cp-ours is raised as it decides.
     await _apply(rig, {"cp-ours:1": 10.0})
@@ -151,7 +151,7 @@ async def test_decrease_not_applied_holds_increases_until_it_complies(
     assert rig.disobeys == [("cp-own", True), ("cp-own", False)]
     port = rig.port("cp-own:1")
     assert (port.online, port.failsafe_a) == (True, 6)
-    assert rig.source.disobeys("cp-own:1") is None
+    assert rig.source.limits.disobeys("cp-own:1") is None
     # Back under control, its refreshes are not checked any more.
     asked = _asked(own)
     rig.now += WATCHDOG_S / 2

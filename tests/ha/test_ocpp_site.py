@@ -34,7 +34,7 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from custom_components.ev_power_share.ocpp_source import RAISE_SETTLE_S
+from custom_components.ev_power_share.ocpp_limits import RAISE_SETTLE_S
 from simulator.chargepoint import SimulatedChargePoint
 
 from .conftest import SITE_DATA

@@ -19,7 +19,7 @@ from custom_components.ev_power_share.const import (
     DOMAIN,
 )
 from custom_components.ev_power_share.core.model import Port
-from custom_components.ev_power_share.ocpp_source import RAISE_SETTLE_S
+from custom_components.ev_power_share.ocpp_limits import RAISE_SETTLE_S
 from simulator.chargepoint import SimulatedChargePoint
 
 from .conftest import SITE_DATA
@@ -125,7 +125,7 @@ async def test_limit_changes_are_verified_not_refreshes(
     port = _port(entry, "cp1:1")
     assert port.online
     assert port.ev is not None
-    assert ocpp.disobeys("cp1:1") is None
+    assert ocpp.limits.disobeys("cp1:1") is None
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
@@ -176,7 +176,7 @@ async def test_charger_that_ignores_our_limits_is_counted_at_what_it_applies(
     await _boot(ours, sims)
 
     # Told 0 A (idle), it reports 16 A: counted at 16 A, and not as online.
-    await _until(hass, entry, lambda: ocpp.disobeys("cp-own:1") == 16)
+    await _until(hass, entry, lambda: ocpp.limits.disobeys("cp-own:1") == 16)
     await _until(hass, entry, lambda: ours.effective_limit(1) == 0)
     start = datetime.now(UTC)  # both connected, ours under control
     port = _port(entry, "cp-own:1")
@@ -207,12 +207,12 @@ async def test_charger_that_ignores_our_limits_is_counted_at_what_it_applies(
     assert allocation.ports["cp-own:1"].current_a == 16
     assert allocation.ports["cp-own:1"].reason == "offline"
     assert own.effective_limit(1) == 16  # it still ignores us
-    assert ocpp.disobeys("cp-own:1") == 16
+    assert ocpp.limits.disobeys("cp-own:1") == 16
 
     # Its load management hands control back: the next check (at the refresh
     # cadence) finds it following us, and the two share the circuit.
     own.obeys_profiles = True
-    await _until(hass, entry, lambda: ocpp.disobeys("cp-own:1") is None)
+    await _until(hass, entry, lambda: ocpp.limits.disobeys("cp-own:1") is None)
     await _until(hass, entry, lambda: own.effective_limit(1) == ours.effective_limit(1))
     assert _port(entry, "cp-own:1").online
     assert own.effective_limit(1) == 12
