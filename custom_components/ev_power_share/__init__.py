@@ -40,11 +40,14 @@ from .data import (
     SiteRuntime,
     SiteSettings,
     control_settings,
+    energy_settings,
     site_chargers,
     site_groups,
+    site_meters,
+    site_scheduled_limits,
 )
 from .devices import async_sync_devices
-from .energy import EnergyModes, energy_settings
+from .energy import EnergyModes
 from .entity import signal_subentries_added
 from .issues import (
     async_announce_unknown_charger,
@@ -55,9 +58,9 @@ from .issues import (
     async_sync_password_issues,
     async_update_charger_device,
 )
-from .meters import SiteMeters, site_meters
+from .meters import SiteMeters
 from .ocpp_source import OcppSource
-from .schedules import ScheduledLimits, site_scheduled_limits
+from .schedules import ScheduledLimits
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)

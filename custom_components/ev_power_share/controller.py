@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
@@ -31,10 +31,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .core.allocator import Allocation, RotationState, allocate
 from .core.commands import (
-    Commands,
     CommandState,
-    Held,
-    PortSteps,
     SetpointRules,
     plan_commands,
 )
@@ -42,10 +39,17 @@ from .core.design import DesignFigures
 from .core.gather import Topology, gather_ports
 from .core.load_estimate import capped_at_failsafe
 from .core.model import Group, Policy, Site, Supply
-from .core.ports import CycleInputs, PortReadings
+from .core.ports import (
+    CycleInputs,
+    PortReadings,
+    PortSource,
+    SiteAdjuster,
+    commanded,
+    port_name,
+)
 from .core.scenario import dump_allocation, dump_scenario
-from .core.settings import LimitOverride, PortSettings, SiteState
-from .core.topology import GroupConfig, build_groups
+from .core.settings import LimitOverride, PortSettings, SiteState, site_groups
+from .core.topology import GroupConfig
 from .cycle_issues import ISSUE_ADJUSTER, ISSUE_BAD_INPUT, CycleIssues
 
 if TYPE_CHECKING:
@@ -53,57 +57,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
-
-
-class PortSource(Protocol):
-    """A transport that knows charging ports and carries their commands: the
-    OCPP central system today; chargers already in Home Assistant, smart
-    outlets and Modbus chargers next. Until one is configured a site has no
-    sources and allocates nothing."""
-
-    def readings(self, now: float) -> PortReadings:
-        """The ports this source serves, as they are at ``now``, and what else
-        the cycle needs of them (how they take limits, what they hold, what
-        they measure). Once per cycle; reading has no side effects."""
-
-    async def async_apply(self, commands: Commands) -> None:
-        """Send new current limits (A per phase; 0 = pause) to the ports: the
-        full map of what each port is to hold, and the writes due now
-        (``commands.writes``, decreases first)."""
-
-
-def _port_name(source: PortSource, port_id: str) -> str:
-    """What the user calls a port's device (its charger's name), if its source
-    can tell; else the port id."""
-    name_of = getattr(source, "port_name", None)
-    return str(name_of(port_id)) if callable(name_of) else port_id
-
-
-def _commanded(
-    readings: Iterable[PortReadings],
-) -> tuple[dict[str, PortSteps], dict[str, Held | None]]:
-    """How the ports take limits, and what the ports of sources that can tell
-    hold."""
-    steps: dict[str, PortSteps] = {}
-    held: dict[str, Held | None] = {}
-    for reading in readings:
-        steps.update(reading.steps)
-        if reading.held is not None:
-            held.update(reading.held)
-    return steps, held
-
-
-class SiteAdjuster(Protocol):
-    """Something that refines each cycle's site before it is allocated: meters
-    (a group's measured non-EV load), schedules, solar and the planner (caps on
-    ports). It holds no transport: what it needs of the ports comes in
-    ``inputs``.
-
-    Called exactly once per cycle, in the order they were added.
-    """
-
-    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
-        """The site to allocate at ``now``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,29 +295,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
     def build_site(self, now: float) -> Site:
         """The site as it is at ``now``: configuration, overrides, ports, then
         what the adjusters (meters, solar) make of it. Once per cycle."""
-        overrides = self._persisted.overrides
-        groups = build_groups(
-            self.groups,
-            overrides={
-                gid: o.current_a
-                for gid, o in overrides.items()
-                if o.current_a is not None
-            },
-            legs=self.supply.legs,
-        )
-        groups = tuple(
-            replace(
-                g,
-                max_power_kw=min(
-                    x
-                    for x in (g.max_power_kw, overrides[g.id].power_kw)
-                    if x is not None
-                ),
-            )
-            if g.id in overrides and overrides[g.id].power_kw is not None
-            else g
-            for g in groups
-        )
+        groups = site_groups(self.groups, self._persisted.overrides, self.supply.legs)
         s = self.settings
         self._issues.begin_cycle()
         self._readings = self._read_sources(now, groups)
@@ -378,7 +309,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         for bad in gathered.bad:
             self._issues.problem(
                 f"{ISSUE_BAD_INPUT}_{bad.port_id}",
-                _port_name(self.sources[bad.source], bad.port_id),
+                port_name(self.sources[bad.source], bad.port_id),
                 bad.problem,
             )
         site = Site(
@@ -454,7 +385,7 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             for pid, pa in allocation.ports.items()
             if pa.reason != "offline"
         }
-        steps, held = _commanded(self._readings)
+        steps, held = commanded(self._readings)
         commands, self._commands = plan_commands(
             target,
             self._commands,

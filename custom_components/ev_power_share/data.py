@@ -10,13 +10,21 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_NAME
 
 from .const import (
+    CONF_BATTERY_IS_SURPLUS,
+    CONF_BATTERY_POWER_ENTITY,
+    CONF_BATTERY_POWER_SIGN,
     CONF_CHARGE_POINT_ID,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
+    CONF_CURRENT_A,
+    CONF_CURRENT_ENTITIES,
     CONF_FAILSAFE_A,
     CONF_FIXED_LOAD_A,
+    CONF_GRID_POWER_ENTITY,
+    CONF_GRID_POWER_SIGN,
     CONF_GROUP,
+    CONF_HOST,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
     CONF_MAIN_BREAKER_A,
@@ -27,23 +35,36 @@ from .const import (
     CONF_PASSWORD,
     CONF_PHASES,
     CONF_POLICY,
+    CONF_POLL_S,
+    CONF_PORT,
+    CONF_POWER_ENTITY,
+    CONF_POWER_KW,
+    CONF_POWER_SIGN,
+    CONF_PRICE_ENTITY,
+    CONF_PROFILE,
     CONF_RATING_A,
     CONF_ROTATION_MIN,
+    CONF_SCHEDULE_ENTITY,
+    CONF_SOURCE,
+    CONF_STALE_S,
     CONF_SUPPLY,
+    CONF_UNIT,
     DEFAULT_OPTIONS,
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
+    SUBENTRY_METER,
+    SUBENTRY_SCHEDULE,
     SUPPLIES,
 )
 from .controller import ControlSettings, SiteController
 from .core.model import LEG_NAMES, Policy, Supply
 from .core.topology import GroupConfig
 from .csms import CentralSystem
-from .energy import EnergyModes
-from .meters import SiteMeters
+from .energy import EnergyModes, EnergySettings
+from .meters import MeterSettings, SiteMeters
 from .ocpp_source import ChargerConfig, OcppSource
-from .schedules import ScheduledLimits
+from .schedules import ScheduledLimit, ScheduledLimits
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
 
@@ -149,6 +170,80 @@ def control_settings(options: Mapping[str, Any]) -> ControlSettings:
         rotation_period_s=60.0 * float(merged[CONF_ROTATION_MIN]),
         interval_s=float(merged[CONF_INTERVAL_S]),
         hysteresis_a=float(merged[CONF_HYSTERESIS_A]),
+    )
+
+
+def meter_settings(subentry: ConfigSubentry) -> MeterSettings:
+    """A meter from its subentry."""
+    data = subentry.data
+    common = {
+        "id": subentry.subentry_id,
+        "name": subentry.title,
+        "group": data[CONF_GROUP],
+        "source": data[CONF_SOURCE],
+        "stale_s": float(data[CONF_STALE_S]),
+    }
+    if data[CONF_SOURCE] == "modbus":
+        return MeterSettings(
+            **common,
+            host=data[CONF_HOST],
+            port=int(data[CONF_PORT]),
+            unit=int(data[CONF_UNIT]),
+            profile=data[CONF_PROFILE],
+            poll_s=float(data[CONF_POLL_S]),
+        )
+    return MeterSettings(
+        **common,
+        current_entities=tuple(data.get(key) for key in CONF_CURRENT_ENTITIES),
+        power_entity=data.get(CONF_POWER_ENTITY),
+        export_positive=data.get(CONF_POWER_SIGN) == "export_positive",
+    )
+
+
+def site_meters(subentries: Mapping[str, ConfigSubentry]) -> list[MeterSettings]:
+    """Every meter of a site."""
+    return [
+        meter_settings(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_METER
+    ]
+
+
+def scheduled_limit(subentry: ConfigSubentry) -> ScheduledLimit:
+    """A time-of-use limit as its subentry stores it."""
+    data = subentry.data
+    amps, kw = data.get(CONF_CURRENT_A), data.get(CONF_POWER_KW)
+    return ScheduledLimit(
+        id=subentry.subentry_id,
+        name=subentry.title,
+        group=data[CONF_GROUP],
+        entity_id=data[CONF_SCHEDULE_ENTITY],
+        current_a=None if amps is None else float(amps),
+        power_kw=None if kw is None else float(kw),
+    )
+
+
+def site_scheduled_limits(
+    subentries: Mapping[str, ConfigSubentry],
+) -> list[ScheduledLimit]:
+    """Every time-of-use limit of a site."""
+    return [
+        scheduled_limit(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_SCHEDULE
+    ]
+
+
+def energy_settings(options: Mapping[str, Any]) -> EnergySettings:
+    """The solar and tariff settings from a site's options."""
+    return EnergySettings(
+        grid_power_entity=options.get(CONF_GRID_POWER_ENTITY) or None,
+        grid_export_positive=options.get(CONF_GRID_POWER_SIGN) == "export_positive",
+        battery_power_entity=options.get(CONF_BATTERY_POWER_ENTITY) or None,
+        battery_charge_positive=options.get(CONF_BATTERY_POWER_SIGN)
+        == "charge_positive",
+        battery_is_surplus=bool(options.get(CONF_BATTERY_IS_SURPLUS, False)),
+        price_entity=options.get(CONF_PRICE_ENTITY) or None,
     )
 
 

@@ -16,22 +16,13 @@ group limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 import datetime as dt
-from typing import Any
 
 from homeassistant.core import HomeAssistant, State
 from homeassistant.util import dt as dt_util
 
-from .const import (
-    CONF_BATTERY_IS_SURPLUS,
-    CONF_BATTERY_POWER_ENTITY,
-    CONF_BATTERY_POWER_SIGN,
-    CONF_GRID_POWER_ENTITY,
-    CONF_GRID_POWER_SIGN,
-    CONF_PRICE_ENTITY,
-)
 from .core.model import Site
 from .core.planner import ChargePlan, ChargeRequest, PlanError, plan_charging
 from .core.ports import CycleInputs
@@ -61,19 +52,6 @@ class EnergySettings:
     battery_charge_positive: bool = False
     battery_is_surplus: bool = False
     price_entity: str | None = None
-
-
-def energy_settings(options: Mapping[str, Any]) -> EnergySettings:
-    """The solar and tariff settings from a site's options."""
-    return EnergySettings(
-        grid_power_entity=options.get(CONF_GRID_POWER_ENTITY) or None,
-        grid_export_positive=options.get(CONF_GRID_POWER_SIGN) == "export_positive",
-        battery_power_entity=options.get(CONF_BATTERY_POWER_ENTITY) or None,
-        battery_charge_positive=options.get(CONF_BATTERY_POWER_SIGN)
-        == "charge_positive",
-        battery_is_surplus=bool(options.get(CONF_BATTERY_IS_SURPLUS, False)),
-        price_entity=options.get(CONF_PRICE_ENTITY) or None,
-    )
 
 
 def power_w(state: State | None, now: float) -> float | None:

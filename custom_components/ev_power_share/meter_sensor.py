@@ -25,9 +25,10 @@ from homeassistant.const import (
 
 from .controller import SiteController
 from .core.load_estimate import MeterState
+from .data import meter_settings
 from .devices import meter_device_identifier
 from .entity import DeviceEntity, WritesOnChange
-from .meters import MeterSettings, SiteMeters, meter_settings
+from .meters import MeterSettings, SiteMeters
 from .modbus import PROFILES
 
 

@@ -21,7 +21,6 @@ import math
 import time
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     UnitOfElectricCurrent,
@@ -33,20 +32,6 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
 )
 
-from .const import (
-    CONF_CURRENT_ENTITIES,
-    CONF_GROUP,
-    CONF_HOST,
-    CONF_POLL_S,
-    CONF_PORT,
-    CONF_POWER_ENTITY,
-    CONF_POWER_SIGN,
-    CONF_PROFILE,
-    CONF_SOURCE,
-    CONF_STALE_S,
-    CONF_UNIT,
-    SUBENTRY_METER,
-)
 from .core.load_estimate import (
     EvDraw,
     LoadEstimate,
@@ -89,42 +74,6 @@ class MeterSettings:
     def entities(self) -> list[str]:
         """The sensor entities it reads."""
         return [e for e in (*self.current_entities, self.power_entity) if e]
-
-
-def meter_settings(subentry: ConfigSubentry) -> MeterSettings:
-    """A meter from its subentry."""
-    data = subentry.data
-    common = {
-        "id": subentry.subentry_id,
-        "name": subentry.title,
-        "group": data[CONF_GROUP],
-        "source": data[CONF_SOURCE],
-        "stale_s": float(data[CONF_STALE_S]),
-    }
-    if data[CONF_SOURCE] == "modbus":
-        return MeterSettings(
-            **common,
-            host=data[CONF_HOST],
-            port=int(data[CONF_PORT]),
-            unit=int(data[CONF_UNIT]),
-            profile=data[CONF_PROFILE],
-            poll_s=float(data[CONF_POLL_S]),
-        )
-    return MeterSettings(
-        **common,
-        current_entities=tuple(data.get(key) for key in CONF_CURRENT_ENTITIES),
-        power_entity=data.get(CONF_POWER_ENTITY),
-        export_positive=data.get(CONF_POWER_SIGN) == "export_positive",
-    )
-
-
-def site_meters(subentries: Mapping[str, ConfigSubentry]) -> list[MeterSettings]:
-    """Every meter of a site."""
-    return [
-        meter_settings(s)
-        for s in subentries.values()
-        if s.subentry_type == SUBENTRY_METER
-    ]
 
 
 @dataclass(frozen=True, slots=True)

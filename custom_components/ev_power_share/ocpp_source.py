@@ -40,16 +40,15 @@ import hmac
 import logging
 import time
 
-from .core.commands import Commands, Held, PortSteps
-from .core.model import CONNECTIONS, Port, Vehicle
+from .core.commands import Commands, PortSteps
+from .core.model import CONNECTIONS
 from .core.ports import PortId, PortReadings, charger_of
-from .csms import Admission, ConnectorState, Station, StationConfig
+from .csms import Admission, Station, StationConfig
 from .csms.logs import RateLimitedLog
 from .ocpp_limits import SentLimits
+from .ocpp_ports import ocpp_readings
 
 _LOGGER = logging.getLogger(__name__)
-CHARGING_THRESHOLD_A = 1.0
-"""A phase drawing more than this counts as used by the vehicle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,74 +373,14 @@ class OcppSource:
 
     def readings(self, now: float | None = None) -> PortReadings:
         """Every connector of every configured charger as it is at ``now`` (our
-        clock if not given): the ports, how each takes a limit, what each
-        holds from us, its failsafe, what it measures and its session energy.
-        Reading changes nothing."""
-        if now is None:
-            now = self._clock()
-        ports: list[Port] = []
-        steps: dict[str, PortSteps] = {}
-        held: dict[str, Held | None] = {}
-        failsafe: dict[str, float] = {}
-        currents: dict[str, tuple[float, ...]] = {}
-        energy: dict[str, float] = {}
-        for cp_id, charger in self._chargers.items():
-            station = self.stations.get(cp_id)
-            port_steps = self.steps_of(charger, station)
-            for connector in range(1, charger.connectors + 1):
-                pid = charger.port_id(connector)
-                state = None if station is None else station.connectors.get(connector)
-                ports.append(self._port(charger, pid, state, now))
-                steps[pid] = port_steps
-                held[pid] = self.limits.held(pid, station, now)
-                failsafe[pid] = self.failsafe_of(charger)
-                if state is not None and state.current_a:
-                    currents[pid] = tuple(state.current_a)
-                if state is not None and state.session_energy_wh is not None:
-                    energy[pid] = state.session_energy_wh / 1000.0
-        return PortReadings(tuple(ports), steps, held, failsafe, currents, energy)
+        clock if not given): see :func:`.ocpp_ports.ocpp_readings`. Reading
+        changes nothing."""
+        return ocpp_readings(self, self._clock() if now is None else now)
 
-    def _port(
-        self,
-        charger: ChargerConfig,
-        pid: str,
-        state: ConnectorState | None,
-        now: float,
-    ) -> Port:
-        """One connector as the allocator sees it."""
-        held = self.limits.held_a(pid, now)
-        # A limit it did not confirm counts until whatever it held has lapsed.
-        unsure = self.limits.unsure(pid, now)
-        applied = self.limits.disobeys(pid)
-        online = self.online(charger.charge_point_id) and not unsure and applied is None
-        ev: Vehicle | None = None
-        if online and state is not None and state.vehicle_connected:
-            ev = self._vehicle(charger, pid, state)
-        return Port(
-            id=pid,
-            group=charger.group,
-            connection=charger.connection,
-            max_a=charger.max_current_a,
-            online=online,
-            failsafe_a=max(self.failsafe_of(charger), held, applied or 0.0),
-            ev=ev,
-        )
-
-    def _vehicle(
-        self, charger: ChargerConfig, pid: str, state: ConnectorState
-    ) -> Vehicle:
-        measured = [a for a in state.current_a if a > CHARGING_THRESHOLD_A]
-        return Vehicle(
-            # Unknown until it draws: assume every phase (the safe side).
-            phases=len(measured)
-            if measured
-            else len(CONNECTIONS[charger.connection].legs),
-            max_a=charger.max_current_a,
-            draw_a=max(state.current_a) if state.current_a else None,
-            offered_a=self.limits.offered(pid),
-            draw_offered_a=self.limits.draw_offered(pid),
-            arrived_s=self._arrived.get(pid, 0.0),
-        )
+    def arrived_at(self, port_id: str) -> float:
+        """When the vehicle at a port plugged in, as far as we know (0: not
+        known)."""
+        return self._arrived.get(port_id, 0.0)
 
     def port_ids(self) -> list[str]:
         """The id of every connector of every configured charger."""

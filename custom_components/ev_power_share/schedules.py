@@ -10,10 +10,9 @@ power (kW) limit. 0 kW or 0 A means no charging under the group in that window
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import STATE_ON
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers.event import (
@@ -21,13 +20,6 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
 )
 
-from .const import (
-    CONF_CURRENT_A,
-    CONF_GROUP,
-    CONF_POWER_KW,
-    CONF_SCHEDULE_ENTITY,
-    SUBENTRY_SCHEDULE,
-)
 from .core.model import Site
 from .core.ports import CycleInputs
 
@@ -42,31 +34,6 @@ class ScheduledLimit:
     entity_id: str
     current_a: float | None
     power_kw: float | None
-
-
-def scheduled_limit(subentry: ConfigSubentry) -> ScheduledLimit:
-    """A time-of-use limit as its subentry stores it."""
-    data = subentry.data
-    amps, kw = data.get(CONF_CURRENT_A), data.get(CONF_POWER_KW)
-    return ScheduledLimit(
-        id=subentry.subentry_id,
-        name=subentry.title,
-        group=data[CONF_GROUP],
-        entity_id=data[CONF_SCHEDULE_ENTITY],
-        current_a=None if amps is None else float(amps),
-        power_kw=None if kw is None else float(kw),
-    )
-
-
-def site_scheduled_limits(
-    subentries: Mapping[str, ConfigSubentry],
-) -> list[ScheduledLimit]:
-    """Every time-of-use limit of a site."""
-    return [
-        scheduled_limit(s)
-        for s in subentries.values()
-        if s.subentry_type == SUBENTRY_SCHEDULE
-    ]
 
 
 def apply_limits(site: Site, active: Iterable[ScheduledLimit]) -> Site:

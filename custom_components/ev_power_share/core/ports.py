@@ -11,13 +11,13 @@ adjusters (meters, schedules, solar, planner) read these, never the transport.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Self
+from typing import Protocol, Self
 
-from .commands import Held, PortSteps
-from .model import Port
+from .commands import Commands, Held, PortSteps
+from .model import Port, Site
 from .settings import PortSettings
 
 
@@ -125,3 +125,54 @@ class CycleInputs:
     def port_settings(self, port_id: str) -> PortSettings:
         """The user's settings of a port (the defaults where none were set)."""
         return self.settings.get(port_id) or PortSettings()
+
+
+class PortSource(Protocol):
+    """A transport that knows charging ports and carries their commands: the
+    OCPP central system today; chargers already in Home Assistant, smart
+    outlets and Modbus chargers next. Until one is configured a site has no
+    sources and allocates nothing."""
+
+    def readings(self, now: float) -> PortReadings:
+        """The ports this source serves, as they are at ``now``, and what else
+        the cycle needs of them (how they take limits, what they hold, what
+        they measure). Once per cycle; reading has no side effects."""
+
+    async def async_apply(self, commands: Commands) -> None:
+        """Send new current limits (A per phase; 0 = pause) to the ports: the
+        full map of what each port is to hold, and the writes due now
+        (``commands.writes``, decreases first)."""
+
+
+def port_name(source: PortSource, port_id: str) -> str:
+    """What the user calls a port's device (its charger's name), if its source
+    can tell; else the port id."""
+    name_of = getattr(source, "port_name", None)
+    return str(name_of(port_id)) if callable(name_of) else port_id
+
+
+def commanded(
+    readings: Iterable[PortReadings],
+) -> tuple[dict[str, PortSteps], dict[str, Held | None]]:
+    """How the ports take limits, and what the ports of sources that can tell
+    hold."""
+    steps: dict[str, PortSteps] = {}
+    held: dict[str, Held | None] = {}
+    for reading in readings:
+        steps.update(reading.steps)
+        if reading.held is not None:
+            held.update(reading.held)
+    return steps, held
+
+
+class SiteAdjuster(Protocol):
+    """Something that refines each cycle's site before it is allocated: meters
+    (a group's measured non-EV load), schedules, solar and the planner (caps on
+    ports). It holds no transport: what it needs of the ports comes in
+    ``inputs``.
+
+    Called exactly once per cycle, in the order they were added.
+    """
+
+    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+        """The site to allocate at ``now``."""

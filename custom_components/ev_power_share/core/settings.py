@@ -9,7 +9,7 @@ serves, once per cycle, before anything else adjusts the site.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import contextlib
 from dataclasses import dataclass, field, replace
 import datetime as dt
@@ -17,8 +17,9 @@ import math
 from typing import Any, TypeIs
 
 from .allocator import RotationState
-from .model import Port
+from .model import Group, Port
 from .solar import ChargeMode
+from .topology import GroupConfig, build_groups
 
 MAX_ENERGY_KWH = 200.0
 """The most energy a session may be asked to add (a stored value above is not
@@ -173,3 +174,30 @@ class SiteState:
                 since_s=rotation.get("since_s"),
             ),
         )
+
+
+def site_groups(
+    configs: Sequence[GroupConfig],
+    overrides: Mapping[str, LimitOverride],
+    legs: int,
+) -> tuple[Group, ...]:
+    """The site's groups with the user's overrides: a current override caps
+    each leg, a power override the group's power (never above its own)."""
+    groups = build_groups(
+        configs,
+        overrides={
+            gid: o.current_a for gid, o in overrides.items() if o.current_a is not None
+        },
+        legs=legs,
+    )
+    return tuple(
+        replace(
+            g,
+            max_power_kw=min(
+                x for x in (g.max_power_kw, overrides[g.id].power_kw) if x is not None
+            ),
+        )
+        if g.id in overrides and overrides[g.id].power_kw is not None
+        else g
+        for g in groups
+    )
