@@ -7,16 +7,11 @@ callback (charge point id, password → :class:`Admission`) and a
 schema validation, is done by the ``ocpp`` library.
 """
 
+from .config import Admission, StationConfig, StationListener
 from .meter import MeterReading, parse_meter_values
 from .server import CentralSystem, ConnectionLimits
-from .station import (
-    Admission,
-    ConnectorState,
-    Station,
-    StationConfig,
-    StationInfo,
-    StationListener,
-)
+from .state import ConnectorState, StationInfo
+from .station import Station
 from .v16 import V16Station
 from .v201 import V201Station
 

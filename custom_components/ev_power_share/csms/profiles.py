@@ -16,6 +16,7 @@ only W): what to send is decided by the command writer (``core.commands``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -60,68 +61,75 @@ def our_profile_ids(
     return sorted(ids)
 
 
-def v16_profile(
-    *,
-    profile_id: int,
-    stack_level: int,
-    limit: float,
-    unit: RateUnit,
-    number_phases: int,
-    now: datetime,
-    valid_to: datetime | None,
-) -> Any:
-    """An OCPP 1.6 TxDefaultProfile with one period of ``limit`` (A or W)."""
+@dataclass(frozen=True, slots=True)
+class ProfileSpec:
+    """One of our TxDefaultProfiles, in either version: one period of ``limit``."""
+
+    profile_id: int
+    stack_level: int
+    limit: float
+    """In ``unit``: A per phase, or W."""
+    unit: RateUnit
+    number_phases: int
+    now: datetime
+    valid_to: datetime | None
+    """None: it never lapses (the failsafe)."""
+
+    @property
+    def start_schedule(self) -> str:
+        """``startSchedule``: a little in the past (:data:`START_MARGIN`)."""
+        return ocpp_time(self.now - START_MARGIN)
+
+    @property
+    def valid_to_time(self) -> str | None:
+        """``validTo``, if it lapses."""
+        return ocpp_time(self.valid_to) if self.valid_to is not None else None
+
+
+def v16_profile(spec: ProfileSpec) -> Any:
+    """An OCPP 1.6 TxDefaultProfile."""
     return dt16.ChargingProfile(
-        charging_profile_id=profile_id,
-        stack_level=stack_level,
+        charging_profile_id=spec.profile_id,
+        stack_level=spec.stack_level,
         charging_profile_purpose=en16.ChargingProfilePurposeType.tx_default_profile,
         charging_profile_kind=en16.ChargingProfileKindType.absolute,
         charging_schedule=dt16.ChargingSchedule(
-            charging_rate_unit=en16.ChargingRateUnitType.amps
-            if unit == "A"
-            else en16.ChargingRateUnitType.watts,
+            charging_rate_unit=en16.ChargingRateUnitType(spec.unit),
             charging_schedule_period=[
                 dt16.ChargingSchedulePeriod(
-                    start_period=0, limit=float(limit), number_phases=number_phases
+                    start_period=0,
+                    limit=float(spec.limit),
+                    number_phases=spec.number_phases,
                 )
             ],
-            start_schedule=ocpp_time(now - START_MARGIN),
+            start_schedule=spec.start_schedule,
         ),
-        valid_to=ocpp_time(valid_to) if valid_to is not None else None,
+        valid_to=spec.valid_to_time,
     )
 
 
-def v201_profile(
-    *,
-    profile_id: int,
-    stack_level: int,
-    limit: float,
-    unit: RateUnit,
-    number_phases: int,
-    now: datetime,
-    valid_to: datetime | None,
-) -> Any:
-    """An OCPP 2.0.1 TxDefaultProfile with one period of ``limit`` (A or W)."""
+def v201_profile(spec: ProfileSpec) -> Any:
+    """An OCPP 2.0.1 TxDefaultProfile."""
     return dt201.ChargingProfileType(
-        id=profile_id,
-        stack_level=stack_level,
+        id=spec.profile_id,
+        stack_level=spec.stack_level,
         charging_profile_purpose=en201.ChargingProfilePurposeEnumType.tx_default_profile,
         charging_profile_kind=en201.ChargingProfileKindEnumType.absolute,
         charging_schedule=[
             dt201.ChargingScheduleType(
-                id=profile_id,
-                charging_rate_unit=en201.ChargingRateUnitEnumType.amps
-                if unit == "A"
-                else en201.ChargingRateUnitEnumType.watts,
+                id=spec.profile_id,
+                charging_rate_unit=en201.ChargingRateUnitEnumType(spec.unit),
                 charging_schedule_period=[
                     dt201.ChargingSchedulePeriodType(
-                        start_period=0, limit=float(limit), number_phases=number_phases
+                        start_period=0,
+                        limit=float(spec.limit),
+                        number_phases=spec.number_phases,
                     )
                 ],
-                start_schedule=ocpp_time(now - START_MARGIN),
+                start_schedule=spec.start_schedule,
             )
         ],
-        valid_to=ocpp_time(valid_to) if valid_to is not None else None,
+        valid_to=spec.valid_to_time,
     )
 
 

@@ -45,8 +45,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp.web_protocol import RequestHandler
 
+from .config import Admission, StationConfig, StationListener
 from .logs import RateLimitedLog
-from .station import Admission, Station, StationConfig, StationListener
+from .station import Station
 from .v16 import V16Station
 from .v201 import V201Station
 

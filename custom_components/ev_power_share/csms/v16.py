@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 import logging
-from typing import Any
+from typing import Any, Unpack
 
 from ocpp.v16 import ChargePoint as _ChargePoint, call, call_result
 from ocpp.v16.enums import (
@@ -19,23 +18,12 @@ from ocpp.v16.enums import (
     ResetType,
 )
 
-from ._ocpp import ocpp_time, on
-from .logs import RateLimitedLog
-from .profiles import (
-    first_limit_a,
-    v16_profile,
-)
-from .station import (
-    Admission,
-    Connection,
-    GuardedCalls,
-    SmartCharging,
-    Station,
-    StationConfig,
-    StationListener,
-    rate_units,
-    stack_level,
-)
+from ._ocpp import on
+from .config import StationOptions
+from .handler import Connection, StationHandler, ocpp_now
+from .profiles import RateUnit, v16_profile
+from .smart_charging import SmartCharging, rate_units, stack_level
+from .station import Station
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,26 +46,12 @@ class V16Station(Station):
         station_id: str,
         connection: Connection,
         *,
-        admission: Admission,
-        listener: StationListener,
-        config: StationConfig,
         next_transaction_id: Callable[[], int],
-        log: RateLimitedLog | None = None,
+        **options: Unpack[StationOptions],
     ) -> None:
-        super().__init__(
-            station_id,
-            connection,
-            admission=admission,
-            listener=listener,
-            config=config,
-            log=log,
-        )
+        super().__init__(station_id, connection, **options)
         self._next_transaction_id = next_transaction_id
-        self._handler = _Handler16(self, connection)
-
-    @property
-    def _cp(self) -> Any:
-        return self._handler
+        self._cp = _Handler16(self, connection)
 
     async def _configure_after_boot(self) -> None:
         for key, value in (
@@ -104,96 +78,70 @@ class V16Station(Station):
             max_stack_level=stack_level(values.get(STACK_LEVEL_KEY)),
         )
 
-    async def _set_profile(self, connector_id: int, profile: Any) -> bool:
-        if self.commandable:
-            self.profile_ids.add(profile.charging_profile_id)
-        result = await self.call(
-            call.SetChargingProfile(
-                connector_id=connector_id, cs_charging_profiles=profile
-            )
-        )
-        return result is not None and result.status == "Accepted"
-
     _profile = staticmethod(v16_profile)
 
-    async def _clear_profile(self, profile_id: int) -> None:
-        await self.call(call.ClearChargingProfile(id=profile_id))
-
-    async def composite_limit(
-        self, connector_id: int, duration_s: int = 60
-    ) -> float | None:
-        result = await self.call(
-            call.GetCompositeSchedule(
-                connector_id=connector_id,
-                duration=duration_s,
-                charging_rate_unit=ChargingRateUnitType.amps,
-            )
+    def _set_profile_call(self, connector_id: int, profile: Any) -> Any:
+        return call.SetChargingProfile(
+            connector_id=connector_id, cs_charging_profiles=profile
         )
-        if result is None or result.status != "Accepted":
-            return None
-        return first_limit_a(result.charging_schedule)
+
+    def _clear_profile_call(self, profile_id: int) -> Any:
+        return call.ClearChargingProfile(id=profile_id)
+
+    def _composite_call(
+        self, connector_id: int, duration_s: int, unit: RateUnit
+    ) -> Any:
+        return call.GetCompositeSchedule(
+            connector_id=connector_id,
+            duration=duration_s,
+            charging_rate_unit=ChargingRateUnitType(unit),
+        )
+
+    @staticmethod
+    def _composite_schedule(result: Any) -> Any:
+        return result.charging_schedule
 
     async def remote_start(self, connector_id: int, id_tag: str) -> bool:
-        result = await self.call(
+        return await self.succeeds(
             call.RemoteStartTransaction(id_tag=id_tag, connector_id=connector_id)
         )
-        return result is not None and result.status == "Accepted"
 
     async def remote_stop(self, connector_id: int) -> bool:
-        state = self.connectors.get(connector_id)
-        if state is None or state.transaction_id is None:
+        transaction_id = self._transaction_of(connector_id)
+        if transaction_id is None:
             return False
         try:
-            transaction_id = int(state.transaction_id)
+            number = int(transaction_id)
         except ValueError:
             return False
-        result = await self.call(
-            call.RemoteStopTransaction(transaction_id=transaction_id)
-        )
-        return result is not None and result.status == "Accepted"
+        return await self.succeeds(call.RemoteStopTransaction(transaction_id=number))
 
     async def unlock(self, connector_id: int) -> bool:
-        result = await self.call(call.UnlockConnector(connector_id=connector_id))
-        return result is not None and result.status == "Unlocked"
+        return await self.succeeds(
+            call.UnlockConnector(connector_id=connector_id), "Unlocked"
+        )
 
     async def reset(self, hard: bool = False) -> bool:
-        result = await self.call(
-            call.Reset(type=ResetType.hard if hard else ResetType.soft)
-        )
-        return result is not None and result.status == "Accepted"
+        kind = ResetType.hard if hard else ResetType.soft
+        return await self.succeeds(call.Reset(type=kind))
 
-    async def trigger_status(self, connectors: int) -> bool:
-        """StatusNotification, then MeterValues (which carry the transaction id of
-        a running transaction), per connector."""
-        ids = range(1, connectors + 1)
-        return await self._trigger_all(
-            [
-                (
-                    call.TriggerMessage(
-                        requested_message=MessageTrigger.status_notification,
-                        connector_id=connector_id,
-                    ),
-                    connector_id,
-                )
-                for connector_id in ids
-            ]
-            + [
-                (
-                    call.TriggerMessage(
-                        requested_message=MessageTrigger.meter_values,
-                        connector_id=connector_id,
-                    ),
-                    None,
-                )
-                for connector_id in ids
-            ]
+    def _status_trigger(self, connector_id: int) -> Any:
+        return call.TriggerMessage(
+            requested_message=MessageTrigger.status_notification,
+            connector_id=connector_id,
+        )
+
+    def _state_trigger(self, connector_id: int) -> Any:
+        """MeterValues: they carry the transaction id of a running transaction."""
+        return call.TriggerMessage(
+            requested_message=MessageTrigger.meter_values,
+            connector_id=connector_id,
         )
 
     # --- messages from the station ---------------------------------------------
 
     def _meter(self, connector_id: int, meter_value: list[Any]) -> None:
-        state = self.connector(connector_id)
-        if state.apply(self.parse_meter(meter_value), datetime.now(UTC)):
+        if self.take_meter_values(connector_id, meter_value):
             self.notify("on_meter", connector_id)
 
     def meter_values(
@@ -201,15 +149,13 @@ class V16Station(Station):
     ) -> None:
         """MeterValues; one naming a transaction we did not see start (it started
         before this connection) makes it the connector's."""
-        if transaction_id is not None and connector_id > 0:
-            state = self.connector(connector_id)
-            if (
-                state.transaction_id is None
-                and state.status not in self._idle_statuses
-                and self._unknown_transaction(str(transaction_id))
-            ):
-                self._adopt_transaction(connector_id, str(transaction_id))
-                self.notify("on_status", connector_id)
+        if (
+            transaction_id is not None
+            and connector_id > 0
+            and self.transactions.adoptable(connector_id, str(transaction_id))
+        ):
+            self.transactions.adopt(connector_id, str(transaction_id))
+            self.notify("on_status", connector_id)
         self._meter(connector_id, meter_value)
 
     def start_transaction(
@@ -217,7 +163,7 @@ class V16Station(Station):
     ) -> int:
         """StartTransaction: a new transaction id, the session starts at ``meter_start``."""
         transaction_id = self._next_transaction_id()
-        self._started(connector_id, str(transaction_id))
+        self.transactions.started(connector_id, str(transaction_id))
         state = self.connector(connector_id)
         state.id_tag = id_tag
         state.session_start_wh = float(meter_start)
@@ -229,42 +175,33 @@ class V16Station(Station):
     def stop_transaction(
         self, transaction_id: int, meter_stop: int, data: list[Any] | None
     ) -> None:
-        """StopTransaction: the register reads ``meter_stop``; the session is over."""
-        connector_id = self.connector_of_transaction(str(transaction_id))
+        """StopTransaction: the register reads ``meter_stop``; the session is over.
+
+        It names no connector: one that started before this connection (we did
+        not see it start) is the one plugged-in connector without a known
+        transaction, if there is exactly one."""
+        connector_id = self.transactions.find(str(transaction_id))
         if connector_id is None:
-            # It started before this connection (or it ended already).
-            # StopTransaction names no connector: it is the one plugged-in
-            # connector without a known transaction, if there is exactly one.
-            if not self._unknown_transaction(str(transaction_id)):
-                return
-            connector_id = self._attribute(str(transaction_id))
-            if connector_id is None:
-                return
-            self._adopt_transaction(connector_id, str(transaction_id))
+            return
+        if self.transactions.unknown(str(transaction_id)):
+            self.transactions.adopt(connector_id, str(transaction_id))
         if data:
             self._meter(connector_id, data)
         self.connector(connector_id).energy_wh = float(meter_stop)
-        self._ended(connector_id)
+        self.transactions.ended(connector_id)
         self.notify("on_status", connector_id)
 
 
-def _now() -> str:
-    return ocpp_time(datetime.now(UTC))
-
-
-class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
-    """Routes 1.6 messages (schema-validated by the library) to the station."""
+class _Handler16(StationHandler, _ChargePoint):  # type: ignore[misc]
+    """Routes 1.6 messages to the station."""
 
     station: V16Station
-
-    def __init__(self, station: V16Station, connection: Connection) -> None:
-        super().__init__(
-            station.id,
-            connection,
-            response_timeout=station.config.response_timeout_s,
-            logger=station.wire_logger,
-        )
-        self.station = station
+    acknowledged = (
+        call_result.FirmwareStatusNotification,
+        call_result.DiagnosticsStatusNotification,
+        call_result.SecurityEventNotification,
+        call_result.LogStatusNotification,
+    )
 
     @on(Action.boot_notification)
     def on_boot_notification(
@@ -279,10 +216,9 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
             serial,
             kwargs.get("firmware_version"),
         )
-        config = self.station.config
         return call_result.BootNotification(
-            current_time=_now(),
-            interval=config.heartbeat_s if accepted else config.pending_retry_s,
+            current_time=ocpp_now(),
+            interval=self.boot_interval(accepted),
             status=RegistrationStatus.accepted
             if accepted
             else RegistrationStatus.pending,
@@ -290,7 +226,7 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
 
     @on(Action.heartbeat)
     def on_heartbeat(self, **_: Any) -> Any:
-        return call_result.Heartbeat(current_time=_now())
+        return call_result.Heartbeat(current_time=ocpp_now())
 
     @on(Action.status_notification)
     def on_status_notification(self, connector_id: int, status: str, **_: Any) -> Any:
@@ -337,19 +273,3 @@ class _Handler16(GuardedCalls, _ChargePoint):  # type: ignore[misc]
     @on(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:
         return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
-
-    @on(Action.firmware_status_notification)
-    def on_firmware_status_notification(self, **_: Any) -> Any:
-        return call_result.FirmwareStatusNotification()
-
-    @on(Action.diagnostics_status_notification)
-    def on_diagnostics_status_notification(self, **_: Any) -> Any:
-        return call_result.DiagnosticsStatusNotification()
-
-    @on(Action.security_event_notification)
-    def on_security_event_notification(self, **_: Any) -> Any:
-        return call_result.SecurityEventNotification()
-
-    @on(Action.log_status_notification)
-    def on_log_status_notification(self, **_: Any) -> Any:
-        return call_result.LogStatusNotification()

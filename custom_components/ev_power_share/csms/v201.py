@@ -6,10 +6,9 @@ and buildings we serve); connector 0 is the station as a whole.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 import itertools
 import logging
-from typing import Any
+from typing import Any, Unpack
 
 from ocpp.v201 import ChargePoint as _ChargePoint, call, call_result
 from ocpp.v201.datatypes import (
@@ -31,23 +30,13 @@ from ocpp.v201.enums import (
     ResetEnumType,
 )
 
-from ._ocpp import ocpp_time, on
-from .logs import RateLimitedLog
-from .profiles import (
-    first_limit_a,
-    v201_profile,
-)
-from .station import (
-    Admission,
-    Connection,
-    GuardedCalls,
-    SmartCharging,
-    Station,
-    StationConfig,
-    StationListener,
-    rate_units,
-    stack_level,
-)
+from ._ocpp import on
+from .config import StationOptions
+from .handler import Connection, StationHandler, ocpp_now
+from .profiles import RateUnit, v201_profile
+from .smart_charging import SmartCharging, rate_units, stack_level
+from .state import ConnectorState
+from .station import Station
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,26 +66,11 @@ class V201Station(Station):
         self,
         station_id: str,
         connection: Connection,
-        *,
-        admission: Admission,
-        listener: StationListener,
-        config: StationConfig,
-        log: RateLimitedLog | None = None,
+        **options: Unpack[StationOptions],
     ) -> None:
-        super().__init__(
-            station_id,
-            connection,
-            admission=admission,
-            listener=listener,
-            config=config,
-            log=log,
-        )
-        self._handler = _Handler201(self, connection)
+        super().__init__(station_id, connection, **options)
+        self._cp = _Handler201(self, connection)
         self._remote_start_ids = itertools.count(1)
-
-    @property
-    def _cp(self) -> Any:
-        return self._handler
 
     async def _configure_after_boot(self) -> None:
         interval = str(self.config.meter_interval_s)
@@ -138,100 +112,69 @@ class V201Station(Station):
             max_stack_level=stack_level(values.get(STACK_LEVEL)),
         )
 
-    async def _set_profile(self, evse_id: int, profile: Any) -> bool:
-        if self.commandable:
-            self.profile_ids.add(profile.id)
-        result = await self.call(
-            call.SetChargingProfile(evse_id=evse_id, charging_profile=profile)
-        )
-        return result is not None and result.status == "Accepted"
-
     _profile = staticmethod(v201_profile)
 
-    async def _clear_profile(self, profile_id: int) -> None:
-        await self.call(call.ClearChargingProfile(charging_profile_id=profile_id))
+    def _set_profile_call(self, connector_id: int, profile: Any) -> Any:
+        return call.SetChargingProfile(evse_id=connector_id, charging_profile=profile)
 
-    async def composite_limit(
-        self, connector_id: int, duration_s: int = 60
-    ) -> float | None:
-        result = await self.call(
-            call.GetCompositeSchedule(
-                duration=duration_s,
-                evse_id=connector_id,
-                charging_rate_unit=ChargingRateUnitEnumType.amps,
-            )
+    def _clear_profile_call(self, profile_id: int) -> Any:
+        return call.ClearChargingProfile(charging_profile_id=profile_id)
+
+    def _composite_call(
+        self, connector_id: int, duration_s: int, unit: RateUnit
+    ) -> Any:
+        return call.GetCompositeSchedule(
+            duration=duration_s,
+            evse_id=connector_id,
+            charging_rate_unit=ChargingRateUnitEnumType(unit),
         )
-        if result is None or result.status != "Accepted":
-            return None
-        return first_limit_a(result.schedule)
+
+    @staticmethod
+    def _composite_schedule(result: Any) -> Any:
+        return result.schedule
 
     async def remote_start(self, connector_id: int, id_tag: str) -> bool:
-        result = await self.call(
+        return await self.succeeds(
             call.RequestStartTransaction(
                 id_token=IdTokenType(id_token=id_tag, type=IdTokenEnumType.central),
                 remote_start_id=next(self._remote_start_ids),
                 evse_id=connector_id,
             )
         )
-        return result is not None and result.status == "Accepted"
 
     async def remote_stop(self, connector_id: int) -> bool:
-        state = self.connectors.get(connector_id)
-        if state is None or state.transaction_id is None:
+        transaction_id = self._transaction_of(connector_id)
+        if transaction_id is None:
             return False
-        result = await self.call(
-            call.RequestStopTransaction(transaction_id=state.transaction_id)
+        return await self.succeeds(
+            call.RequestStopTransaction(transaction_id=transaction_id)
         )
-        return result is not None and result.status == "Accepted"
 
     async def unlock(self, connector_id: int) -> bool:
-        result = await self.call(
-            call.UnlockConnector(evse_id=connector_id, connector_id=1)
+        return await self.succeeds(
+            call.UnlockConnector(evse_id=connector_id, connector_id=1), "Unlocked"
         )
-        return result is not None and result.status == "Unlocked"
 
     async def reset(self, hard: bool = False) -> bool:
         kind = ResetEnumType.immediate if hard else ResetEnumType.on_idle
-        result = await self.call(call.Reset(type=kind))
-        return result is not None and result.status in ("Accepted", "Scheduled")
+        return await self.succeeds(call.Reset(type=kind), "Accepted", "Scheduled")
 
-    async def trigger_status(self, connectors: int) -> bool:
-        """StatusNotification per EVSE (of its connector 1: 2.0.1 refuses one
-        without a connector), then TransactionEvent per EVSE: a station sends it,
-        with ``evse``, for an EVSE that runs a transaction, and refuses it for one
-        that runs none."""
-        ids = range(1, connectors + 1)
-        return await self._trigger_all(
-            [
-                (
-                    call.TriggerMessage(
-                        requested_message=MessageTriggerEnumType.status_notification,
-                        evse=EVSEType(id=evse_id, connector_id=1),
-                    ),
-                    evse_id,
-                )
-                for evse_id in ids
-            ]
-            + [
-                (
-                    call.TriggerMessage(
-                        requested_message=MessageTriggerEnumType.transaction_event,
-                        evse=EVSEType(id=evse_id),
-                    ),
-                    None,
-                )
-                for evse_id in ids
-            ]
+    def _status_trigger(self, connector_id: int) -> Any:
+        """Of the EVSE's connector 1: 2.0.1 refuses one without a connector."""
+        return call.TriggerMessage(
+            requested_message=MessageTriggerEnumType.status_notification,
+            evse=EVSEType(id=connector_id, connector_id=1),
+        )
+
+    def _state_trigger(self, connector_id: int) -> Any:
+        """TransactionEvent: a station sends it, with ``evse``, for an EVSE that
+        runs a transaction, and refuses it for one that runs none."""
+        return call.TriggerMessage(
+            requested_message=MessageTriggerEnumType.transaction_event,
+            evse=EVSEType(id=connector_id),
         )
 
     # --- messages from the station ---------------------------------------------
-
-    def take_meter_values(self, evse_id: int, meter_value: list[Any] | None) -> bool:
-        if not meter_value:
-            return False
-        return self.connector(evse_id).apply(
-            self.parse_meter(meter_value), datetime.now(UTC)
-        )
 
     def transaction_event(
         self,
@@ -241,69 +184,76 @@ class V201Station(Station):
         id_token: dict[str, Any] | None,
         meter_value: list[Any] | None,
     ) -> None:
-        """TransactionEvent Started / Updated / Ended.
-
-        Its EVSE: the ``evse`` it carries (a station sends it in the first event
-        of a transaction, and in triggered ones), else the EVSE that runs the
-        transaction. A transaction we did not see start (it started before this
-        connection) that comes without ``evse`` is the one EVSE with a vehicle
-        and no known transaction, if there is exactly one; with several (or
-        none) it is not attributed: we never guess.
-        """
+        """TransactionEvent Started / Updated / Ended."""
         transaction_id = str(transaction_info["transaction_id"])
-        evse_id = evse.get("id") if evse else None
-        if not isinstance(evse_id, int):
-            evse_id = self.connector_of_transaction(transaction_id)
-            if evse_id is None and self._unknown_transaction(transaction_id):
-                evse_id = self._attribute(transaction_id)
+        evse_id = self._evse_of(transaction_id, evse)
         if evse_id is None:
             _LOGGER.info("%s: event of unknown transaction %s", self.id, transaction_id)
             return
         state = self.connector(evse_id)
-        changed = False
-        if event_type == "Started":
-            self._started(evse_id, transaction_id)
-            state.session_start_wh = None
-            changed = True
-        elif state.transaction_id != transaction_id and self._unknown_transaction(
-            transaction_id
-        ):
-            self._adopt_transaction(evse_id, transaction_id)
-            changed = True
+        changed = self._runs(evse_id, event_type, transaction_id)
         if id_token:
             state.id_tag = id_token.get("id_token")
-        charging_state = transaction_info.get("charging_state")
-        if charging_state is not None and charging_state != state.charging_state:
-            state.charging_state = charging_state
-            state.set_vehicle(charging_state in _VEHICLE_STATES)
-            changed = True
+        changed = _new_charging_state(state, transaction_info) or changed
         metered = self.take_meter_values(evse_id, meter_value)
         if event_type == "Ended":
-            self._ended(evse_id)
+            self.transactions.ended(evse_id)
             changed = True
         if changed:
             self.notify("on_status", evse_id)
         if metered:
             self.notify("on_meter", evse_id)
 
+    def _evse_of(self, transaction_id: str, evse: dict[str, Any] | None) -> int | None:
+        """The EVSE of a transaction event: the ``evse`` it carries (a station
+        sends it in the first event of a transaction, and in triggered ones), else
+        the EVSE that runs the transaction. A transaction we did not see start (it
+        started before this connection) that comes without ``evse`` is the one
+        EVSE with a vehicle and no known transaction, if there is exactly one;
+        with several (or none) it is not attributed: we never guess."""
+        evse_id = evse.get("id") if evse else None
+        if isinstance(evse_id, int):
+            return evse_id
+        return self.transactions.find(transaction_id)
 
-def _now() -> str:
-    return ocpp_time(datetime.now(UTC))
+    def _runs(self, evse_id: int, event_type: str, transaction_id: str) -> bool:
+        """The transaction of an event runs on its EVSE: it started, or it started
+        before this connection (adopted). True if that is news."""
+        if event_type == "Started":
+            self.transactions.started(evse_id, transaction_id)
+            self.connector(evse_id).session_start_wh = None
+            return True
+        known = self.connector(evse_id).transaction_id == transaction_id
+        if not known and self.transactions.unknown(transaction_id):
+            self.transactions.adopt(evse_id, transaction_id)
+            return True
+        return False
 
 
-class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
-    """Routes 2.0.1 messages (schema-validated by the library) to the station."""
+def _new_charging_state(
+    state: ConnectorState, transaction_info: dict[str, Any]
+) -> bool:
+    """Store the charging state an event tells (and whether a vehicle is
+    plugged in); True if it changed."""
+    charging_state = transaction_info.get("charging_state")
+    if charging_state is None or charging_state == state.charging_state:
+        return False
+    state.charging_state = charging_state
+    state.set_vehicle(charging_state in _VEHICLE_STATES)
+    return True
+
+
+class _Handler201(StationHandler, _ChargePoint):  # type: ignore[misc]
+    """Routes 2.0.1 messages to the station."""
 
     station: V201Station
-
-    def __init__(self, station: V201Station, connection: Connection) -> None:
-        super().__init__(
-            station.id,
-            connection,
-            response_timeout=station.config.response_timeout_s,
-            logger=station.wire_logger,
-        )
-        self.station = station
+    acknowledged = (
+        call_result.FirmwareStatusNotification,
+        call_result.SecurityEventNotification,
+        call_result.NotifyReport,
+        call_result.NotifyEvent,
+        call_result.LogStatusNotification,
+    )
 
     @on(Action.boot_notification)
     def on_boot_notification(self, charging_station: dict[str, Any], **_: Any) -> Any:
@@ -313,10 +263,9 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
             charging_station.get("serial_number"),
             charging_station.get("firmware_version"),
         )
-        config = self.station.config
         return call_result.BootNotification(
-            current_time=_now(),
-            interval=config.heartbeat_s if accepted else config.pending_retry_s,
+            current_time=ocpp_now(),
+            interval=self.boot_interval(accepted),
             status=(
                 RegistrationStatusEnumType.accepted
                 if accepted
@@ -326,7 +275,7 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
 
     @on(Action.heartbeat)
     def on_heartbeat(self, **_: Any) -> Any:
-        return call_result.Heartbeat(current_time=_now())
+        return call_result.Heartbeat(current_time=ocpp_now())
 
     @on(Action.status_notification)
     def on_status_notification(
@@ -372,23 +321,3 @@ class _Handler201(GuardedCalls, _ChargePoint):  # type: ignore[misc]
         return call_result.DataTransfer(
             status=DataTransferStatusEnumType.unknown_vendor_id
         )
-
-    @on(Action.firmware_status_notification)
-    def on_firmware_status_notification(self, **_: Any) -> Any:
-        return call_result.FirmwareStatusNotification()
-
-    @on(Action.security_event_notification)
-    def on_security_event_notification(self, **_: Any) -> Any:
-        return call_result.SecurityEventNotification()
-
-    @on(Action.notify_report)
-    def on_notify_report(self, **_: Any) -> Any:
-        return call_result.NotifyReport()
-
-    @on(Action.notify_event)
-    def on_notify_event(self, **_: Any) -> Any:
-        return call_result.NotifyEvent()
-
-    @on(Action.log_status_notification)
-    def on_log_status_notification(self, **_: Any) -> Any:
-        return call_result.LogStatusNotification()
