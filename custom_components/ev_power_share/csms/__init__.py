@@ -8,8 +8,9 @@ schema validation, is done by the ``ocpp`` library.
 """
 
 from .config import Admission, StationConfig, StationListener
+from .guard import ConnectionLimits
 from .meter import MeterReading, parse_meter_values
-from .server import CentralSystem, ConnectionLimits
+from .server import CentralSystem
 from .state import ConnectorState, StationInfo
 from .station import Station
 from .v16 import V16Station

@@ -5,19 +5,10 @@ optional HTTP Basic auth (OCPP security profile 1) and TLS (profile 2). Each
 connection becomes a :class:`~.station.Station`; one station's trouble (garbage
 frames, a crash in a handler, a dead socket) never reaches another.
 
-What a stranger (or a broken charger) can take is bounded (:class:`ConnectionLimits`):
+What a stranger (or a broken charger) can take is bounded
+(:class:`~.guard.ConnectionLimits`): TCP connections, unproven ones and their
+timeouts by the :class:`~.guard.Guard`; here, at the handshake:
 
-* every TCP connection counts against ``max_connections``; beyond it a new one
-  is closed at once;
-* a connection that is not an accepted charger yet (it has not completed its
-  websocket handshake, or it was refused) is *unproven*: at most
-  ``max_unproven_per_address`` per remote address and ``max_unproven`` in all;
-  when a new one comes over either bound, the oldest unproven one is closed, so
-  a flood never locks out a charger that completes its handshake promptly;
-* an unproven connection is closed ``handshake_timeout_s`` after it was opened
-  (TLS included), an accepted websocket that sends nothing within
-  ``first_message_timeout_s``, and one that does not answer pings
-  (``heartbeat_s``) soon after;
 * unknown charge point ids held as pending: at most ``max_pending`` at once;
 * a second connection for a charger that is online must authenticate (the
   charger has a password); without one it is refused while the first lives
@@ -30,9 +21,6 @@ Refusals and timeouts are logged through a :class:`~.logs.RateLimitedLog`.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import itertools
@@ -40,12 +28,17 @@ import logging
 import ssl
 import time
 from types import MappingProxyType
-from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiohttp.web_protocol import RequestHandler
 
 from .config import Admission, StationConfig, StationListener
+from .guard import ConnectionLimits, Guard, GuardedServer
+from .handshake import (
+    basic_auth_password,
+    choose_subprotocol,
+    refusal,
+    station_id_of,
+)
 from .logs import RateLimitedLog
 from .station import Station
 from .v16 import V16Station
@@ -53,35 +46,7 @@ from .v201 import V201Station
 
 _LOGGER = logging.getLogger(__name__)
 
-SUBPROTOCOLS = ("ocpp1.6", "ocpp2.0.1")
-MAX_ID_LENGTH = 48
 CLOSE_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionLimits:
-    """How much of the central system connections may take (see the module)."""
-
-    max_connections: int = 512
-    """All TCP connections at once (well under a typical file limit of 1024)."""
-    max_unproven: int = 128
-    """Connections that are not an accepted charger's websocket, in all."""
-    max_unproven_per_address: int = 16
-    """Likewise, from one remote address."""
-    max_pending: int = 16
-    """Websockets of unknown charge point ids, held pending."""
-    handshake_timeout_s: float = 10.0
-    """From TCP accept to an accepted websocket (TLS and HTTP upgrade)."""
-    first_message_timeout_s: float = 20.0
-    """From the websocket upgrade to the station's first frame (a charger that
-    resumes without booting answers our first request, sent after
-    :attr:`StationConfig.resume_grace_s`)."""
-    heartbeat_s: float = 30.0
-    """A websocket silent this long is pinged; one that does not answer within
-    half of it is disconnected (a dead socket, or a charger that hung)."""
-    takeover_grace_s: float = 2.0
-    """How long a second connection for an online charger waits for the first to
-    close before it is refused (unless it authenticated)."""
 
 
 class WebSocketConnection:
@@ -115,154 +80,13 @@ class WebSocketConnection:
         await self._ws.close(code=code, message=message)
 
 
-def choose_subprotocol(header: str | None) -> str | None:
-    """The first protocol the client offers that we speak."""
-    for offered in (header or "").split(","):
-        if (name := offered.strip()) in SUBPROTOCOLS:
-            return name
-    return None
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    """A websocket request that may become a station's connection."""
 
-
-def station_id_of(path: str) -> str | None:
-    """The charge point id in a websocket path: its last segment.
-
-    Chargers are told ``ws://host:port/<id>``; some append their id to whatever
-    URL they were given (``/ocpp/<id>``) or add a slash: all mean ``<id>``.
-    """
-    station_id = path.rstrip("/").rpartition("/")[2]
-    if not station_id or len(station_id) > MAX_ID_LENGTH:
-        return None
-    return station_id
-
-
-def basic_auth_password(header: str | None, station_id: str) -> str | None:
-    """The password of an HTTP Basic header whose user is the station id."""
-    if not header:
-        return None
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, sep, password = decoded.partition(":")
-    if not sep or user != station_id:
-        return None
-    return password
-
-
-@dataclass(slots=True)
-class _Connection:
-    address: str
-    transport: asyncio.BaseTransport
-    timer: asyncio.TimerHandle | None
-    proven: bool = False
-
-
-class _Guard:
-    """Counts the TCP connections of the central system and enforces the
-    :class:`ConnectionLimits` on them (see the module)."""
-
-    def __init__(self, limits: ConnectionLimits, log: RateLimitedLog) -> None:
-        self.limits = limits
-        self._log = log
-        self._all: dict[RequestHandler, _Connection] = {}
-        self._unproven: OrderedDict[RequestHandler, _Connection] = OrderedDict()
-        """Oldest first."""
-        self.refused = 0
-        """Connections closed by a bound or a timeout."""
-
-    @property
-    def connections(self) -> int:
-        """Open TCP connections."""
-        return len(self._all)
-
-    @property
-    def unproven(self) -> int:
-        """Open connections that are not an accepted charger's websocket."""
-        return len(self._unproven)
-
-    def opened(self, handler: RequestHandler, transport: asyncio.BaseTransport) -> None:
-        peer = transport.get_extra_info("peername")
-        address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
-        limits = self.limits
-        if len(self._all) >= limits.max_connections:
-            self._close(transport, address, "too many connections")
-            return
-        same = [h for h, c in self._unproven.items() if c.address == address]
-        if len(same) >= limits.max_unproven_per_address:
-            self._evict(same[0], f"more than {len(same)} unproven from {address}")
-        if len(self._unproven) >= limits.max_unproven:
-            self._evict(next(iter(self._unproven)), "too many unproven connections")
-        timer = asyncio.get_running_loop().call_later(
-            limits.handshake_timeout_s, self._timed_out, handler
-        )
-        connection = _Connection(address, transport, timer)
-        self._all[handler] = connection
-        self._unproven[handler] = connection
-
-    def closed(self, handler: RequestHandler) -> None:
-        connection = self._all.pop(handler, None)
-        self._unproven.pop(handler, None)
-        if connection is not None and connection.timer is not None:
-            connection.timer.cancel()
-
-    def prove(self, handler: RequestHandler) -> None:
-        """The connection is an accepted (or pending) charger's websocket now."""
-        connection = self._unproven.pop(handler, None)
-        if connection is not None:
-            connection.proven = True
-            if connection.timer is not None:
-                connection.timer.cancel()
-                connection.timer = None
-
-    def _timed_out(self, handler: RequestHandler) -> None:
-        connection = self._unproven.get(handler)
-        if connection is not None:
-            connection.timer = None
-            self._evict(handler, "no websocket handshake in time")
-
-    def _evict(self, handler: RequestHandler, why: str) -> None:
-        connection = self._unproven.pop(handler)
-        if connection.timer is not None:
-            connection.timer.cancel()
-            connection.timer = None
-        self._close(connection.transport, connection.address, why)
-
-    def _close(self, transport: asyncio.BaseTransport, address: str, why: str) -> None:
-        self.refused += 1
-        self._log.report(
-            ("connection", why), "OCPP connection from %s closed: %s", address, why
-        )
-        transport.close()
-
-
-class _Server(web.Server):
-    """aiohttp's low-level server, telling the guard of each TCP connection."""
-
-    def __init__(self, handler: Any, guard: _Guard, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
-        self.guard = guard
-
-    def connection_made(
-        self, handler: RequestHandler, transport: asyncio.Transport
-    ) -> None:
-        super().connection_made(handler, transport)
-        self.guard.opened(handler, transport)
-
-    def connection_lost(
-        self, handler: RequestHandler, exc: BaseException | None = None
-    ) -> None:
-        super().connection_lost(handler, exc)
-        self.guard.closed(handler)
-
-
-def _refusal(status: int, text: str = "", **headers: str) -> web.Response:
-    """An HTTP error that closes its connection (no keep-alive for refusals)."""
-    response = web.Response(status=status, text=text, headers=headers or None)
-    response.force_close()
-    return response
+    station_id: str
+    protocol: str
+    admission: Admission
 
 
 class CentralSystem:
@@ -278,7 +102,7 @@ class CentralSystem:
         ssl_context: ssl.SSLContext | None = None,
         max_frame_bytes: int = 65536,
         config: StationConfig = StationConfig(),  # noqa: B008 (frozen, shared safely)
-        limits: ConnectionLimits = ConnectionLimits(),
+        limits: ConnectionLimits = ConnectionLimits(),  # noqa: B008 (frozen)
         has_password: Callable[[str], bool] = lambda _station_id: False,
     ) -> None:
         """``authorize(id, password)`` admits a connection; ``has_password(id)``
@@ -295,10 +119,10 @@ class CentralSystem:
         self.limits = limits
         self.log = RateLimitedLog(_LOGGER)
         """Where stations' and connections' problems are logged, rate limited."""
-        self._guard = _Guard(limits, self.log)
+        self._guard = Guard(limits, self.log)
         self._stations: dict[str, Station] = {}
         self._sockets: set[web.WebSocketResponse] = set()
-        self._server: _Server | None = None
+        self._server: GuardedServer | None = None
         self._listening: asyncio.Server | None = None
         self._port: int | None = None
         self._transaction_ids = itertools.count(int(time.time()) % 1_000_000_000)
@@ -334,7 +158,7 @@ class CentralSystem:
         """Bind and serve; OSError if the address is taken."""
         if self._listening is not None:
             return
-        server = _Server(self._handle, self._guard, access_log=None)
+        server = GuardedServer(self._handle, self._guard, access_log=None)
         self._listening = await asyncio.get_running_loop().create_server(
             server,
             self.host,
@@ -402,7 +226,7 @@ class CentralSystem:
         self.log.report(
             ("refused", station_id, why), "%s: refused, %s", station_id, why
         )
-        return _refusal(status, text, **headers)
+        return refusal(status, text, **headers)
 
     async def _gone(self, station: Station, within_s: float) -> bool:
         """Whether ``station``'s connection closes within ``within_s``."""
@@ -414,11 +238,33 @@ class CentralSystem:
         return True
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        admitted = self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        refused = await self._no_room(admitted)
+        if refused is not None:
+            return refused
+        ws = web.WebSocketResponse(
+            protocols=(admitted.protocol,),
+            max_msg_size=self._max_frame_bytes,
+            timeout=CLOSE_TIMEOUT_S,
+            autoping=False,  # pings are answered and sent by _serve
+        )
+        if not ws.can_prepare(request).ok:
+            return refusal(400, "Not a websocket request")
+        await ws.prepare(request)
+        if request.protocol is not None:
+            self._guard.prove(request.protocol)
+        await self._connected(admitted, ws)
+        return ws
+
+    def _admit(self, request: web.BaseRequest) -> _Admitted | web.Response:
+        """Who a websocket request is, if it is admitted; else its refusal."""
         if request.method != "GET":
-            return _refusal(405)
+            return refusal(405)
         station_id = station_id_of(request.path)
         if station_id is None:
-            return _refusal(404)
+            return refusal(404)
         protocol = choose_subprotocol(request.headers.get("Sec-WebSocket-Protocol"))
         if protocol is None:
             return self._refuse(
@@ -432,7 +278,7 @@ class CentralSystem:
             admission = Admission(self._authorize(station_id, password))
         except Exception:
             _LOGGER.exception("%s: authorize failed", station_id)
-            return _refusal(500)
+            return refusal(500)
         if admission is Admission.REJECTED:
             return self._refuse(
                 station_id,
@@ -440,6 +286,13 @@ class CentralSystem:
                 401,
                 WWW_Authenticate='Basic realm="OCPP"',
             )
+        return _Admitted(station_id, protocol, admission)
+
+    async def _no_room(self, admitted: _Admitted) -> web.Response | None:
+        """The refusal of an admitted connection there is no room for: an unknown
+        id when too many wait already, or a second connection of an online
+        charger that may not replace the first (and the first stays)."""
+        station_id, admission = admitted.station_id, admitted.admission
         previous = self._stations.get(station_id)
         if admission is Admission.PENDING and previous is None:
             pending = sum(
@@ -464,43 +317,47 @@ class CentralSystem:
                 "replace its own connection)",
                 409,
             )
+        return None
 
-        ws = web.WebSocketResponse(
-            protocols=(protocol,),
-            max_msg_size=self._max_frame_bytes,
-            timeout=CLOSE_TIMEOUT_S,
-            autoping=False,  # pings are answered and sent by _serve
-        )
-        if not ws.can_prepare(request).ok:
-            return _refusal(400, "Not a websocket request")
-        await ws.prepare(request)
-        if request.protocol is not None:
-            self._guard.prove(request.protocol)
+    async def _connected(self, admitted: _Admitted, ws: web.WebSocketResponse) -> None:
+        """Serve an accepted websocket as the admitted station until it goes
+        (replacing the station's previous connection)."""
+        station_id = admitted.station_id
         self._sockets.add(ws)
-        station = self._new_station(protocol, station_id, ws, admission)
+        station = self._new_station(
+            admitted.protocol, station_id, ws, admitted.admission
+        )
         previous = self._stations.get(station_id)
         self._stations[station_id] = station
         try:
             if previous is not None:
                 _LOGGER.info("%s: new connection replaces the old one", station_id)
                 await previous.disconnect()
-            _LOGGER.info("%s: connected (%s, %s)", station_id, protocol, admission)
+            _LOGGER.info(
+                "%s: connected (%s, %s)",
+                station_id,
+                admitted.protocol,
+                admitted.admission,
+            )
             station.notify("on_connected")
             await self._serve(station, ws)
         finally:
-            self._sockets.discard(ws)
-            if self._stations.get(station_id) is station:
-                del self._stations[station_id]
-            if not ws.closed:
-                await ws.close()
-            await station.connection_lost()
-            self.log.flush(
-                (station.id, "frame"),
-                "%s: %s more malformed frames before it disconnected",
-                station.id,
-            )
-            _LOGGER.info("%s: disconnected", station_id)
-        return ws
+            await self._disconnected(station, ws)
+
+    async def _disconnected(self, station: Station, ws: web.WebSocketResponse) -> None:
+        """A station's websocket is done: forget it, close it, end its work."""
+        self._sockets.discard(ws)
+        if self._stations.get(station.id) is station:
+            del self._stations[station.id]
+        if not ws.closed:
+            await ws.close()
+        await station.connection_lost()
+        self.log.flush(
+            (station.id, "frame"),
+            "%s: %s more malformed frames before it disconnected",
+            station.id,
+        )
+        _LOGGER.info("%s: disconnected", station.id)
 
     async def _serve(self, station: Station, ws: web.WebSocketResponse) -> None:
         """Route the station's frames until it goes; close it if it says nothing
