@@ -15,7 +15,7 @@ only W): what to send is decided by the command writer (``core.commands``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -75,10 +75,22 @@ class ProfileSpec:
     valid_to: datetime | None
     """None: it never lapses (the failsafe)."""
 
-    @property
-    def start_schedule(self) -> str:
-        """``startSchedule``: a little in the past (:data:`START_MARGIN`)."""
-        return ocpp_time(self.now - START_MARGIN)
+    def schedule(
+        self, unit_type: Callable[[str], Any], period_type: Callable[..., Any]
+    ) -> dict[str, Any]:
+        """The fields of its charging schedule, in the version's types: one
+        period from ``startSchedule``, a little in the past (:data:`START_MARGIN`)."""
+        return {
+            "charging_rate_unit": unit_type(self.unit),
+            "charging_schedule_period": [
+                period_type(
+                    start_period=0,
+                    limit=float(self.limit),
+                    number_phases=self.number_phases,
+                )
+            ],
+            "start_schedule": ocpp_time(self.now - START_MARGIN),
+        }
 
     @property
     def valid_to_time(self) -> str | None:
@@ -94,41 +106,23 @@ def v16_profile(spec: ProfileSpec) -> Any:
         charging_profile_purpose=en16.ChargingProfilePurposeType.tx_default_profile,
         charging_profile_kind=en16.ChargingProfileKindType.absolute,
         charging_schedule=dt16.ChargingSchedule(
-            charging_rate_unit=en16.ChargingRateUnitType(spec.unit),
-            charging_schedule_period=[
-                dt16.ChargingSchedulePeriod(
-                    start_period=0,
-                    limit=float(spec.limit),
-                    number_phases=spec.number_phases,
-                )
-            ],
-            start_schedule=spec.start_schedule,
+            **spec.schedule(en16.ChargingRateUnitType, dt16.ChargingSchedulePeriod)
         ),
         valid_to=spec.valid_to_time,
     )
 
 
 def v201_profile(spec: ProfileSpec) -> Any:
-    """An OCPP 2.0.1 TxDefaultProfile."""
+    """An OCPP 2.0.1 TxDefaultProfile (its one schedule has the profile's id)."""
+    schedule = spec.schedule(
+        en201.ChargingRateUnitEnumType, dt201.ChargingSchedulePeriodType
+    )
     return dt201.ChargingProfileType(
         id=spec.profile_id,
         stack_level=spec.stack_level,
         charging_profile_purpose=en201.ChargingProfilePurposeEnumType.tx_default_profile,
         charging_profile_kind=en201.ChargingProfileKindEnumType.absolute,
-        charging_schedule=[
-            dt201.ChargingScheduleType(
-                id=spec.profile_id,
-                charging_rate_unit=en201.ChargingRateUnitEnumType(spec.unit),
-                charging_schedule_period=[
-                    dt201.ChargingSchedulePeriodType(
-                        start_period=0,
-                        limit=float(spec.limit),
-                        number_phases=spec.number_phases,
-                    )
-                ],
-                start_schedule=spec.start_schedule,
-            )
-        ],
+        charging_schedule=[dt201.ChargingScheduleType(id=spec.profile_id, **schedule)],
         valid_to=spec.valid_to_time,
     )
 
