@@ -196,57 +196,105 @@ def screen_frame(
     asked, is dropped, so that two parties can never volley errors back and
     forth, and stray answers cannot pile up.
     """
-
-    def reply(unique_id: str | None, fault: Fault, problem: str) -> Screened:
-        reply_id = "-1" if unique_id is None else unique_id
-        return Screened(False, call_error(version, reply_id, fault, problem), problem)
-
-    try:
-        frame = json.loads(text)
-    except ValueError:
-        return reply(None, Fault.FORMAT, "not JSON")
-    except RecursionError:
-        return reply(None, Fault.FORMAT, "nested too deeply")
-    if not isinstance(frame, list) or not frame:
-        return reply(None, Fault.FORMAT, "not an OCPP-J array")
+    frame = _decode(text)
+    if isinstance(frame, str):
+        return _refused(version, None, Fault.FORMAT, frame)
     kind = frame[0]
     unique_id = _readable_id(frame)
     answer = kind in (MessageType.CallResult, MessageType.CallError)
     if _too_deep(frame, MAX_DEPTH):
         if answer:
             return Screened(False, problem="answer nested too deeply dropped")
-        return reply(unique_id, Fault.FORMAT, "nested too deeply")
+        return _refused(version, unique_id, Fault.FORMAT, "nested too deeply")
     if kind == MessageType.Call:
-        if unique_id is None:
-            return reply(None, Fault.MESSAGE_ID, "message id missing or unreadable")
-        if len(frame) != 4:
-            return reply(unique_id, Fault.PROTOCOL, "a call has 4 elements")
-        action, payload = frame[2], frame[3]
-        if not isinstance(action, str):
-            return reply(unique_id, Fault.FORMAT, "action is not a string")
-        if not isinstance(payload, dict):
-            return reply(unique_id, Fault.FORMAT, "payload is not an object")
-        if action not in _ACTIONS[version]:
-            return reply(unique_id, Fault.NOT_IMPLEMENTED, f"unknown action {action}")
-        if action not in handled:
-            return reply(unique_id, Fault.NOT_SUPPORTED, f"{action} not handled")
-        return Screened(True)
+        return _screen_call(frame, unique_id, version, handled)
     if answer:
-        name = "CALLRESULT" if kind == MessageType.CallResult else "CALLERROR"
-        expected = 3 if kind == MessageType.CallResult else 5
-        awaited_id = unique_id is not None and unique_id in awaited
-        well_formed = len(frame) == expected and (
-            isinstance(frame[2], dict)
-            if kind == MessageType.CallResult
-            else isinstance(frame[2], str)
-            and isinstance(frame[3], str)
-            and isinstance(frame[4], dict)
+        return _screen_answer(frame, unique_id, version, awaited)
+    return _refused(
+        version, unique_id, Fault.MESSAGE_TYPE, f"unknown message type {kind!r}"
+    )
+
+
+def _decode(text: str) -> list[Any] | str:
+    """The OCPP-J array a frame holds, or what is wrong with it."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return "not JSON"
+    except RecursionError:
+        return "nested too deeply"
+    if not isinstance(frame, list) or not frame:
+        return "not an OCPP-J array"
+    return frame
+
+
+def _refused(
+    version: Version, unique_id: str | None, fault: Fault, problem: str
+) -> Screened:
+    """A frame answered with a CALLERROR (id "-1" where its own is unreadable)."""
+    reply_id = "-1" if unique_id is None else unique_id
+    return Screened(False, call_error(version, reply_id, fault, problem), problem)
+
+
+def _screen_call(
+    frame: list[Any],
+    unique_id: str | None,
+    version: Version,
+    handled: Collection[str],
+) -> Screened:
+    """A CALL is routed if it is well-formed and names an action we handle."""
+    if unique_id is None:
+        return _refused(
+            version, None, Fault.MESSAGE_ID, "message id missing or unreadable"
         )
-        if well_formed and awaited_id:
-            return Screened(True)
-        if not well_formed and awaited_id and kind == MessageType.CallResult:
-            return reply(unique_id, Fault.PROTOCOL, f"malformed {name}")
-        if not well_formed:
-            return Screened(False, problem=f"malformed {name} dropped")
-        return Screened(False, problem=f"{name} to no call of ours dropped")
-    return reply(unique_id, Fault.MESSAGE_TYPE, f"unknown message type {kind!r}")
+    if len(frame) != 4:
+        return _refused(version, unique_id, Fault.PROTOCOL, "a call has 4 elements")
+    action, payload = frame[2], frame[3]
+    if not isinstance(action, str):
+        return _refused(version, unique_id, Fault.FORMAT, "action is not a string")
+    if not isinstance(payload, dict):
+        return _refused(version, unique_id, Fault.FORMAT, "payload is not an object")
+    if action not in _ACTIONS[version]:
+        return _refused(
+            version, unique_id, Fault.NOT_IMPLEMENTED, f"unknown action {action}"
+        )
+    if action not in handled:
+        return _refused(
+            version, unique_id, Fault.NOT_SUPPORTED, f"{action} not handled"
+        )
+    return Screened(True)
+
+
+def _screen_answer(
+    frame: list[Any],
+    unique_id: str | None,
+    version: Version,
+    awaited: Collection[str],
+) -> Screened:
+    """A CALLRESULT or CALLERROR is routed if it is well-formed and answers a
+    call of ours; a malformed CALLRESULT to one gets a CALLERROR; the rest is
+    dropped."""
+    result = frame[0] == MessageType.CallResult
+    name = "CALLRESULT" if result else "CALLERROR"
+    awaited_id = unique_id is not None and unique_id in awaited
+    well_formed = _well_formed_answer(frame, result=result)
+    if well_formed and awaited_id:
+        return Screened(True)
+    if not well_formed and awaited_id and result:
+        return _refused(version, unique_id, Fault.PROTOCOL, f"malformed {name}")
+    if not well_formed:
+        return Screened(False, problem=f"malformed {name} dropped")
+    return Screened(False, problem=f"{name} to no call of ours dropped")
+
+
+def _well_formed_answer(frame: list[Any], *, result: bool) -> bool:
+    """``[3, id, payload]`` for a CALLRESULT, ``[4, id, code, description,
+    details]`` for a CALLERROR."""
+    if result:
+        return len(frame) == 3 and isinstance(frame[2], dict)
+    return (
+        len(frame) == 5
+        and isinstance(frame[2], str)
+        and isinstance(frame[3], str)
+        and isinstance(frame[4], dict)
+    )

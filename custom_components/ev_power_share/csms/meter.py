@@ -129,27 +129,36 @@ def parse_meter_values(meter_values: object) -> MeterReading:
             reading.timestamp = timestamp
         samples = entry.get("sampled_value")
         for sample in samples if isinstance(samples, list) else ():
-            if not isinstance(sample, Mapping):
-                continue
-            measurand = sample.get("measurand", ENERGY_IMPORT)
-            if not isinstance(measurand, str) or measurand not in _UNITS:
-                continue  # voltage, temperature, ...: not used
-            phase = sample.get("phase")
-            if phase is not None and measurand != CURRENT_IMPORT:
-                continue  # per-phase power/energy: the totals are what we use
-            number = _number(sample, measurand)
-            if isinstance(number, str):
-                reading.discarded.append(number)
-                continue
-            if measurand == CURRENT_IMPORT:
-                if phase is None:
-                    reading.current_a[0] = number
-                elif isinstance(phase, str) and phase in _PHASES:
-                    reading.current_a[_PHASES[phase]] = number
-            elif measurand == POWER_IMPORT:
-                reading.power_w = number
-            elif measurand == ENERGY_IMPORT:
-                reading.energy_wh = number
-            elif measurand == SOC:
-                reading.soc = number
+            if isinstance(sample, Mapping):
+                _fold(reading, sample)
     return reading
+
+
+def _fold(reading: MeterReading, sample: Mapping[str, Any]) -> None:
+    """Fold one sampled value into ``reading``: one we use, and can read (else
+    it is named in :attr:`MeterReading.discarded`)."""
+    measurand = sample.get("measurand", ENERGY_IMPORT)
+    if not isinstance(measurand, str) or measurand not in _UNITS:
+        return  # voltage, temperature, ...: not used
+    phase = sample.get("phase")
+    if phase is not None and measurand != CURRENT_IMPORT:
+        return  # per-phase power/energy: the totals are what we use
+    number = _number(sample, measurand)
+    if isinstance(number, str):
+        reading.discarded.append(number)
+    elif measurand == CURRENT_IMPORT:
+        _store_current(reading, phase, number)
+    elif measurand == POWER_IMPORT:
+        reading.power_w = number
+    elif measurand == ENERGY_IMPORT:
+        reading.energy_wh = number
+    elif measurand == SOC:
+        reading.soc = number
+
+
+def _store_current(reading: MeterReading, phase: object, amps: float) -> None:
+    """A current of one phase; one without a phase is stored as L1's."""
+    if phase is None:
+        reading.current_a[0] = amps
+    elif isinstance(phase, str) and phase in _PHASES:
+        reading.current_a[_PHASES[phase]] = amps
