@@ -44,6 +44,9 @@ cycle); an earlier report still answers the lower limit before it."""
 class ChargerView(Protocol):
     """What :class:`SentLimits` reads of the chargers (the OCPP source)."""
 
+    voltage_v: float
+    """Line to neutral: what W a charger that takes only W is asked in."""
+
     @property
     def chargers(self) -> Mapping[str, ChargerConfig]:
         """Configured chargers by charge point id."""
@@ -226,7 +229,7 @@ class SentLimits:
             self._sent[pid] = self.sending(pid, command.amps, now, station)
             self._unsure.discard(pid)
             if check or pid in self._disobeying:
-                await self._verify(pid, station, command.amps, now)
+                await self._verify(pid, station, command.amps, now, phases)
         else:
             # It may still hold its previous limit: count it at that until the
             # limit lapses, and send again when it is back under control.
@@ -239,7 +242,7 @@ class SentLimits:
             )
 
     async def _verify(
-        self, pid: str, station: Station, amps: float, now: float
+        self, pid: str, station: Station, amps: float, now: float, phases: int
     ) -> None:
         """Ask what the charger applies after accepting ``amps``; a connector above
         it is not under our control (counted at what it applies, not online)."""
@@ -248,7 +251,9 @@ class SentLimits:
         disobeying = pid in self._disobeying
         if not disobeying and self._no_composite.get(cp_id) is station:
             return
-        applied = await station.composite_limit(port.connector)
+        applied = await station.composite_limit(
+            port.connector, number_phases=phases, voltage_v=self._view.voltage_v
+        )
         if applied is None:
             # Not supported (or no answer): limits stay unverified on this
             # connection. A port that disobeyed stays counted so, and is asked

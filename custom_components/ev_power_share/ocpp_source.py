@@ -308,19 +308,12 @@ class OcppSource:
         self._on_change()
 
     async def _set_failsafe(self, station: Station, charger: ChargerConfig) -> bool:
-        """Install the charger's failsafe, in the unit it takes. Not to wait for
-        it, it is sent in A while the charger is still asked how it takes
-        profiles (after a boot); refused then, it is sent again once known."""
+        """Install the charger's failsafe, in the unit it takes (after a boot,
+        the station sends it once the charger said which)."""
         phases = len(CONNECTIONS[charger.connection].legs)
-        steps = self.steps_of(charger, station)
-        amps = self.failsafe_of(charger)
-        if await station.set_failsafe(steps.value(amps), phases, unit=steps.unit):
-            return True
-        if station.configured.is_set():
-            return False
-        await station.configured.wait()
-        steps = self.steps_of(charger, station)
-        return await station.set_failsafe(steps.value(amps), phases, unit=steps.unit)
+        return await station.set_failsafe(
+            self.failsafe_of(charger), phases, voltage_v=self.voltage_v
+        )
 
     def _spawn(self, coro: object) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]

@@ -136,3 +136,63 @@ async def test_no_profile_above_the_maximum_stack_level(
     held = source.readings().held["cp-1:1"]
     assert held is not None
     assert held.amps == 10.0
+
+
+def _composite_units(sim: SimulatedChargePoint) -> list[str]:
+    """The unit of every GetCompositeSchedule received."""
+    return [
+        str(payload["charging_rate_unit"])
+        for action, payload in sim.received
+        if action == "GetCompositeSchedule"
+    ]
+
+
+async def test_a_charger_that_takes_only_w_gets_its_failsafe_only_in_w(
+    source: OcppSource, central: CentralSystem, make_sim: SimFactory
+) -> None:
+    # The failsafe waits for the charger to say how it takes profiles: it is
+    # never sent in A first (a charger that took it would keep an A failsafe).
+    sim = await _online(source, make_sim, rate_units=("W",))
+    assert [_period(p) for _, p in _profiles(sim)] == [("W", 6 * 3 * 230.0, 3)]
+    assert sim.effective_limit(1) == pytest.approx(6.0)
+
+
+async def test_a_charger_that_takes_only_w_is_asked_what_it_applies_in_w(
+    source: OcppSource, central: CentralSystem, make_sim: SimFactory
+) -> None:
+    sim = await _online(source, make_sim, rate_units=("W",))
+    await _send(source, 16.7)
+    assert _composite_units(sim) == ["W"]
+    # Its answer is read (the limit is verified, and held).
+    held = source.held()["cp-1:1"]
+    assert held is not None
+    assert held.amps == 16.7
+
+
+async def test_a_charger_that_takes_a_is_asked_what_it_applies_in_a(
+    source: OcppSource, central: CentralSystem, make_sim: SimFactory
+) -> None:
+    sim = await _online(source, make_sim, rate_units=("A", "W"))
+    await _send(source, 10.0)
+    assert _composite_units(sim) == ["A"]
+
+
+async def test_the_station_sends_its_failsafe_in_the_unit_it_takes(
+    central: CentralSystem, make_sim: SimFactory
+) -> None:
+    # Straight after the boot, while the station is still asked how it takes
+    # profiles: 6 A on one phase of 240 V is 1440 W (the source sends its own
+    # failsafe beside it, in W too).
+    sim = await make_sim("cp-1", rate_units=("W",))
+    async with asyncio.timeout(TIMEOUT_S):
+        assert await sim.boot() == "Accepted"
+        await wait_until(lambda: "cp-1" in central.stations)
+        station = central.stations["cp-1"]
+        assert await station.set_failsafe(6, 1, voltage_v=240.0)
+        periods = [_period(p) for _, p in _profiles(sim)]
+        assert ("W", 1440.0, 1) in periods
+        assert {unit for unit, _, _ in periods} == {"W"}
+        # What it applies is asked in W too (the simulator answers in A: read
+        # as it is).
+        assert await station.composite_limit(1, number_phases=1) is not None
+    assert _composite_units(sim) == ["W"]

@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.ev_power_share.core.commands import quantize
 from custom_components.ev_power_share.csms import parse_meter_values
+from custom_components.ev_power_share.csms.profiles import applied_limit_a
 from simulator import Profile, SmartCharging
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -209,3 +210,18 @@ def test_smart_charging_stacking_and_fallback() -> None:
 )
 def test_whole_amps_round_down(amps: float, whole: int) -> None:
     assert quantize(amps, 1.0) == whole
+
+
+def test_the_applied_limit_of_a_composite_schedule_in_a_or_w() -> None:
+    periods = [
+        {"start_period": 0, "limit": 4140.0},
+        {"start_period": 30, "limit": 2070.0},
+    ]
+    in_w = {"charging_rate_unit": "W", "charging_schedule_period": periods}
+    assert applied_limit_a(in_w, 690.0) == pytest.approx(6.0)
+    assert applied_limit_a(in_w, 690.0, elapsed_s=45) == pytest.approx(3.0)
+    in_a = {"charging_rate_unit": "A", "charging_schedule_period": periods}
+    assert applied_limit_a(in_a, 690.0) == 4140.0
+    assert applied_limit_a({**in_a, "charging_rate_unit": "kW"}, 690.0) is None
+    assert applied_limit_a({"charging_rate_unit": "W"}, 690.0) is None
+    assert applied_limit_a([in_w], 690.0) is None

@@ -9,8 +9,9 @@ flash):
   ``ChargeProfileMaxStackLevel`` if lower), ``validTo`` = now + the watchdog;
   refreshed by sending it again, it lapses to the failsafe by itself.
 
-A limit is sent as it is given, in A per phase or in W (for chargers that take
-only W): what to send is decided by the command writer (``core.commands``).
+A live limit is sent as it is given, in A per phase or in W (for chargers that
+take only W): what to send is decided by the command writer (``core.commands``).
+The failsafe is sent in the unit the charger takes (:mod:`.smart_charging`).
 """
 
 from __future__ import annotations
@@ -127,11 +128,24 @@ def v201_profile(spec: ProfileSpec) -> Any:
     )
 
 
-def first_limit_a(schedule: Any, elapsed_s: float = 0.0) -> float | None:
-    """The limit (A) in force ``elapsed_s`` into a composite schedule dict."""
-    if not isinstance(schedule, dict) or schedule.get("charging_rate_unit") != "A":
+def applied_limit_a(
+    schedule: Any, watts_per_amp: float, elapsed_s: float = 0.0
+) -> float | None:
+    """The limit (A per phase) in force ``elapsed_s`` into a composite schedule
+    dict, in A or in W (converted with ``watts_per_amp``); None if unreadable."""
+    if not isinstance(schedule, dict):
         return None
-    periods = schedule.get("charging_schedule_period")
+    unit = schedule.get("charging_rate_unit")
+    if unit not in ("A", "W"):
+        return None
+    limit = _limit_at(schedule.get("charging_schedule_period"), elapsed_s)
+    if limit is None or unit == "A":
+        return limit
+    return limit / watts_per_amp
+
+
+def _limit_at(periods: object, elapsed_s: float) -> float | None:
+    """The limit of the schedule period in force ``elapsed_s`` in."""
     if not isinstance(periods, list):
         return None
     limit: float | None = None

@@ -1,11 +1,18 @@
-"""What a station says of its smart charging: the units and the stack levels its
-charging profiles take (read after its boot)."""
+"""What a station says of its smart charging, and limits in the unit it takes.
+
+A station that takes only W gets everything in W: its limits, its failsafe and our
+questions about what it applies. W are A per phase × phases × line voltage, as
+the command writer converts them (``core.commands.PortSteps``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .profiles import RateUnit
+
+NOMINAL_VOLTAGE_V = 230.0
+"""Line to neutral, where the caller does not say."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,12 +31,15 @@ from .profiles import (
     FAILSAFE_STACK_LEVEL,
     ProfileSpec,
     RateUnit,
-    first_limit_a,
+    applied_limit_a,
     live_profile_id,
     live_stack_level,
     our_profile_ids,
 )
-from .smart_charging import SmartCharging
+from .smart_charging import (
+    NOMINAL_VOLTAGE_V,
+    SmartCharging,
+)
 from .state import ConnectorState, StationInfo, connector_state
 from .transactions import Transactions
 
@@ -68,6 +71,9 @@ class Station(Link):
         self.info = StationInfo()
         self.smart_charging = SmartCharging()
         """Read after its boot (or resume); until then, nothing is known."""
+        self._smart_charging_read = asyncio.Event()
+        """Clear while it is asked how it takes profiles, after a boot."""
+        self._smart_charging_read.set()
         self.configured = asyncio.Event()
         """Clear while it is configured after a boot (:meth:`configure`)."""
         self.configured.set()
@@ -158,6 +164,7 @@ class Station(Link):
         if self.admission is not Admission.ACCEPTED:
             return False
         self.configured.clear()
+        self._smart_charging_read.clear()
         self.spawn(self.configure())
         return True
 
@@ -167,11 +174,23 @@ class Station(Link):
         once done (whatever the station answered)."""
         try:
             # At once (not to delay the station's control by a round trip).
-            _, self.smart_charging = await asyncio.gather(
-                self._configure_after_boot(), self._read_smart_charging()
+            await asyncio.gather(
+                self._configure_after_boot(), self._learn_smart_charging()
             )
         finally:
+            self._smart_charging_read.set()
             self.configured.set()
+
+    async def _learn_smart_charging(self) -> None:
+        try:
+            self.smart_charging = await self._read_smart_charging()
+        finally:
+            self._smart_charging_read.set()
+
+    async def _taken_unit(self) -> RateUnit:
+        """The unit the station takes limits in; after a boot, once it said."""
+        await self._smart_charging_read.wait()
+        return self.smart_charging.unit
 
     @abstractmethod
     async def _configure_after_boot(self) -> None:
@@ -234,14 +253,22 @@ class Station(Link):
         )
 
     async def set_failsafe(
-        self, limit: float, number_phases: int = 3, *, unit: RateUnit = "A"
+        self,
+        limit: float,
+        number_phases: int = 3,
+        *,
+        voltage_v: float = NOMINAL_VOLTAGE_V,
     ) -> bool:
-        """Install the permanent failsafe TxDefaultProfile on connector 0
-        (``limit`` in ``unit``, whole units, rounded down)."""
+        """Install the permanent failsafe TxDefaultProfile on connector 0:
+        ``limit`` A per phase, in the unit the station takes (after a boot, once
+        it said which): whole A, or whole W (× ``number_phases`` × ``voltage_v``),
+        rounded down."""
+        unit = await self._taken_unit()
+        value = limit if unit == "A" else limit * number_phases * voltage_v
         spec = ProfileSpec(
             profile_id=FAILSAFE_PROFILE_ID,
             stack_level=FAILSAFE_STACK_LEVEL,
-            limit=quantize(limit, 1.0),
+            limit=quantize(value, 1.0),
             unit=unit,
             number_phases=number_phases,
             now=datetime.now(UTC),
@@ -280,13 +307,24 @@ class Station(Link):
             await self.call(self._clear_profile_call(profile_id))
 
     async def composite_limit(
-        self, connector_id: int, duration_s: int = 60
+        self,
+        connector_id: int,
+        duration_s: int = 60,
+        *,
+        number_phases: int = 3,
+        voltage_v: float = NOMINAL_VOLTAGE_V,
     ) -> float | None:
-        """The limit (A) the station applies now, or ``None`` if it cannot tell."""
-        result = await self.call(self._composite_call(connector_id, duration_s, "A"))
+        """The limit (A per phase) the station applies now, or ``None`` if it
+        cannot tell. Asked in the unit the station takes; an answer in W is
+        A × ``number_phases`` × ``voltage_v``."""
+        result = await self.call(
+            self._composite_call(connector_id, duration_s, self.smart_charging.unit)
+        )
         if result is None or result.status != "Accepted":
             return None
-        return first_limit_a(self._composite_schedule(result))
+        return applied_limit_a(
+            self._composite_schedule(result), number_phases * voltage_v
+        )
 
     def _transaction_of(self, connector_id: int) -> str | None:
         """The transaction running on a connector, if we know one."""
