@@ -328,3 +328,46 @@ async def test_a_station_cannot_make_us_keep_any_number_of_connectors(
         answer = await _answer(ws, OUT_OF_RANGE[version])
         assert answer[:3] == [4, "c1", "PropertyConstraintViolation"]
         assert central.stations["cp-many"].connectors == {}
+
+
+TIME = "2026-01-01T00:00:00Z"
+EVENT = {
+    "eventId": 1,
+    "timestamp": TIME,
+    "trigger": "Alerting",
+    "actualValue": "x",
+    "eventNotificationType": "HardWiredNotification",
+    "component": {"name": "EVSE"},
+    "variable": {"name": "Problem"},
+}
+ACKNOWLEDGED = {
+    # Messages we only acknowledge: an empty answer, once the payload is valid.
+    "1.6": [
+        ("FirmwareStatusNotification", {"status": "Idle"}),
+        ("DiagnosticsStatusNotification", {"status": "Idle"}),
+        ("SecurityEventNotification", {"type": "x", "timestamp": TIME}),
+        ("LogStatusNotification", {"status": "Idle"}),
+    ],
+    "2.0.1": [
+        ("FirmwareStatusNotification", {"status": "Idle"}),
+        ("SecurityEventNotification", {"type": "x", "timestamp": TIME}),
+        ("NotifyReport", {"requestId": 1, "generatedAt": TIME, "seqNo": 0}),
+        (
+            "NotifyEvent",
+            {"generatedAt": TIME, "seqNo": 0, "eventData": [EVENT]},
+        ),
+        ("LogStatusNotification", {"status": "Idle"}),
+    ],
+}
+
+
+async def test_messages_we_only_acknowledge_get_an_empty_answer(
+    central: CentralSystem, version: str
+) -> None:
+    async with raw_station(central, "cp-ack", version, TIMEOUT_S) as ws:
+        for n, (action, payload) in enumerate(ACKNOWLEDGED[version]):
+            frame = json.dumps([2, f"a{n}", action, payload])
+            assert await _answer(ws, frame) == [3, f"a{n}", {}], action
+            # Their payload is validated all the same.
+            frame = json.dumps([2, f"b{n}", action, {"status": 5}])
+            assert (await _answer(ws, frame))[:2] == [4, f"b{n}"], action
