@@ -182,6 +182,8 @@ class Station(Link):
             self.configured.set()
 
     async def _learn_smart_charging(self) -> None:
+        """Read how the station takes profiles: the failsafe waits for this
+        answer only (:meth:`_taken_unit`), not for the metering settings."""
         try:
             self.smart_charging = await self._read_smart_charging()
         finally:
