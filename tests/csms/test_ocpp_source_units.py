@@ -164,7 +164,7 @@ async def test_a_charger_that_takes_only_w_is_asked_what_it_applies_in_w(
     await _send(source, 16.7)
     assert _composite_units(sim) == ["W"]
     # Its answer is read (the limit is verified, and held).
-    held = source.held()["cp-1:1"]
+    held = source.readings().held["cp-1:1"]
     assert held is not None
     assert held.amps == 16.7
 
