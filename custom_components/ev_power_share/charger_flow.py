@@ -21,13 +21,18 @@ from .compat import vol
 from .const import (
     CHARGE_POINT_ID_MAX,
     CONF_CHARGE_POINT_ID,
+    CONF_CHARGER_MIN_A,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_FAILSAFE_A,
     CONF_GROUP,
+    CONF_LIMIT_STEP,
+    CONF_LIMIT_UNIT,
     CONF_MAX_CURRENT_A,
     CONF_PASSWORD,
+    CONF_WRITES_PER_MIN,
     FORM_RANGES,
+    LIMIT_UNITS,
     PASSWORD_LENGTH_RANGE,
     SITE_GROUP_ID,
 )
@@ -73,6 +78,17 @@ def charger_schema(
                     type=TextSelectorType.TEXT if new else TextSelectorType.PASSWORD
                 )
             ),
+            # How it takes a limit: what it says, unless set here.
+            vol.Required(CONF_LIMIT_UNIT, default="auto"): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(LIMIT_UNITS),
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_LIMIT_UNIT,
+                )
+            ),
+            vol.Optional(CONF_LIMIT_STEP): box("", 0.1),
+            vol.Optional(CONF_CHARGER_MIN_A): box(UnitOfElectricCurrent.AMPERE, 1),
+            vol.Optional(CONF_WRITES_PER_MIN): box("", 1),
         }
     )
 
@@ -122,6 +138,27 @@ def validate_charger(
         and not (minimum <= float(failsafe) <= max_a)
     ):
         errors[CONF_FAILSAFE_A] = "failsafe_out_of_range"
+    errors.update(_limit_errors(user_input, max_a))
+    return errors
+
+
+def _limit_errors(user_input: Mapping[str, Any], max_a: float) -> dict[str, str]:
+    """Errors in how the charger takes a limit (its step, minimum, budget)."""
+    errors: dict[str, str] = {}
+    if user_input.get(CONF_LIMIT_STEP) is not None and not in_range(
+        user_input, CONF_LIMIT_STEP
+    ):
+        errors[CONF_LIMIT_STEP] = "limit_step_out_of_range"
+    minimum = user_input.get(CONF_CHARGER_MIN_A)
+    if minimum is not None and not (
+        in_range(user_input, CONF_CHARGER_MIN_A) and float(minimum) <= max_a
+    ):
+        errors[CONF_CHARGER_MIN_A] = "charger_min_out_of_range"
+    writes = user_input.get(CONF_WRITES_PER_MIN)
+    if writes is not None and (
+        not in_range(user_input, CONF_WRITES_PER_MIN) or float(writes) % 1
+    ):
+        errors[CONF_WRITES_PER_MIN] = "writes_per_minute_out_of_range"
     return errors
 
 
@@ -135,7 +172,17 @@ def charger_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_MAX_CURRENT_A: float(user_input[CONF_MAX_CURRENT_A]),
         CONF_FAILSAFE_A: None if failsafe is None else float(failsafe),
         CONF_PASSWORD: user_input.get(CONF_PASSWORD) or None,
+        CONF_LIMIT_UNIT: user_input.get(CONF_LIMIT_UNIT) or "auto",
+        CONF_LIMIT_STEP: _number(user_input.get(CONF_LIMIT_STEP)),
+        CONF_CHARGER_MIN_A: _number(user_input.get(CONF_CHARGER_MIN_A)),
+        CONF_WRITES_PER_MIN: None
+        if (writes := user_input.get(CONF_WRITES_PER_MIN)) is None
+        else int(float(writes)),
     }
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 class ChargerSubentryFlow(SiteSubentryFlow):

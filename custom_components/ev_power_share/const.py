@@ -146,7 +146,17 @@ DEFAULT_DEPARTURE: Final = "07:00:00"
 
 # What the forms accept for their numbers (ends included), by field; each form
 # says where a number is outside with a message on the field.
+# How a charger takes a limit (its options; empty: what the charger says).
+CONF_LIMIT_UNIT: Final = "limit_unit"
+LIMIT_UNITS: Final = ("auto", "A", "W")
+CONF_LIMIT_STEP: Final = "limit_step"
+CONF_CHARGER_MIN_A: Final = "charger_min_current_a"
+CONF_WRITES_PER_MIN: Final = "writes_per_minute"
+
 FORM_RANGES: Final[dict[str, tuple[float, float]]] = {
+    CONF_LIMIT_STEP: (0.1, 1000.0),  # in the charger's unit: 0.1 A to 1 kW
+    CONF_CHARGER_MIN_A: (0.0, 32.0),
+    CONF_WRITES_PER_MIN: (1, 60),
     CONF_MAIN_BREAKER_A: (1.0, 2000.0),
     CONF_CONTINUOUS_FACTOR: (50.0, 100.0),  # a percentage, as the forms show it
     CONF_MIN_CURRENT_A: (6.0, 16.0),

@@ -14,6 +14,7 @@ from .const import (
     CONF_BATTERY_POWER_ENTITY,
     CONF_BATTERY_POWER_SIGN,
     CONF_CHARGE_POINT_ID,
+    CONF_CHARGER_MIN_A,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
@@ -27,6 +28,8 @@ from .const import (
     CONF_HOST,
     CONF_HYSTERESIS_A,
     CONF_INTERVAL_S,
+    CONF_LIMIT_STEP,
+    CONF_LIMIT_UNIT,
     CONF_MAIN_BREAKER_A,
     CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
@@ -49,6 +52,7 @@ from .const import (
     CONF_STALE_S,
     CONF_SUPPLY,
     CONF_UNIT,
+    CONF_WRITES_PER_MIN,
     DEFAULT_OPTIONS,
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
@@ -137,6 +141,12 @@ def charger_config(subentry: ConfigSubentry) -> ChargerConfig:
         max_current_a=float(data[CONF_MAX_CURRENT_A]),
         failsafe_a=None if failsafe is None else float(failsafe),
         password=data.get(CONF_PASSWORD) or None,
+        limit_unit=unit if (unit := data.get(CONF_LIMIT_UNIT)) in ("A", "W") else None,
+        limit_step=float(data.get(CONF_LIMIT_STEP) or 1.0),
+        min_current_a=float(data.get(CONF_CHARGER_MIN_A) or 0.0),
+        writes_per_minute=None
+        if (writes := data.get(CONF_WRITES_PER_MIN)) is None
+        else int(writes),
     )
 
 

@@ -260,12 +260,14 @@ class Station(Link):
         number_phases: int = 3,
         *,
         voltage_v: float = NOMINAL_VOLTAGE_V,
+        unit: RateUnit | None = None,
     ) -> bool:
         """Install the permanent failsafe TxDefaultProfile on connector 0:
-        ``limit`` A per phase, in the unit the station takes (after a boot, once
-        it said which): whole A, or whole W (× ``number_phases`` × ``voltage_v``),
-        rounded down."""
-        unit = await self._taken_unit()
+        ``limit`` A per phase, in ``unit`` or else the unit the station takes
+        (after a boot, once it said which): whole A, or whole W
+        (× ``number_phases`` × ``voltage_v``), rounded down."""
+        if unit is None:
+            unit = await self._taken_unit()
         value = limit if unit == "A" else limit * number_phases * voltage_v
         spec = ProfileSpec(
             profile_id=FAILSAFE_PROFILE_ID,
