@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 import logging
 import time
@@ -43,6 +43,7 @@ from .core.ports import (
     CycleInputs,
     PortReadings,
     PortSource,
+    Published,
     SiteAdjuster,
     commanded,
     port_name,
@@ -82,6 +83,8 @@ class ControllerSnapshot:
     commands: Mapping[str, float]
     cycle_ms: float
     at: float
+    published: Published = field(default_factory=Published)
+    """What the adjusters found: meter estimates, the solar decision, plans."""
 
     def scenario(self) -> dict[str, Any]:
         """The cycle's input in the contract's scenario format (for replay)."""
@@ -135,6 +138,8 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         """Each source's last good readings (by id of the source)."""
         self._readings: list[PortReadings] = []
         """This cycle's readings, one per source (in the order of sources)."""
+        self._published = Published()
+        """What this cycle's adjusters found."""
         self._served: tuple[frozenset[str], ...] = ()
         """The port ids each source served this cycle."""
 
@@ -323,9 +328,11 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         )
         self._design_site = site
         inputs = CycleInputs.merged(self._readings, self._persisted.ports)
+        self._published = Published()
         for adjuster in self.adjusters:
             try:
-                site = adjuster.adjust(site, inputs, now)
+                site, found = adjuster.adjust(site, inputs, now)
+                self._published = self._published.merged(found)
             except Exception as err:  # noqa: BLE001 - a cycle always completes
                 # What it would have added is unknown (a meter's load, a cap):
                 # every charger falls back to its failsafe current, as under a
@@ -408,4 +415,5 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             commands=commands,
             cycle_ms=cycle_ms,
             at=now,
+            published=self._published,
         )

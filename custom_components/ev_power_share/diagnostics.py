@@ -72,7 +72,8 @@ async def async_get_config_entry_diagnostics(
     runtime = entry.runtime_data
     controller = runtime.controller
     snapshot = controller.data
-    decision = runtime.energy.decision
+    published = snapshot.published
+    decision = published.solar
     diagnostics = {
         "entry": async_redact_data(
             {
@@ -103,7 +104,7 @@ async def async_get_config_entry_diagnostics(
                 "problem": e.problem,
                 "rejected_readings": runtime.meters.rejected.get(mid, 0),
             }
-            for mid, e in runtime.meters.estimates.items()
+            for mid, e in published.estimates.items()
         },
         "central_system": {
             "connections": runtime.central.connections,
@@ -132,7 +133,7 @@ async def async_get_config_entry_diagnostics(
                 "shortfall_kwh": plan.shortfall_kwh,
                 "cost": plan.cost,
             }
-            for pid, plan in runtime.energy.plans.items()
+            for pid, plan in published.plans.items()
         },
         "last_cycle_ms": snapshot.cycle_ms,
         "last_allocation_input": snapshot.scenario(),

@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 
 from .core.model import Site
 from .core.planner import ChargePlan, ChargeRequest, PlanError, plan_charging
-from .core.ports import CycleInputs
+from .core.ports import CycleInputs, Published
 from .core.solar import (
     SOLAR_MODES,
     ChargeMode,
@@ -115,7 +115,9 @@ class EnergyModes:
         discharge = -watts if self.settings.battery_charge_positive else watts
         return max(0.0, discharge)
 
-    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+    def adjust(
+        self, site: Site, inputs: CycleInputs, now: float
+    ) -> tuple[Site, Published]:
         """Caps for this cycle, by each port's mode (``inputs.settings``; in
         scheduled mode its energy and departure, against the energy its
         session has, ``inputs.session_kwh``)."""
@@ -138,7 +140,7 @@ class EnergyModes:
         if scheduled:
             caps = self._scheduled_caps(site, inputs, scheduled, now)
             site = apply_caps(site, caps)
-        return site
+        return site, Published(solar=self.decision, plans=dict(self.plans))
 
     def _scheduled_caps(
         self, site: Site, inputs: CycleInputs, scheduled: set[str], now: float

@@ -43,7 +43,7 @@ from .core.load_estimate import (
     with_measurements,
 )
 from .core.model import Site, Supply
-from .core.ports import CycleInputs
+from .core.ports import CycleInputs, Published
 from .modbus import MeterError, MeterReading, ModbusMeter
 
 _LOGGER = logging.getLogger(__name__)
@@ -369,12 +369,14 @@ class SiteMeters:
             return None
         return -watts if meter.export_positive else watts
 
-    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+    def adjust(
+        self, site: Site, inputs: CycleInputs, now: float
+    ) -> tuple[Site, Published]:
         """``site`` with each metered group's non-EV load (from what its meter
         reads and what its chargers measure, ``inputs.phase_currents``), and
         failsafe caps under a failed meter."""
         if not self.meters:
-            return site
+            return site, Published()
         draws = ev_draws(site, inputs.phase_currents)
         by_group: dict[str, LoadEstimate] = {}
         for mid, meter in self.meters.items():
@@ -410,4 +412,7 @@ class SiteMeters:
                 self._problems.discard(mid)
                 _LOGGER.info("Meter %s reads again", meter.name)
                 self._on_problem(meter, False)
-        return with_measurements(site, by_group, inputs.failsafe_a)
+        return (
+            with_measurements(site, by_group, inputs.failsafe_a),
+            Published(estimates=dict(self.estimates)),
+        )

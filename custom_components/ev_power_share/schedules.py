@@ -21,7 +21,7 @@ from homeassistant.helpers.event import (
 )
 
 from .core.model import Site
-from .core.ports import CycleInputs
+from .core.ports import CycleInputs, Published
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,9 @@ class ScheduledLimits:
             and state.state == STATE_ON
         ]
 
-    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
-        """The site with the limits in force now (it reads no ``inputs``)."""
-        return apply_limits(site, self.active())
+    def adjust(
+        self, site: Site, inputs: CycleInputs, now: float
+    ) -> tuple[Site, Published]:
+        """The site with the limits in force now (it reads no ``inputs``; what
+        is in force shows on the groups' limits)."""
+        return apply_limits(site, self.active()), Published()

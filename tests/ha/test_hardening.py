@@ -20,7 +20,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ev_power_share.const import CONF_INTERVAL_S, DOMAIN
 from custom_components.ev_power_share.core.gather import PORT_MOST_A
 from custom_components.ev_power_share.core.model import Port, Site, Vehicle
-from custom_components.ev_power_share.core.ports import CycleInputs, PortReadings
+from custom_components.ev_power_share.core.ports import (
+    CycleInputs,
+    PortReadings,
+    Published,
+)
 from simulator.chargepoint import SimulatedChargePoint
 
 from .conftest import SITE_DATA
@@ -168,7 +172,9 @@ async def test_a_port_in_an_unknown_group_is_counted_at_the_site(
 class _Broken:
     """An adjuster with a bug."""
 
-    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
+    def adjust(
+        self, site: Site, inputs: CycleInputs, now: float
+    ) -> tuple[Site, Published]:
         raise ZeroDivisionError("a bug")
 
 

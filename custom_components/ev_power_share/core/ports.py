@@ -17,8 +17,11 @@ from types import MappingProxyType
 from typing import Protocol, Self
 
 from .commands import Commands, Held, PortSteps
+from .load_estimate import LoadEstimate
 from .model import Port, Site
+from .planner import ChargePlan
 from .settings import PortSettings
+from .solar import SolarDecision
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -144,6 +147,27 @@ class PortSource(Protocol):
         (``commands.writes``, decreases first)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What the adjusters found in one cycle, for entities and diagnostics: the
+    meters' estimates of non-EV load, the solar decision, the charge plans."""
+
+    estimates: Mapping[str, LoadEstimate] = field(default_factory=dict)
+    """By meter id."""
+    solar: SolarDecision | None = None
+    """None: no port in a solar mode."""
+    plans: Mapping[str, ChargePlan] = field(default_factory=dict)
+    """By port id, for the ports in scheduled mode."""
+
+    def merged(self, other: Published) -> Published:
+        """This and what another adjuster found (``other`` wins on a shared key)."""
+        return Published(
+            _frozen({**self.estimates, **other.estimates}),
+            other.solar if other.solar is not None else self.solar,
+            _frozen({**self.plans, **other.plans}),
+        )
+
+
 def port_name(source: PortSource, port_id: str) -> str:
     """What the user calls a port's device (its charger's name), if its source
     can tell; else the port id."""
@@ -174,5 +198,8 @@ class SiteAdjuster(Protocol):
     Called exactly once per cycle, in the order they were added.
     """
 
-    def adjust(self, site: Site, inputs: CycleInputs, now: float) -> Site:
-        """The site to allocate at ``now``."""
+    def adjust(
+        self, site: Site, inputs: CycleInputs, now: float
+    ) -> tuple[Site, Published]:
+        """The site to allocate at ``now``, and what the adjuster found (which
+        the cycle's snapshot publishes)."""
