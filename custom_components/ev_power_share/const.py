@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from .core.model import Supply, SupplySystem
 
@@ -148,7 +148,12 @@ DEFAULT_DEPARTURE: Final = "07:00:00"
 # says where a number is outside with a message on the field.
 # How a charger takes a limit (its options; empty: what the charger says).
 CONF_LIMIT_UNIT: Final = "limit_unit"
-LIMIT_UNITS: Final = ("auto", "A", "W")
+LIMIT_UNITS: Final[dict[str, Literal["A", "W"] | None]] = {
+    "auto": None,
+    "amperes": "A",
+    "watts": "W",
+}
+"""The form's choices (translation keys) and the unit each stands for."""
 CONF_LIMIT_STEP: Final = "limit_step"
 CONF_CHARGER_MIN_A: Final = "charger_min_current_a"
 CONF_WRITES_PER_MIN: Final = "writes_per_minute"

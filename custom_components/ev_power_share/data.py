@@ -54,6 +54,7 @@ from .const import (
     CONF_UNIT,
     CONF_WRITES_PER_MIN,
     DEFAULT_OPTIONS,
+    LIMIT_UNITS,
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
@@ -141,7 +142,7 @@ def charger_config(subentry: ConfigSubentry) -> ChargerConfig:
         max_current_a=float(data[CONF_MAX_CURRENT_A]),
         failsafe_a=None if failsafe is None else float(failsafe),
         password=data.get(CONF_PASSWORD) or None,
-        limit_unit=unit if (unit := data.get(CONF_LIMIT_UNIT)) in ("A", "W") else None,
+        limit_unit=LIMIT_UNITS.get(str(data.get(CONF_LIMIT_UNIT))),
         limit_step=float(data.get(CONF_LIMIT_STEP) or 1.0),
         min_current_a=float(data.get(CONF_CHARGER_MIN_A) or 0.0),
         writes_per_minute=None

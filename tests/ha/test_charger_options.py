@@ -45,7 +45,7 @@ async def test_a_chargers_limit_options_are_checked_and_taken(
         "cp-q",
         "site",
         **{
-            CONF_LIMIT_UNIT: "W",
+            CONF_LIMIT_UNIT: "watts",
             CONF_LIMIT_STEP: 100,
             CONF_CHARGER_MIN_A: 10,
             CONF_WRITES_PER_MIN: 6,
