@@ -24,7 +24,7 @@ No Home Assistant imports; no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import functools
 import heapq
 import math
@@ -136,6 +136,18 @@ class _Problem:
     overloaded: list[str]
     all_ports: list[Port]
     """Every port of the site, by id."""
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What a policy run gave the candidates (internal)."""
+
+    x: dict[int, float] = field(default_factory=dict)
+    """Current per candidate."""
+    cause: dict[int, int] = field(default_factory=dict)
+    """What stopped each: a constraint index, ``_BOUND`` or ``_PAUSED``."""
+    required: dict[int, float] = field(default_factory=dict)
+    """Deadline policy: the current each vehicle with a deadline needs."""
 
 
 def _chains(parent: Mapping[str, str | None]) -> dict[str, tuple[str, ...]]:
@@ -289,8 +301,8 @@ def _layout(supply: Supply, shape: tuple[_GroupShape, ...]) -> _Layout:
 
 
 def _compile(site: Site) -> _Problem:
+    """The site as constraints, with the candidates (online, with a vehicle)."""
     supply = site.supply
-    n_legs = supply.legs
     layout = _layout(
         supply,
         tuple(
@@ -298,8 +310,39 @@ def _compile(site: Site) -> _Problem:
             for g in site.groups
         ),
     )
+    prob = _Problem(
+        site=site,
+        group_ids=layout.group_ids,
+        chains=layout.chains,
+        cons_group=layout.cons_group,
+        cap=_capacities(site, layout),
+        cons_ports=[],
+        ports=[],
+        legs=[],
+        wpa=[],
+        bound=[],
+        bound_reason=[],
+        port_cons=[],
+        overloaded=[],
+        all_ports=sorted(site.ports, key=lambda p: p.id),
+    )
+    members = _add_ports(prob, layout)
+    prob.overloaded = _overloaded(prob.cap, layout, supply.voltage_ln_v)
+    cons_ports: list[list[int]] = [[] for _ in prob.cap]
+    for kind_cons, kind_ports in members.values():
+        for c, _coef in kind_cons:
+            cons_ports[c].extend(kind_ports)
+    for lst in cons_ports:
+        lst.sort()
+    prob.cons_ports = cons_ports
+    return prob
+
+
+def _capacities(site: Site, layout: _Layout) -> list[float]:
+    """What each constraint's limit leaves after the groups' non-EV loads."""
+    supply = site.supply
+    n_legs = supply.legs
     by_id = {g.id: g for g in site.groups}
-    cons_group = layout.cons_group
     cap: list[float] = []
     for gid in layout.group_ids:
         g = by_id[gid]
@@ -311,16 +354,21 @@ def _compile(site: Site) -> _Problem:
                 g.unmanaged_on(leg) for leg in range(n_legs)
             )
             cap.append(g.max_power_kw * 1000.0 - unmanaged_w)
+    return cap
 
-    ports: list[Port] = []
-    legs_l: list[tuple[int, ...]] = []
-    wpa_l: list[float] = []
-    bound_l: list[float] = []
-    reason_l: list[str] = []
-    port_cons: list[list[tuple[int, float]]] = []
+
+def _add_ports(
+    prob: _Problem, layout: _Layout
+) -> dict[int, tuple[list[tuple[int, float]], list[int]]]:
+    """Take the offline ports' failsafe currents from ``prob.cap`` and add the
+    candidates to ``prob``; returns the candidates of each kind (by the identity
+    of its constraint list: every port of a kind shares one)."""
+    site = prob.site
+    supply = site.supply
+    cap = prob.cap
+    port_cons = prob.port_cons
     members: dict[int, tuple[list[tuple[int, float]], list[int]]] = {}
-    all_ports = sorted(site.ports, key=lambda p: p.id)
-    for port in all_ports:
+    for port in prob.all_ports:
         conn = port.conn
         if not port.online:
             failsafe = site.failsafe_of(port)
@@ -336,47 +384,27 @@ def _compile(site: Site) -> _Problem:
             same = members[id(cons)] = (cons, [])
         same[1].append(len(port_cons))
         bound, reason = vehicle_bound(port, site)
-        ports.append(port)
-        legs_l.append(legs)
-        wpa_l.append(wpa)
-        bound_l.append(bound)
-        reason_l.append(reason)
+        prob.ports.append(port)
+        prob.legs.append(legs)
+        prob.wpa.append(wpa)
+        prob.bound.append(bound)
+        prob.bound_reason.append(reason)
         port_cons.append(cons)
-    chains = layout.chains
-    group_ids = layout.group_ids
+    return members
 
+
+def _overloaded(cap: list[float], layout: _Layout, volts: float) -> list[str]:
+    """Groups whose fixed loads alone break a limit; clamps ``cap`` at 0."""
+    cons_group = layout.cons_group
     overloaded: list[str] = []
     for c, room in enumerate(cap):
         tolerance = INFEASIBLE_TOLERANCE_A
         if layout.cons_is_power[c]:
-            tolerance *= supply.voltage_ln_v
+            tolerance *= volts
         if room < -tolerance and cons_group[c] not in overloaded:
             overloaded.append(cons_group[c])
         cap[c] = max(room, 0.0)
-
-    cons_ports: list[list[int]] = [[] for _ in cap]
-    for kind_cons, kind_ports in members.values():
-        for c, _coef in kind_cons:
-            cons_ports[c].extend(kind_ports)
-    for lst in cons_ports:
-        lst.sort()
-
-    return _Problem(
-        site=site,
-        group_ids=group_ids,
-        chains=chains,
-        cons_group=cons_group,
-        cap=cap,
-        cons_ports=cons_ports,
-        ports=ports,
-        legs=legs_l,
-        wpa=wpa_l,
-        bound=bound_l,
-        bound_reason=reason_l,
-        port_cons=port_cons,
-        overloaded=overloaded,
-        all_ports=all_ports,
-    )
+    return overloaded
 
 
 def _take(prob: _Problem, cap: list[float], i: int, amps: float) -> None:
@@ -394,66 +422,202 @@ def _room(prob: _Problem, cap: list[float], i: int) -> tuple[float, int]:
     return max(best, 0.0), cause
 
 
-def _waterfill(
-    prob: _Problem,
-    members: Sequence[int],
-    floor: Mapping[int, float],
-    weight: Sequence[float] | None,
-    cap: list[float],
-    x: dict[int, float],
-    cause: dict[int, int],
-) -> None:
-    """Max-min fair (weighted) progressive filling of ``members``.
+class _Filling:
+    """Max-min fair (weighted) progressive filling of some candidates (members).
 
     Each member starts at its floor (which must fit in ``cap``) and rises as
     ``weight × level`` until its own bound or a constraint it loads is full.
-    Event-driven: O(non-zeros × log constraints). Writes the members' currents to
-    ``x`` and what stopped each to ``cause``; takes them from ``cap``.
+    Event-driven: O(non-zeros × log constraints). Three kinds of event: a member
+    reaches its own bound, a constraint is full (every member rising on it
+    stops), a waiting member's floor is reached (it starts to rise). The
+    constraints' levels are kept in a heap, each entry valid while its version
+    is the constraint's. :meth:`run` writes the members' currents to ``out.x``
+    and what stopped each to ``out.cause``, and takes them from ``cap``.
     """
-    if not members:
-        return
-    n_cons = len(cap)
-    n_ports = len(prob.ports)
-    port_cons = prob.port_cons
-    cons_ports = prob.cons_ports
-    bound = prob.bound
-    wt = [1.0] * n_ports if weight is None else weight
-    flo = [0.0] * n_ports
-    for i, f in floor.items():
-        flo[i] = f
-    fixed = [0.0] * n_cons  # load of members at their floor or frozen
-    slope = [0.0] * n_cons  # sum of coef × weight of rising members
-    rising = [0] * n_cons  # how many members are rising, per constraint
-    version = [0] * n_cons
-    # Member state: 0 not in this run, 1 waiting at its floor, 2 rising, 3 frozen.
-    state = [0] * n_ports
-    for i in members:
-        state[i] = 1
-        f = flo[i]
-        if f:
-            for c, coef in port_cons[i]:
-                fixed[c] += coef * f
 
-    activations = sorted(members, key=lambda i: (flo[i] / wt[i], i))
-    saturations = sorted(members, key=lambda i: (bound[i] / wt[i], i))
-    heap: list[tuple[float, int, int]] = []
-    dirty: set[int] = set()
+    __slots__ = (
+        "a_pos",
+        "activations",
+        "bound",
+        "cap",
+        "cause",
+        "cons_ports",
+        "dirty",
+        "fixed",
+        "flo",
+        "heap",
+        "port_cons",
+        "rising",
+        "s_pos",
+        "saturations",
+        "slope",
+        "state",
+        "version",
+        "wt",
+        "x",
+    )
 
-    def flush() -> None:
+    def __init__(
+        self,
+        prob: _Problem,
+        floor: Mapping[int, float],
+        weight: Sequence[float] | None,
+        cap: list[float],
+        out: _Outcome,
+    ) -> None:
+        """Every member (a key of ``floor``) waiting at its floor, which loads
+        ``fixed``."""
+        members = list(floor)
+        n_cons = len(cap)
+        n_ports = len(prob.ports)
+        self.cap = cap
+        self.x = out.x
+        self.cause = out.cause
+        self.port_cons = port_cons = prob.port_cons
+        self.cons_ports = prob.cons_ports
+        self.bound = bound = prob.bound
+        self.wt = wt = [1.0] * n_ports if weight is None else weight
+        self.flo = flo = [0.0] * n_ports
+        for i, f in floor.items():
+            flo[i] = f
+        self.fixed = fixed = [0.0] * n_cons  # load of members at their floor or frozen
+        self.slope = [0.0] * n_cons  # sum of coef × weight of rising members
+        self.rising = [0] * n_cons  # how many members are rising, per constraint
+        self.version = [0] * n_cons
+        # Member state: 0 not in this run, 1 waiting at its floor, 2 rising, 3 frozen.
+        self.state = state = [0] * n_ports
+        for i in members:
+            state[i] = 1
+            f = flo[i]
+            if f:
+                for c, coef in port_cons[i]:
+                    fixed[c] += coef * f
+        self.activations = sorted(members, key=lambda i: (flo[i] / wt[i], i))
+        self.saturations = sorted(members, key=lambda i: (bound[i] / wt[i], i))
+        self.a_pos = self.s_pos = 0
+        self.heap: list[tuple[float, int, int]] = []
+        self.dirty: set[int] = set()
+
+    def run(self) -> None:
+        """Fill until every member is frozen; take their load from ``cap``."""
+        level = 0.0
+        left = len(self.saturations)
+        while left:
+            # Next event of each kind; ties: bound first, then constraint, then rise.
+            con_level = self.next_full()
+            sat_level, act_level = self.next_bound_and_rise()
+            if sat_level <= con_level + _EPS and sat_level <= act_level:
+                level = max(level, sat_level)
+                left -= self.reach_bounds(sat_level)
+            elif con_level <= act_level:
+                level = max(level, con_level)
+                left -= self.fill_constraint(level)
+            else:
+                level = max(level, act_level)
+                self.rise(act_level)
+        cap, fixed = self.cap, self.fixed
+        for c in range(len(cap)):  # every member is frozen: ``fixed`` is their load
+            cap[c] -= fixed[c]
+
+    def next_full(self) -> float:
+        """The level at which the next constraint is full, once the levels of
+        those whose load the last event changed are queued."""
+        version, rising, heap = self.version, self.rising, self.heap
+        cap, fixed, slope, dirty = self.cap, self.fixed, self.slope, self.dirty
         for c in dirty:
             version[c] += 1
             if rising[c]:
                 heapq.heappush(heap, ((cap[c] - fixed[c]) / slope[c], version[c], c))
         dirty.clear()
+        while heap and heap[0][1] != version[heap[0][2]]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else math.inf
 
-    def freeze(i: int, amps: float, why: int) -> None:
-        was_rising = state[i] == 2
-        state[i] = 3
-        x[i] = amps
-        cause[i] = why
+    def next_bound_and_rise(self) -> tuple[float, float]:
+        """The levels at which the next member reaches its own bound, and at
+        which the next waiting member's floor is reached."""
+        state, wt = self.state, self.wt
+        saturations, activations = self.saturations, self.activations
+        n = len(saturations)
+        s_pos, a_pos = self.s_pos, self.a_pos
+        while s_pos < n and state[saturations[s_pos]] == 3:
+            s_pos += 1
+        while a_pos < n and state[activations[a_pos]] != 1:
+            a_pos += 1
+        self.s_pos, self.a_pos = s_pos, a_pos
+        sat_level = math.inf
+        if s_pos < n:
+            i = saturations[s_pos]
+            sat_level = self.bound[i] / wt[i]
+        act_level = math.inf
+        if a_pos < n:
+            i = activations[a_pos]
+            act_level = self.flo[i] / wt[i]
+        return sat_level, act_level
+
+    def reach_bounds(self, level: float) -> int:
+        """Freeze every member reaching its own bound at ``level``; how many."""
+        saturations = self.saturations
+        state, bound, wt = self.state, self.bound, self.wt
+        n = len(saturations)
+        s_pos = self.s_pos
+        frozen = 0
+        while s_pos < n:
+            i = saturations[s_pos]
+            if state[i] != 3:
+                if bound[i] / wt[i] > level + _EPS:
+                    break
+                self.freeze(i, bound[i], _BOUND)
+                frozen += 1
+            s_pos += 1
+        self.s_pos = s_pos
+        return frozen
+
+    def fill_constraint(self, level: float) -> int:
+        """Freeze every member still on the next full constraint; how many."""
+        c = heapq.heappop(self.heap)[2]
+        state, wt, flo = self.state, self.wt, self.flo
+        frozen = 0
+        for i in self.cons_ports[c]:
+            st = state[i]
+            if st in {1, 2}:
+                amps = wt[i] * level if st == 2 else flo[i]
+                self.freeze(i, max(amps, flo[i]), c)
+                frozen += 1
+        return frozen
+
+    def rise(self, level: float) -> None:
+        """Every waiting member whose floor is reached at ``level`` rises."""
+        activations, state, wt, flo = self.activations, self.state, self.wt, self.flo
+        fixed, rising, slope, dirty = self.fixed, self.rising, self.slope, self.dirty
+        n = len(activations)
+        a_pos = self.a_pos
+        while a_pos < n:
+            i = activations[a_pos]
+            if state[i] == 1:
+                if flo[i] / wt[i] > level + _EPS:
+                    break
+                state[i] = 2
+                f, wi = flo[i], wt[i]
+                for c, coef in self.port_cons[i]:
+                    fixed[c] -= coef * f
+                    rising[c] += 1
+                    slope[c] += coef * wi
+                    dirty.add(c)
+            a_pos += 1
+        self.a_pos = a_pos
+
+    def freeze(self, i: int, amps: float, why: int) -> None:
+        """Member ``i`` stops at ``amps``, stopped by ``why``."""
+        was_rising = self.state[i] == 2
+        self.state[i] = 3
+        self.x[i] = amps
+        self.cause[i] = why
+        fixed, dirty = self.fixed, self.dirty
         if was_rising:
-            wi = wt[i]
-            for c, coef in port_cons[i]:
+            wi = self.wt[i]
+            rising, slope, version = self.rising, self.slope, self.version
+            for c, coef in self.port_cons[i]:
                 rising[c] -= 1
                 fixed[c] += coef * amps
                 if rising[c]:
@@ -463,72 +627,10 @@ def _waterfill(
                     slope[c] = 0.0
                     version[c] += 1
         else:
-            extra = amps - flo[i]
-            for c, coef in port_cons[i]:
+            extra = amps - self.flo[i]
+            for c, coef in self.port_cons[i]:
                 fixed[c] += coef * extra
                 dirty.add(c)
-
-    level = 0.0
-    a_pos = s_pos = 0
-    n = len(members)
-    left = n
-    inf = math.inf
-    while left:
-        # Next event of each kind; ties: bound first, then constraint, then rise.
-        while s_pos < n and state[saturations[s_pos]] == 3:
-            s_pos += 1
-        while a_pos < n and state[activations[a_pos]] != 1:
-            a_pos += 1
-        while heap and heap[0][1] != version[heap[0][2]]:
-            heapq.heappop(heap)
-        sat_level = (
-            bound[saturations[s_pos]] / wt[saturations[s_pos]] if s_pos < n else inf
-        )
-        con_level = heap[0][0] if heap else inf
-        act_level = (
-            flo[activations[a_pos]] / wt[activations[a_pos]] if a_pos < n else inf
-        )
-
-        if sat_level <= con_level + _EPS and sat_level <= act_level:
-            # Every member reaching its own bound at this level.
-            level = max(level, sat_level)
-            while s_pos < n:
-                i = saturations[s_pos]
-                if state[i] != 3:
-                    if bound[i] / wt[i] > sat_level + _EPS:
-                        break
-                    freeze(i, bound[i], _BOUND)
-                    left -= 1
-                s_pos += 1
-        elif con_level <= act_level:
-            c = heapq.heappop(heap)[2]
-            level = max(level, con_level)
-            for i in cons_ports[c]:
-                st = state[i]
-                if st in {1, 2}:
-                    amps = wt[i] * level if st == 2 else flo[i]
-                    freeze(i, max(amps, flo[i]), c)
-                    left -= 1
-        else:
-            # Every waiting member whose floor is reached at this level rises.
-            level = max(level, act_level)
-            while a_pos < n:
-                i = activations[a_pos]
-                if state[i] == 1:
-                    if flo[i] / wt[i] > act_level + _EPS:
-                        break
-                    state[i] = 2
-                    f, wi = flo[i], wt[i]
-                    for c, coef in port_cons[i]:
-                        fixed[c] -= coef * f
-                        rising[c] += 1
-                        slope[c] += coef * wi
-                        dirty.add(c)
-                a_pos += 1
-        flush()
-
-    for c in range(n_cons):  # every member is frozen: ``fixed`` is their load
-        cap[c] -= fixed[c]
 
 
 def _admit(
@@ -556,8 +658,7 @@ def _share(
     prob: _Problem,
     order: Sequence[int],
     cap: list[float],
-    x: dict[int, float],
-    cause: dict[int, int],
+    out: _Outcome,
     weight: Sequence[float] | None = None,
     floors: Mapping[int, float] | None = None,
 ) -> None:
@@ -570,22 +671,20 @@ def _share(
             _take(prob, scratch, i, f)
     admitted, paused = _admit(prob, fresh, scratch, minimum)
     for i in paused:
-        x[i], cause[i] = 0.0, _PAUSED
+        out.x[i], out.cause[i] = 0.0, _PAUSED
     floor = dict.fromkeys(admitted, minimum)
     if floors:
         floor.update(floors)
-    _waterfill(prob, list(floor), floor, weight, cap, x, cause)
+    if floor:
+        _Filling(prob, floor, weight, cap, out).run()
 
 
 def _greedy(
-    prob: _Problem,
-    order: Sequence[int],
-    cap: list[float],
-    x: dict[int, float],
-    cause: dict[int, int],
+    prob: _Problem, order: Sequence[int], cap: list[float], out: _Outcome
 ) -> None:
     """Serve ports fully, one after the other (first come, first served)."""
     minimum = prob.site.min_current_a
+    x, cause = out.x, out.cause
     for i in order:
         room, why = _room(prob, cap, i)
         if room < minimum - _EPS or room <= _EPS:
@@ -609,23 +708,18 @@ def _deadline_needs(prob: _Problem, i: int) -> tuple[float, float] | None:
     return (left - fastest, energy_ws / (left * prob.wpa[i]))
 
 
-def _run_policy(
-    prob: _Problem, queue: Sequence[int]
-) -> tuple[dict[int, float], dict[int, int], dict[int, float]]:
+def _run_policy(prob: _Problem, queue: Sequence[int]) -> _Outcome:
     """Currents and causes for every candidate; ``queue`` is the rotation order."""
     site = prob.site
     cap = list(prob.cap)
-    x: dict[int, float] = {}
-    cause: dict[int, int] = {}
-    required: dict[int, float] = {}
-    minimum = site.min_current_a
+    out = _Outcome()
     policy = site.policy
 
     if policy is Policy.FIRST_COME:
         order = sorted(queue, key=lambda i: (_arrived(prob, i), prob.ports[i].id))
-        _greedy(prob, order, cap, x, cause)
+        _greedy(prob, order, cap, out)
     elif policy is Policy.EQUAL_SHARE:
-        _share(prob, queue, cap, x, cause)
+        _share(prob, queue, cap, out)
     elif policy is Policy.PROPORTIONAL:
         # Power in proportion to rated power: weight = current at rated power.
         weight = [
@@ -633,39 +727,48 @@ def _run_policy(
             / prob.wpa[i]
             for i, p in enumerate(prob.ports)
         ]
-        _share(prob, queue, cap, x, cause, weight=weight)
+        _share(prob, queue, cap, out, weight=weight)
     elif policy is Policy.PRIORITY:
         tiers = sorted({_priority(prob, i) for i in queue}, reverse=True)
         for tier in tiers:
             members = [i for i in queue if _priority(prob, i) == tier]
-            _share(prob, members, cap, x, cause)
+            _share(prob, members, cap, out)
     else:  # Policy.DEADLINE
-        needs = {i: n for i in queue if (n := _deadline_needs(prob, i)) is not None}
-        # Deadlines that can still be met come first, least laxity first; one
-        # that cannot be met even at full speed must not make the others miss.
-        urgent = sorted(
-            needs,
-            key=lambda i: (
-                needs[i][1] > prob.bound[i] + _EPS,
-                needs[i][0],
-                prob.ports[i].id,
-            ),
-        )
-        floors: dict[int, float] = {}
-        staged = list(cap)  # the water-filling below takes the floors from ``cap``
-        for i in urgent:
-            required[i] = needs[i][1]
-            target = min(prob.bound[i], max(needs[i][1], minimum))
-            room, why = _room(prob, staged, i)
-            give = min(room, target)
-            if give < minimum - _EPS or give <= _EPS:
-                x[i], cause[i] = 0.0, _PAUSED if why == _BOUND else why
-                continue
-            floors[i] = give
-            _take(prob, staged, i, give)
-        rest = [i for i in queue if i not in needs]
-        _share(prob, rest, cap, x, cause, floors=floors)
-    return x, cause, required
+        _deadline(prob, queue, cap, out)
+    return out
+
+
+def _deadline(
+    prob: _Problem, queue: Sequence[int], cap: list[float], out: _Outcome
+) -> None:
+    """The deadline policy: each vehicle with a deadline is given what it needs
+    first, as a floor; the others, and what is left, are shared."""
+    minimum = prob.site.min_current_a
+    needs = {i: n for i in queue if (n := _deadline_needs(prob, i)) is not None}
+    # Deadlines that can still be met come first, least laxity first; one
+    # that cannot be met even at full speed must not make the others miss.
+    urgent = sorted(
+        needs,
+        key=lambda i: (
+            needs[i][1] > prob.bound[i] + _EPS,
+            needs[i][0],
+            prob.ports[i].id,
+        ),
+    )
+    floors: dict[int, float] = {}
+    staged = list(cap)  # the water-filling below takes the floors from ``cap``
+    for i in urgent:
+        out.required[i] = needs[i][1]
+        target = min(prob.bound[i], max(needs[i][1], minimum))
+        room, why = _room(prob, staged, i)
+        give = min(room, target)
+        if give < minimum - _EPS or give <= _EPS:
+            out.x[i], out.cause[i] = 0.0, _PAUSED if why == _BOUND else why
+            continue
+        floors[i] = give
+        _take(prob, staged, i, give)
+    rest = [i for i in queue if i not in needs]
+    _share(prob, rest, cap, out, floors=floors)
 
 
 def _full_wpa(site: Site, port: Port) -> float:
@@ -697,24 +800,22 @@ def allocate(site: Site, state: RotationState | None = None) -> Allocation:
     queue = _queue(prob, candidates, state)
     since = site.now_s if state is None or state.since_s is None else state.since_s
 
-    x: dict[int, float] = {}
-    cause: dict[int, int] = {}
-    required: dict[int, float] = {}
+    out = _Outcome()
     feasible = not prob.overloaded
     if feasible:
-        x, cause, required = _run_policy(prob, queue)
-        paused = [i for i in queue if cause.get(i) == _PAUSED]
+        out = _run_policy(prob, queue)
+        paused = [i for i in queue if out.cause.get(i) == _PAUSED]
         if not paused:
             since = site.now_s
         elif site.now_s - since >= site.rotation_period_s - _EPS:
             queue = paused + [i for i in queue if i not in set(paused)]
             since = site.now_s
-            x, cause, required = _run_policy(prob, queue)
+            out = _run_policy(prob, queue)
 
     rotation = RotationState(
         queue=tuple(prob.ports[i].id for i in queue), since_s=since
     )
-    return _result(prob, x, cause, required, feasible, rotation)
+    return _result(prob, out, feasible, rotation)
 
 
 def _queue(
@@ -734,59 +835,105 @@ def _queue(
 
 
 def _result(
-    prob: _Problem,
-    x: Mapping[int, float],
-    cause: Mapping[int, int],
-    required: Mapping[int, float],
-    feasible: bool,
-    rotation: RotationState,
+    prob: _Problem, out: _Outcome, feasible: bool, rotation: RotationState
 ) -> Allocation:
-    site = prob.site
-    supply = site.supply
-    n_legs = supply.legs
-    minimum = site.min_current_a
-    index = {p.id: i for i, p in enumerate(prob.ports)}
-    by_id = {g.id: g for g in site.groups}
-    # EV load per group: each port adds to its own group, then sums go up the tree.
-    load = {gid: [0.0] * n_legs for gid in by_id}
-    power = dict.fromkeys(by_id, 0.0)  # watts
+    ports, load, power = _port_results(prob, out, feasible)
+    _add_up(prob, load, power)
+    return Allocation(
+        ports=ports,
+        groups=_group_results(prob, load, power),
+        feasible=feasible,
+        rotation=rotation,
+        overloaded=tuple(prob.overloaded),
+    )
 
+
+def _port_results(
+    prob: _Problem, out: _Outcome, feasible: bool
+) -> tuple[dict[str, PortAllocation], dict[str, list[float]], dict[str, float]]:
+    """Every port's allocation, and the EV load (A per leg, W) each group's
+    own ports put on it."""
+    site = prob.site
+    load = {g.id: [0.0] * site.supply.legs for g in site.groups}
+    power = dict.fromkeys(load, 0.0)  # watts
+    candidates = _candidate_results(prob, out, feasible)
+    k = 0  # the candidates are the online ports with a vehicle, in id order
     ports: dict[str, PortAllocation] = {}
     for port in prob.all_ports:
-        i = index.get(port.id)
-        required_a: float | None = None
-        at_risk: bool | None = None
-        if i is not None:
-            legs, bound, wpa = prob.legs[i], prob.bound[i], prob.wpa[i]
-            amps = 0.0
-            if feasible:
-                # Microampere resolution, rounded down (never above a bound):
-                # quantizing coarser here would waste up to a step per port;
-                # commands are rounded down to each charger's step later.
-                amps = math.floor(x.get(i, 0.0) * 1e6 + 1e-3) / 1e6
-                if amps < minimum - NOISE_A:
-                    amps = 0.0
-                elif amps < minimum:
-                    amps = minimum
-            reason = _reason(prob, i, amps, cause.get(i), feasible)
-            if i in required:
-                required_a = required[i]
-                at_risk = amps + 0.01 < required[i]
-        elif not port.online:
-            conn = port.conn
-            amps, legs, wpa = site.failsafe_of(port), conn.legs, 0.0
-            wpa = supply.watts_per_amp(conn, legs)
-            reason, bound = REASON_OFFLINE, 0.0
+        if not port.online:
+            given, wpa = _offline_result(site, port)
+        elif port.ev is None:
+            ports[port.id] = _NO_VEHICLE
+            continue
         else:
-            amps, reason, legs, bound, wpa = 0.0, REASON_NO_VEHICLE, (), 0.0, 0.0
+            given, wpa = candidates[k], prob.wpa[k]
+            k += 1
+        amps = given.current_a
         if amps:
             own = load[port.group]
-            for leg in legs:
+            for leg in given.legs:
                 own[leg] += amps
             power[port.group] += amps * wpa
-        ports[port.id] = PortAllocation(
-            amps, reason, legs, amps * wpa / 1000.0, bound, required_a, at_risk
+        ports[port.id] = given
+    return ports, load, power
+
+
+_NO_VEHICLE = PortAllocation(0.0, REASON_NO_VEHICLE, (), 0.0, 0.0)
+
+
+def _candidate_results(
+    prob: _Problem, out: _Outcome, feasible: bool
+) -> list[PortAllocation]:
+    """Each candidate's allocation, by index.
+
+    Currents are given at microampere resolution, rounded down (never above a
+    bound): quantizing coarser here would waste up to a step per port; commands
+    are rounded down to each charger's step later.
+    """
+    minimum = prob.site.min_current_a
+    x, cause, required = out.x, out.cause, out.required
+    given: list[PortAllocation] = []
+    for i, (legs, bound, wpa) in enumerate(
+        zip(prob.legs, prob.bound, prob.wpa, strict=True)
+    ):
+        amps = 0.0
+        if feasible:
+            amps = math.floor(x.get(i, 0.0) * 1e6 + 1e-3) / 1e6
+            if amps < minimum - NOISE_A:
+                amps = 0.0
+            elif amps < minimum:
+                amps = minimum
+        required_a = required.get(i)
+        given.append(
+            PortAllocation(
+                amps,
+                _reason(prob, i, amps, cause.get(i), feasible),
+                legs,
+                amps * wpa / 1000.0,
+                bound,
+                required_a,
+                None if required_a is None else amps + 0.01 < required_a,
+            )
         )
+    return given
+
+
+def _offline_result(site: Site, port: Port) -> tuple[PortAllocation, float]:
+    """An offline port's allocation (its failsafe current), and its watts per
+    ampere."""
+    conn = port.conn
+    amps, legs = site.failsafe_of(port), conn.legs
+    wpa = site.supply.watts_per_amp(conn, legs)
+    return PortAllocation(amps, REASON_OFFLINE, legs, amps * wpa / 1000.0, 0.0), wpa
+
+
+def _add_up(
+    prob: _Problem, load: dict[str, list[float]], power: dict[str, float]
+) -> None:
+    """Add each group's load to its parent's (leaves first), then every group's
+    own non-EV load, which is measured at each group itself."""
+    site = prob.site
+    by_id = {g.id: g for g in site.groups}
     for gid in sorted(by_id, key=lambda g: -len(prob.chains[g])):  # leaves first
         parent = by_id[gid].parent
         if parent is not None:
@@ -794,12 +941,18 @@ def _result(
             for leg, amps in enumerate(load[gid]):
                 up[leg] += amps
             power[parent] += power[gid]
-    for gid, g in by_id.items():  # non-EV load is measured at each group itself
-        for leg in range(n_legs):
+    volts = site.supply.voltage_ln_v
+    for gid, g in by_id.items():
+        for leg in range(site.supply.legs):
             unmanaged = g.unmanaged_on(leg)
             load[gid][leg] += unmanaged
-            power[gid] += unmanaged * supply.voltage_ln_v
+            power[gid] += unmanaged * volts
 
+
+def _group_results(
+    prob: _Problem, load: Mapping[str, list[float]], power: Mapping[str, float]
+) -> dict[str, GroupAllocation]:
+    by_id = {g.id: g for g in prob.site.groups}
     groups: dict[str, GroupAllocation] = {}
     for gid in prob.group_ids:
         g = by_id[gid]
@@ -814,13 +967,7 @@ def _result(
             power_kw=round(power[gid] / 1000.0, 3),
             max_power_kw=g.max_power_kw,
         )
-    return Allocation(
-        ports=ports,
-        groups=groups,
-        feasible=feasible,
-        rotation=rotation,
-        overloaded=tuple(prob.overloaded),
-    )
+    return groups
 
 
 def _reason(
