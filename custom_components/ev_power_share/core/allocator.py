@@ -101,7 +101,11 @@ class GroupAllocation(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
-    """The result of one allocation."""
+    """The result of one allocation.
+
+    ``ports`` holds every port of the site and ``groups`` every power group,
+    each by id, in the order of their ids.
+    """
 
     ports: Mapping[str, PortAllocation]
     groups: Mapping[str, GroupAllocation]

@@ -8,7 +8,7 @@ Units: amperes per phase (A), volts (V), kilowatts (kW), seconds (s).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 import math
@@ -234,8 +234,31 @@ def _non_negative(value: float, name: str) -> None:
         raise ModelError(name, "must be a number >= 0")
 
 
+def _non_negative_or_none(value: float | None, name: str) -> None:
+    """Like :func:`_non_negative`, for an optional value (None is fine)."""
+    if value is not None:
+        _non_negative(value, name)
+
+
 def validate_site(site: Site) -> None:
     """Raise :class:`ModelError` for the first thing that is wrong with ``site``."""
+    _validate_settings(site)
+    index: dict[str, int] = {}
+    for i, group in enumerate(site.groups):
+        _validate_group(group, f"groups[{i}]", index, site.supply)
+        index[group.id] = i
+    _validate_tree(site.groups, index)
+    port_ids: set[str] = set()
+    for i, port in enumerate(site.ports):
+        where = f"ports[{i}]"
+        if port.id in port_ids:
+            raise ModelError(f"{where}.id", f"duplicate port id {port.id!r}")
+        port_ids.add(port.id)
+        validate_port(port, index, site.supply, where)
+
+
+def _validate_settings(site: Site) -> None:
+    """The site's own numbers, and that it has a group."""
     supply = site.supply
     if not (math.isfinite(supply.voltage_ln_v) and supply.voltage_ln_v > 0):
         raise ModelError("supply.voltage_ln_v", "must be a positive number")
@@ -247,51 +270,46 @@ def validate_site(site: Site) -> None:
     if not site.groups:
         raise ModelError("groups", "at least one group is needed")
 
-    index: dict[str, int] = {}
-    for i, group in enumerate(site.groups):
-        where = f"groups[{i}]"
-        if not group.id:
-            raise ModelError(f"{where}.id", "must be a non-empty string")
-        if group.id in index:
-            raise ModelError(f"{where}.id", f"duplicate group id {group.id!r}")
-        index[group.id] = i
-        _positive_or_none(group.rating_a, f"{where}.rating_a")
-        cf = group.continuous_factor
-        if not (math.isfinite(cf) and 0 < cf <= 1):
-            raise ModelError(f"{where}.continuous_factor", "must be in (0, 1]")
-        _positive_or_none(group.max_power_kw, f"{where}.max_power_kw")
-        if group.override_a is not None:
-            _non_negative(group.override_a, f"{where}.override_a")
-        if len(group.unmanaged_a) > 3:
-            raise ModelError(f"{where}.unmanaged_a", "at most one value per leg (3)")
-        for leg, amps in enumerate(group.unmanaged_a):
-            if not math.isfinite(amps):
-                raise ModelError(f"{where}.unmanaged_a[{leg}]", "must be a number")
-            if leg >= supply.legs and amps != 0:
-                raise ModelError(
-                    f"{where}.unmanaged_a[{leg}]",
-                    f"the {supply.system} supply has no leg {LEG_NAMES[leg]}",
-                )
 
-    for i, group in enumerate(site.groups):
+def _validate_group(
+    group: Group, where: str, seen: Collection[str], supply: Supply
+) -> None:
+    """One group alone (``seen``: the ids of the groups before it)."""
+    if not group.id:
+        raise ModelError(f"{where}.id", "must be a non-empty string")
+    if group.id in seen:
+        raise ModelError(f"{where}.id", f"duplicate group id {group.id!r}")
+    _positive_or_none(group.rating_a, f"{where}.rating_a")
+    cf = group.continuous_factor
+    if not (math.isfinite(cf) and 0 < cf <= 1):
+        raise ModelError(f"{where}.continuous_factor", "must be in (0, 1]")
+    _positive_or_none(group.max_power_kw, f"{where}.max_power_kw")
+    _non_negative_or_none(group.override_a, f"{where}.override_a")
+    if len(group.unmanaged_a) > 3:
+        raise ModelError(f"{where}.unmanaged_a", "at most one value per leg (3)")
+    for leg, amps in enumerate(group.unmanaged_a):
+        if not math.isfinite(amps):
+            raise ModelError(f"{where}.unmanaged_a[{leg}]", "must be a number")
+        if leg >= supply.legs and amps != 0:
+            raise ModelError(
+                f"{where}.unmanaged_a[{leg}]",
+                f"the {supply.system} supply has no leg {LEG_NAMES[leg]}",
+            )
+
+
+def _validate_tree(groups: Sequence[Group], index: Mapping[str, int]) -> None:
+    """Every parent is a group, and no group is its own ancestor."""
+    for i, group in enumerate(groups):
         if group.parent is not None and group.parent not in index:
             raise ModelError(f"groups[{i}].parent", f"unknown group {group.parent!r}")
-    for i, group in enumerate(site.groups):
+    for i, group in enumerate(groups):
         seen = {group.id}
         parent = group.parent
         while parent is not None:
             if parent in seen:
                 raise ModelError(f"groups[{i}].parent", "groups form a cycle")
             seen.add(parent)
-            parent = site.groups[index[parent]].parent
-
-    port_ids: set[str] = set()
-    for i, port in enumerate(site.ports):
-        where = f"ports[{i}]"
-        if port.id in port_ids:
-            raise ModelError(f"{where}.id", f"duplicate port id {port.id!r}")
-        port_ids.add(port.id)
-        validate_port(port, index, supply, where)
+            parent = groups[index[parent]].parent
 
 
 def validate_port(
@@ -317,8 +335,7 @@ def validate_port(
     if not (math.isfinite(port.max_a) and port.max_a >= 0):
         raise ModelError(f"{where}.max_a", "must be a number >= 0")
     _positive_or_none(port.rated_kw, f"{where}.rated_kw")
-    if port.failsafe_a is not None:
-        _non_negative(port.failsafe_a, f"{where}.failsafe_a")
+    _non_negative_or_none(port.failsafe_a, f"{where}.failsafe_a")
     if port.ev is not None:
         _validate_vehicle(port.ev, f"{where}.ev")
 
@@ -363,15 +380,11 @@ def _validate_vehicle(ev: Vehicle, where: str) -> None:
     if ev.phases not in (1, 2, 3):
         raise ModelError(f"{where}.phases", "must be 1, 2 or 3")
     _non_negative(ev.max_a, f"{where}.max_a")
-    if ev.draw_a is not None:
-        _non_negative(ev.draw_a, f"{where}.draw_a")
-    if ev.offered_a is not None:
-        _non_negative(ev.offered_a, f"{where}.offered_a")
-    if ev.draw_offered_a is not None:
-        _non_negative(ev.draw_offered_a, f"{where}.draw_offered_a")
+    _non_negative_or_none(ev.draw_a, f"{where}.draw_a")
+    _non_negative_or_none(ev.offered_a, f"{where}.offered_a")
+    _non_negative_or_none(ev.draw_offered_a, f"{where}.draw_offered_a")
     if not math.isfinite(ev.arrived_s):
         raise ModelError(f"{where}.arrived_s", "must be a number")
-    if ev.energy_needed_kwh is not None:
-        _non_negative(ev.energy_needed_kwh, f"{where}.energy_needed_kwh")
+    _non_negative_or_none(ev.energy_needed_kwh, f"{where}.energy_needed_kwh")
     if ev.departure_s is not None and not math.isfinite(ev.departure_s):
         raise ModelError(f"{where}.departure_s", "must be a number or null")
