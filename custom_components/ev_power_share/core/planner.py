@@ -269,54 +269,12 @@ def plan_charging(
         ),
         "solar",
     )
-    p_max = request.max_power_w
-    end = request.departure_s
-    cuts = {now_s, end}
-    for start, stop, _ in (*price_list, *solar_list):
-        cuts.update(t for t in (start, stop) if now_s < t < end)
-    times = sorted(t for t in cuts if now_s <= t <= end)
-    price_starts = [s for s, _, _ in price_list]
-    solar_starts = [s for s, _, _ in solar_list]
-
-    # (start, end, price, solar_w) per slot; pieces: (order key, slot, kWh, price).
-    spans: list[tuple[float, float, float | None, float]] = []
-    for start, stop in itertools.pairwise(times):
-        if stop - start <= _EPS:
-            continue
-        price = _covering(price_list, price_starts, start)
-        sun = _covering(solar_list, solar_starts, start) or 0.0
-        spans.append((start, stop, price, min(p_max, max(0.0, sun))))
-    pieces: list[tuple[tuple[float, float, int], int, float, float]] = []
-    for k, (start, stop, price, sun) in enumerate(spans):
-        hours = (stop - start) / 3600.0
-        rank = math.inf if price is None else price
-        if sun > 0:
-            pieces.append(
-                ((min(solar_price, rank), start, 0), k, sun * hours / 1000, solar_price)
-            )
-        grid_kwh = (p_max - sun) * hours / 1000
-        if grid_kwh > 0:
-            pieces.append(
-                ((rank, start, 1), k, grid_kwh, 0.0 if price is None else price)
-            )
-    pieces.sort(key=lambda piece: piece[0])
-
+    spans = _spans(now_s, request, price_list, solar_list)
+    pieces = _pieces(spans, request.max_power_w, solar_price)
     need = request.energy_kwh
     capacity = sum(piece[2] for piece in pieces)
     at_risk = need > capacity + _EPS * max(1.0, need)
-    energy = [0.0] * len(spans)
-    from_sun = [0.0] * len(spans)
-    cost = 0.0
-    left = need
-    for (_, _, kind), k, kwh, price in pieces:
-        if left <= 0 and not at_risk:
-            break
-        take = kwh if at_risk else min(kwh, left)
-        left -= take
-        energy[k] += take
-        if kind == 0:
-            from_sun[k] += take
-        cost += take * price
+    energy, from_sun, cost = _fill(pieces, len(spans), need, at_risk)
     slots = tuple(
         PlannedSlot(start, stop, price, sun, energy[k], from_sun[k])
         for k, (start, stop, price, sun) in enumerate(spans)
@@ -331,3 +289,75 @@ def plan_charging(
         at_risk=at_risk,
         shortfall_kwh=max(0.0, need - total) if at_risk else 0.0,
     )
+
+
+_Span = tuple[float, float, float | None, float]
+"""A slot: start, end, grid price (None: unpriced) and the usable surplus (W)."""
+_Piece = tuple[tuple[float, float, int], int, float, float]
+"""Energy on offer: its order (price, start, 0 sun / 1 grid), slot, kWh, price."""
+
+
+def _spans(
+    now_s: float,
+    request: ChargeRequest,
+    price_list: list[tuple[float, float, float]],
+    solar_list: list[tuple[float, float, float]],
+) -> list[_Span]:
+    """The slots of ``[now_s, departure)``, cut at every forecast boundary."""
+    p_max = request.max_power_w
+    end = request.departure_s
+    cuts = {now_s, end}
+    for start, stop, _ in (*price_list, *solar_list):
+        cuts.update(t for t in (start, stop) if now_s < t < end)
+    times = sorted(t for t in cuts if now_s <= t <= end)
+    price_starts = [s for s, _, _ in price_list]
+    solar_starts = [s for s, _, _ in solar_list]
+    spans: list[_Span] = []
+    for start, stop in itertools.pairwise(times):
+        if stop - start <= _EPS:
+            continue
+        price = _covering(price_list, price_starts, start)
+        sun = _covering(solar_list, solar_starts, start) or 0.0
+        spans.append((start, stop, price, min(p_max, max(0.0, sun))))
+    return spans
+
+
+def _pieces(spans: list[_Span], p_max: float, solar_price: float) -> list[_Piece]:
+    """Each slot's sun and grid energy, cheapest first (then earliest, sun
+    before grid); unpriced grid energy last."""
+    pieces: list[_Piece] = []
+    for k, (start, stop, price, sun) in enumerate(spans):
+        hours = (stop - start) / 3600.0
+        rank = math.inf if price is None else price
+        if sun > 0:
+            pieces.append(
+                ((min(solar_price, rank), start, 0), k, sun * hours / 1000, solar_price)
+            )
+        grid_kwh = (p_max - sun) * hours / 1000
+        if grid_kwh > 0:
+            pieces.append(
+                ((rank, start, 1), k, grid_kwh, 0.0 if price is None else price)
+            )
+    pieces.sort(key=lambda piece: piece[0])
+    return pieces
+
+
+def _fill(
+    pieces: list[_Piece], n_slots: int, need: float, at_risk: bool
+) -> tuple[list[float], list[float], float]:
+    """Energy per slot, of which from the sun, and the cost: ``need`` from the
+    cheapest pieces on; every piece when at risk."""
+    energy = [0.0] * n_slots
+    from_sun = [0.0] * n_slots
+    cost = 0.0
+    left = need
+    for (_, _, kind), k, kwh, price in pieces:
+        if left <= 0 and not at_risk:
+            break
+        take = kwh if at_risk else min(kwh, left)
+        left -= take
+        energy[k] += take
+        if kind == 0:
+            from_sun[k] += take
+        cost += take * price
+    return energy, from_sun, cost

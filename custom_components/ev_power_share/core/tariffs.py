@@ -83,18 +83,31 @@ def price_forecast(
         value = attributes.get(name)
         if isinstance(value, list):
             items += [i for i in value if isinstance(i, Mapping)]
-    parsed: list[tuple[datetime, datetime | None, float]] = []
-    for item in items:
-        start = _when(_first(item, START_KEYS), default_tz)
-        raw = _first(item, VALUE_KEYS)
-        try:
-            price = float(raw)
-        except (TypeError, ValueError):
-            continue
-        if start is None or not math.isfinite(price):
-            continue
-        parsed.append((start, _when(_first(item, END_KEYS), default_tz), price))
+    parsed = [p for item in items if (p := _parsed(item, default_tz)) is not None]
     parsed.sort(key=lambda p: p[0])
+    return _slots(parsed)
+
+
+def _parsed(
+    item: Mapping[str, Any], default_tz: tzinfo
+) -> tuple[datetime, datetime | None, float] | None:
+    """An item's start, end (if it has one) and price; None if it has no
+    usable start or price."""
+    start = _when(_first(item, START_KEYS), default_tz)
+    raw = _first(item, VALUE_KEYS)
+    try:
+        price = float(raw)
+    except (TypeError, ValueError):
+        return None
+    if start is None or not math.isfinite(price):
+        return None
+    return start, _when(_first(item, END_KEYS), default_tz), price
+
+
+def _slots(parsed: list[tuple[datetime, datetime | None, float]]) -> list[PriceSlot]:
+    """Slots of the parsed items (sorted by start): an item without an end
+    lasts until the next one's start (the last one as long as the one before
+    it, or an hour); an item starting inside the previous slot is dropped."""
     slots: list[PriceSlot] = []
     for i, (start, given_end, price) in enumerate(parsed):
         if slots and start.timestamp() < slots[-1].end_s:
