@@ -71,8 +71,8 @@ A missing grid reading counts as no surplus: caps shrink, never grow.
 
 Where the parts live: :mod:`.solar_settings` (the modes, the settings, the
 controller's inputs and outputs), :mod:`.solar_controller` (the controller),
-:mod:`.solar_caps` (between a site and the controller); every name is
-importable from here.
+:mod:`.surplus_filter` (its smoothing of the surplus), :mod:`.solar_caps`
+(between a site and the controller); every name is importable from here.
 
 No Home Assistant imports; no I/O.
 """

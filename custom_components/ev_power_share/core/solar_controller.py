@@ -1,15 +1,15 @@
 """The solar controller: per-port current caps from the site's grid power.
 
-:class:`SolarController` keeps the surplus's moving average and every solar
-port's state, and follows the rules described in :mod:`.solar`. No Home
+:class:`SolarController` keeps the surplus's moving average (a
+:class:`.surplus_filter.SurplusFilter`) and every solar port's state, and
+follows the rules described in :mod:`.solar`. No Home
 Assistant imports; no I/O.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 
 from .solar_settings import (
@@ -21,6 +21,7 @@ from .solar_settings import (
     SolarSettings,
     SolarState,
 )
+from .surplus_filter import SurplusFilter
 
 _EPS = 1e-6
 
@@ -41,34 +42,6 @@ class _PortState:
     """Time an increase waits after a decrease (grows while the cap bounces)."""
 
 
-@dataclass(slots=True)
-class _Filter:
-    """Moving average of the surplus and its running minimum over a window."""
-
-    tau_s: float
-    window_s: float
-    value: float | None = None
-    at_s: float | None = None
-    mins: deque[tuple[float, float]] = field(default_factory=deque)
-
-    def update(self, now_s: float, sample: float) -> tuple[float, float]:
-        if self.value is None or self.at_s is None:
-            self.value = sample
-        else:
-            dt = max(0.0, now_s - self.at_s)
-            alpha = 1.0 if self.tau_s <= 0 else 1.0 - math.exp(-dt / self.tau_s)
-            self.value += alpha * (sample - self.value)
-        self.at_s = now_s
-        mins = self.mins
-        while mins and mins[-1][1] >= self.value:
-            mins.pop()
-        mins.append((now_s, self.value))
-        while mins[0][0] < now_s - self.window_s - _EPS:
-            mins.popleft()
-        # The window's minimum includes the value in force at its start.
-        return self.value, mins[0][1]
-
-
 class SolarController:
     """Current caps for ports in solar modes, from the site's grid power."""
 
@@ -76,7 +49,7 @@ class SolarController:
         """Start with no history: the first sample initialises the average."""
         self.settings = settings or SolarSettings()
         s = self.settings
-        self._filter = _Filter(s.smoothing_s, s.sustain_s)
+        self._filter = SurplusFilter(s.smoothing_s, s.sustain_s)
         self._ports: dict[str, _PortState] = {}
         self._bucket = 0.0
         self._over_since: float | None = None
@@ -86,7 +59,7 @@ class SolarController:
     def reset(self) -> None:
         """Forget the surplus history and every port's state."""
         s = self.settings
-        self._filter = _Filter(s.smoothing_s, s.sustain_s)
+        self._filter = SurplusFilter(s.smoothing_s, s.sustain_s)
         self._ports.clear()
         self._bucket = 0.0
         self._over_since = self._import_since = None
@@ -108,35 +81,13 @@ class SolarController:
         power (W, ≥ 0; charging counts as 0). Ports absent from ``ports`` are
         forgotten; ``fast`` and ``scheduled`` ports get no cap.
         """
-        s = self.settings
         given = {p.id: p for p in ports}
         solar = sorted(
             (p for p in given.values() if p.mode in SOLAR_MODES), key=lambda p: p.id
         )
-        drawn = sum(max(0.0, ev_w.get(p.id, 0.0)) for p in solar)
-        if grid_w is None or not math.isfinite(grid_w):
-            raw = 0.0
-        else:
-            raw = drawn - grid_w
-            if not s.battery_discharge_is_surplus:
-                raw -= max(0.0, battery_discharge_w)
-        raw -= s.reserve_w
+        raw = self._surplus(grid_w, ev_w, solar, battery_discharge_w)
         smooth, sustained = self._filter.update(now_s, raw)
-
-        solar_ids = {p.id for p in solar}
-        for pid in [pid for pid in self._ports if pid not in solar_ids]:
-            del self._ports[pid]
-        for p in solar:
-            if p.id not in self._ports:
-                self._ports[p.id] = _PortState(on=False, since_s=now_s)
-            st = self._ports[p.id]
-            if p.mode is ChargeMode.MIN_SOLAR and not st.on:
-                st.on, st.since_s, st.started_s = True, now_s, -math.inf
-                st.cap_a = self._clamp(p.min_a, p)
-                st.changed_s = now_s
-            elif st.on:  # a port's bounds may change (a vehicle's or user's limit)
-                st.cap_a = self._clamp(st.cap_a, p)
-
+        self._track(now_s, solar)
         running = sorted(
             (p for p in solar if self._ports[p.id].on),
             key=lambda p: (
@@ -149,10 +100,54 @@ class SolarController:
         self._adjust(now_s, running, raw, smooth, sustained, ev_w, states)
         self._last_s = now_s
         self._start_stop(now_s, solar, running, smooth, sustained, states)
+        caps, status = self._outcome(given.values(), states)
+        return SolarDecision(caps, status, raw, smooth, sustained)
 
+    # -- internals ---------------------------------------------------------
+
+    def _surplus(
+        self,
+        grid_w: float | None,
+        ev_w: Mapping[str, float],
+        solar: Sequence[SolarPort],
+        battery_discharge_w: float,
+    ) -> float:
+        """The surplus available to the solar-mode ports (raw, this cycle)."""
+        s = self.settings
+        drawn = sum(max(0.0, ev_w.get(p.id, 0.0)) for p in solar)
+        if grid_w is None or not math.isfinite(grid_w):
+            raw = 0.0
+        else:
+            raw = drawn - grid_w
+            if not s.battery_discharge_is_surplus:
+                raw -= max(0.0, battery_discharge_w)
+        return raw - s.reserve_w
+
+    def _track(self, now_s: float, solar: Sequence[SolarPort]) -> None:
+        """Forget the ports no longer in a solar mode, start tracking new ones
+        (a ``min_solar`` port charges at once), and keep running ports' caps
+        within their bounds (a vehicle's or user's limit may change)."""
+        solar_ids = {p.id for p in solar}
+        for pid in [pid for pid in self._ports if pid not in solar_ids]:
+            del self._ports[pid]
+        for p in solar:
+            if p.id not in self._ports:
+                self._ports[p.id] = _PortState(on=False, since_s=now_s)
+            st = self._ports[p.id]
+            if p.mode is ChargeMode.MIN_SOLAR and not st.on:
+                st.on, st.since_s, st.started_s = True, now_s, -math.inf
+                st.cap_a = self._clamp(p.min_a, p)
+                st.changed_s = now_s
+            elif st.on:
+                st.cap_a = self._clamp(st.cap_a, p)
+
+    def _outcome(
+        self, given: Iterable[SolarPort], states: Mapping[str, SolarState]
+    ) -> tuple[dict[str, float], dict[str, SolarPortStatus]]:
+        """The caps and statuses of the ``off`` and solar-mode ports."""
         caps: dict[str, float] = {}
         status: dict[str, SolarPortStatus] = {}
-        for p in given.values():
+        for p in given:
             if p.mode is ChargeMode.OFF:
                 caps[p.id] = 0.0
                 status[p.id] = SolarPortStatus(0.0, SolarState.OFF, None)
@@ -161,9 +156,7 @@ class SolarController:
                 cap = st.cap_a if st.on else 0.0
                 caps[p.id] = cap
                 status[p.id] = SolarPortStatus(cap, states[p.id], st.since_s)
-        return SolarDecision(caps, status, raw, smooth, sustained)
-
-    # -- internals ---------------------------------------------------------
+        return caps, status
 
     def _clamp(self, amps: float, p: SolarPort) -> float:
         """Whole steps (down), between the port's minimum and maximum."""
@@ -204,6 +197,39 @@ class SolarController:
         # Import the running ports may cause indefinitely: the tolerance, plus the
         # allowance that lets a cap round up to the next step.
         tol = s.import_tolerance_w + s.round_up_w
+        cut = self._import_used(now_s, running, raw, drawn, tol)
+        down = self._fill(min(raw, smooth) + tol, running)
+        up = self._fill(sustained - s.increase_margin_w + s.round_up_w, running)
+        settled = smooth - sustained <= s.settled_w + _EPS
+        left = smooth + tol
+        for p, want_dn, want_up in zip(running, down, up, strict=True):
+            st = self._ports[p.id]
+            left -= p.min_w
+            short = left < -_EPS
+            if p.mode is ChargeMode.SOLAR:
+                self._mark_short(st, short, now_s)
+            new = self._moved(
+                now_s, p, st, (want_dn, want_up), cut=cut, settled=settled
+            )
+            if abs(new - st.cap_a) > _EPS:
+                self._changed(st, new, now_s)
+            states[p.id] = SolarState.SHORT if short else SolarState.CHARGING
+        if cut:  # what is left at the minimum is the stop timer's business
+            self._bucket = 0.0
+            self._over_since = None
+
+    def _import_used(
+        self,
+        now_s: float,
+        running: Sequence[SolarPort],
+        raw: float,
+        drawn: Mapping[str, float],
+        tol: float,
+    ) -> bool:
+        """Fill the import bucket with what the running ports import beyond
+        ``tol``; whether the caps are to go down (the budget is used, or the
+        import has lasted the decrease delay)."""
+        s = self.settings
         # Import caused by the running ports: what they draw (at most their caps:
         # a decrease on its way is not counted twice) beyond the surplus.
         ev_w = sum(
@@ -223,45 +249,45 @@ class SolarController:
                 self._import_since = now_s
         else:
             self._over_since = self._import_since = None
-        cut = self._bucket >= s.import_budget_j - _EPS or (
+        return self._bucket >= s.import_budget_j - _EPS or (
             self._over_since is not None
             and now_s - self._over_since >= s.decrease_delay_s - _EPS
         )
-        down = self._fill(min(raw, smooth) + tol, running)
-        up = self._fill(sustained - s.increase_margin_w + s.round_up_w, running)
-        settled = smooth - sustained <= s.settled_w + _EPS
-        left = smooth + tol
-        for p, want_dn, want_up in zip(running, down, up, strict=True):
-            st = self._ports[p.id]
-            left -= p.min_w
-            short = left < -_EPS
-            if p.mode is ChargeMode.SOLAR:
-                if not short:
-                    st.short_since = None
-                elif st.short_since is None:
-                    # The disable delay counts from when the import began.
-                    began = self._import_since
-                    st.short_since = now_s if began is None else min(now_s, began)
-            new = st.cap_a
-            target_dn = self._clamp(want_dn, p)
-            target_up = self._clamp(want_up, p)
-            if cut and target_dn < st.cap_a - _EPS:
-                new = target_dn
-            elif (
-                not cut
-                and settled
-                and target_up >= st.cap_a + s.step_a - _EPS
-                and self._may_increase(
-                    now_s, st, (target_up - st.cap_a) * p.watts_per_amp
-                )
-            ):
-                new = min(target_up, self._clamp(st.cap_a + s.ramp_up_a, p))
-            if abs(new - st.cap_a) > _EPS:
-                self._changed(st, new, now_s)
-            states[p.id] = SolarState.SHORT if short else SolarState.CHARGING
-        if cut:  # what is left at the minimum is the stop timer's business
-            self._bucket = 0.0
-            self._over_since = None
+
+    def _mark_short(self, st: _PortState, short: bool, now_s: float) -> None:
+        """Start or end a ``solar`` port's stop timer."""
+        if not short:
+            st.short_since = None
+        elif st.short_since is None:
+            # The disable delay counts from when the import began.
+            began = self._import_since
+            st.short_since = now_s if began is None else min(now_s, began)
+
+    def _moved(
+        self,
+        now_s: float,
+        p: SolarPort,
+        st: _PortState,
+        wanted: tuple[float, float],
+        *,
+        cut: bool,
+        settled: bool,
+    ) -> float:
+        """A running port's new cap, from what the surplus supports going down
+        and going up (``wanted``)."""
+        s = self.settings
+        target_dn = self._clamp(wanted[0], p)
+        target_up = self._clamp(wanted[1], p)
+        if cut and target_dn < st.cap_a - _EPS:
+            return target_dn
+        if (
+            not cut
+            and settled
+            and target_up >= st.cap_a + s.step_a - _EPS
+            and self._may_increase(now_s, st, (target_up - st.cap_a) * p.watts_per_amp)
+        ):
+            return min(target_up, self._clamp(st.cap_a + s.ramp_up_a, p))
+        return st.cap_a
 
     def _changed(self, st: _PortState, new: float, now_s: float) -> None:
         """Record a change of a running port's cap (and back off if it
