@@ -1,4 +1,5 @@
-"""What the chargers under each power group report drawing (:func:`ev_draws`),
+"""The chargers' side of a metered group's load estimate: what the chargers
+under each power group report drawing (:func:`ev_draws`, as :class:`EvDraw`),
 for the non-EV load estimate (:mod:`.load_estimate`). No Home Assistant
 imports; no I/O.
 """
@@ -6,10 +7,52 @@ imports; no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 import math
+from typing import NamedTuple
 
-from .meter_data import EvDraw, PortDraw, finite_or_zero
 from .model import Port, Site
+
+
+@dataclass(frozen=True, slots=True)
+class EvDraw:
+    """What the online chargers under a group reported drawing since the last
+    update, summed per leg (see :func:`ev_draws`)."""
+
+    currents_a: tuple[float, ...] = ()
+    """Per leg (L1, L2, L3), as the chargers reported it."""
+    power_w: float | None = None
+    """Their total power; None: derived from the currents on the safe side."""
+    at_least_a: tuple[float, ...] | None = None
+    """Per leg, the part of ``currents_a`` that is certain: each report capped by
+    the limit in force (a vehicle told to slow down may have done so already
+    while its report still shows the old current); None: ``currents_a``."""
+    at_least_w: float | None = None
+    """Likewise for ``power_w``."""
+    known: frozenset[str] = frozenset()
+    """The ports whose draw these figures include because it was reported (0 A
+    included); a charging port missing here (its draw not reported yet) counts
+    as non-EV load. A sample whose reports know a port that earlier samples did
+    not know ends those samples' smoothing (see :mod:`.load_estimate`)."""
+    ports: Mapping[str, PortDraw] = field(default_factory=dict)
+    """Each known port's own figures, for the smoothed samples' correction by
+    later reports (see :mod:`.load_estimate`); empty: no correction."""
+
+
+class PortDraw(NamedTuple):
+    """One port's reported draw, as :class:`EvDraw` sums it."""
+
+    currents_a: tuple[float, ...]
+    """Per leg of the supply (L1, L2, L3), as the charger reported it."""
+    cap_a: float
+    """The most it may draw on a leg: the limit in force (0: none of ours is
+    known, so a later report corrects nothing)."""
+
+
+def finite_or_zero(value: float) -> float:
+    """``value`` if it is a finite positive number, else 0 (a report or a limit
+    that is not a usable number subtracts nothing and caps nothing)."""
+    return value if math.isfinite(value) and value > 0 else 0.0
 
 
 def ev_draws(

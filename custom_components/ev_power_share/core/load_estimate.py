@@ -94,9 +94,9 @@ cannot say how it is split between legs: by default
 load known to be balanced. Neither is safe where one leg can export while
 another draws (a single-phase inverter): the total nets them out.
 
-Where the parts live: :mod:`.meter_data` (the settings, the meter's samples,
-the chargers' reports and the estimate), :mod:`.unmanaged_load` (the estimator),
-:mod:`.ev_draws` (what the chargers under each group draw); this module puts the
+Where the parts live: :mod:`.meter_data` (the settings, the meter's samples
+and the estimate), :mod:`.ev_draws` (what the chargers under each group report
+drawing), :mod:`.unmanaged_load` (the estimator); this module puts the
 estimates into a site, and every name is importable from here.
 
 No Home Assistant imports; no I/O.
@@ -107,14 +107,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .ev_draws import ev_draws
+from .ev_draws import EvDraw, PortDraw, ev_draws
 from .meter_data import (
-    EvDraw,
     LoadEstimate,
     MeterConfig,
     MeterSample,
     MeterState,
-    PortDraw,
     TotalPowerSplit,
 )
 from .model import ModelError, Port, Site

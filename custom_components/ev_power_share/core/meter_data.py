@@ -1,5 +1,5 @@
-"""What a metered group's load estimate is made of: its settings, the meter's
-samples, the chargers' reported draws, and the estimate itself.
+"""The meter's side of a metered group's load estimate: its settings, the
+meter's samples, and the estimate itself.
 
 The rules these follow are described in :mod:`.load_estimate`. No Home Assistant
 imports; no I/O.
@@ -7,8 +7,7 @@ imports; no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 import math
 from typing import NamedTuple
@@ -93,41 +92,6 @@ class MeterSample:
             raise ModelError("sample", "needs currents_a, powers_w or power_w")
 
 
-@dataclass(frozen=True, slots=True)
-class EvDraw:
-    """What the online chargers under a group reported drawing since the last
-    update, summed per leg (see :func:`ev_draws`)."""
-
-    currents_a: tuple[float, ...] = ()
-    """Per leg (L1, L2, L3), as the chargers reported it."""
-    power_w: float | None = None
-    """Their total power; None: derived from the currents on the safe side."""
-    at_least_a: tuple[float, ...] | None = None
-    """Per leg, the part of ``currents_a`` that is certain: each report capped by
-    the limit in force (a vehicle told to slow down may have done so already
-    while its report still shows the old current); None: ``currents_a``."""
-    at_least_w: float | None = None
-    """Likewise for ``power_w``."""
-    known: frozenset[str] = frozenset()
-    """The ports whose draw these figures include because it was reported (0 A
-    included); a charging port missing here (its draw not reported yet) counts
-    as non-EV load. A sample whose reports know a port that earlier samples did
-    not know ends those samples' smoothing (see :mod:`.load_estimate`)."""
-    ports: Mapping[str, PortDraw] = field(default_factory=dict)
-    """Each known port's own figures, for the smoothed samples' correction by
-    later reports (see :mod:`.load_estimate`); empty: no correction."""
-
-
-class PortDraw(NamedTuple):
-    """One port's reported draw, as :class:`EvDraw` sums it."""
-
-    currents_a: tuple[float, ...]
-    """Per leg of the supply (L1, L2, L3), as the charger reported it."""
-    cap_a: float
-    """The most it may draw on a leg: the limit in force (0: none of ours is
-    known, so a later report corrects nothing)."""
-
-
 class LoadEstimate(NamedTuple):
     """A metered group's non-EV load, for :attr:`Group.unmanaged_a`."""
 
@@ -141,9 +105,3 @@ class LoadEstimate(NamedTuple):
     since the estimator started (that gets ``timeout_s + hold_s`` of grace)."""
     latest_a: tuple[float, ...] | None = None
     """The latest usable sample's own (safe, unsmoothed) estimate, for display."""
-
-
-def finite_or_zero(value: float) -> float:
-    """``value`` if it is a finite positive number, else 0 (a report or a limit
-    that is not a usable number subtracts nothing and caps nothing)."""
-    return value if math.isfinite(value) and value > 0 else 0.0

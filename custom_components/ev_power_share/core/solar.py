@@ -69,27 +69,28 @@ that started last is cut back first, and stopped.
 
 A missing grid reading counts as no surplus: caps shrink, never grow.
 
-Where the parts live: :mod:`.solar_settings` (the modes, the settings, the
-controller's inputs and outputs), :mod:`.solar_controller` (the controller),
-:mod:`.surplus_filter` (its smoothing of the surplus), :mod:`.solar_caps`
-(between a site and the controller); every name is importable from here.
+Where the parts live: :mod:`.solar_settings` (the modes, the ports'
+states, the settings), :mod:`.solar_caps` (the controller's inputs and outputs,
+and the site's side of them), :mod:`.solar_controller` (the controller),
+:mod:`.surplus_filter` (its smoothing of the surplus); every name is importable
+from here.
 
 No Home Assistant imports; no I/O.
 """
 
 from __future__ import annotations
 
-from .solar_caps import apply_caps, drawn_power_w, solar_port, solar_ports
-from .solar_controller import SolarController
-from .solar_settings import (
-    SOLAR_MODES,
-    ChargeMode,
+from .solar_caps import (
     SolarDecision,
     SolarPort,
     SolarPortStatus,
-    SolarSettings,
-    SolarState,
+    apply_caps,
+    drawn_power_w,
+    solar_port,
+    solar_ports,
 )
+from .solar_controller import SolarController
+from .solar_settings import SOLAR_MODES, ChargeMode, SolarSettings, SolarState
 
 __all__ = [
     "SOLAR_MODES",

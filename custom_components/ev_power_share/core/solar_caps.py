@@ -1,14 +1,57 @@
-"""Between a site and the solar controller: the ports it sees, what they draw,
-and the caps it decides applied to the site. No Home Assistant imports; no I/O.
+"""What the solar controller takes and gives (:class:`SolarPort`,
+:class:`SolarDecision`), and the site's side of them: the ports it sees, what
+they draw, and its caps applied to the site. No Home Assistant imports; no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .model import Port, Site, Supply
-from .solar_settings import ChargeMode, SolarPort
+from .solar_settings import ChargeMode, SolarState
+
+
+@dataclass(frozen=True, slots=True)
+class SolarPort:
+    """A port with a vehicle, as the solar controller sees it."""
+
+    id: str
+    mode: ChargeMode
+    watts_per_amp: float
+    """Power per ampere of the vehicle on this port (phases × V, or V line-line)."""
+    min_a: float = 6.0
+    max_a: float = 16.0
+
+    @property
+    def min_w(self) -> float:
+        """Power at the minimum current."""
+        return self.min_a * self.watts_per_amp
+
+
+@dataclass(frozen=True, slots=True)
+class SolarPortStatus:
+    """One port's outcome of a cycle."""
+
+    cap_a: float
+    state: SolarState
+    since_s: float | None
+    """When the current on/off state began (None: mode off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolarDecision:
+    """What one cycle decided."""
+
+    caps: Mapping[str, float]
+    """Current cap per port (A), for ``solar``, ``min_solar`` and ``off`` ports."""
+    ports: Mapping[str, SolarPortStatus]
+    surplus_w: float
+    """Surplus available to the solar-mode EVs this cycle (raw)."""
+    smoothed_w: float
+    """Its moving average (used for decreases and stopping)."""
+    sustained_w: float
+    """Lowest moving average over ``sustain_s`` (used for increases)."""
 
 
 def solar_port(

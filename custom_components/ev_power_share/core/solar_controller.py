@@ -12,15 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 import math
 
-from .solar_settings import (
-    SOLAR_MODES,
-    ChargeMode,
-    SolarDecision,
-    SolarPort,
-    SolarPortStatus,
-    SolarSettings,
-    SolarState,
-)
+from .solar_caps import SolarDecision, SolarPort, SolarPortStatus
+from .solar_settings import SOLAR_MODES, ChargeMode, SolarSettings, SolarState
 from .surplus_filter import SurplusFilter
 
 _EPS = 1e-6

@@ -1,4 +1,4 @@
-"""Solar charging's modes and tuning, and what the controller takes and gives.
+"""Solar charging's modes, the states of its ports, and its tuning.
 
 :class:`SolarSettings` holds the tuning of :class:`.solar_controller.SolarController`
 (the rules it tunes are described in :mod:`.solar`). No Home Assistant imports;
@@ -7,7 +7,6 @@ no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -162,45 +161,3 @@ class SolarSettings:
     # -- resolution
     step_a: float = 1.0
     """Cap resolution (the chargers' step)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SolarPort:
-    """A port with a vehicle, as the solar controller sees it."""
-
-    id: str
-    mode: ChargeMode
-    watts_per_amp: float
-    """Power per ampere of the vehicle on this port (phases × V, or V line-line)."""
-    min_a: float = 6.0
-    max_a: float = 16.0
-
-    @property
-    def min_w(self) -> float:
-        """Power at the minimum current."""
-        return self.min_a * self.watts_per_amp
-
-
-@dataclass(frozen=True, slots=True)
-class SolarPortStatus:
-    """One port's outcome of a cycle."""
-
-    cap_a: float
-    state: SolarState
-    since_s: float | None
-    """When the current on/off state began (None: mode off)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SolarDecision:
-    """What one cycle decided."""
-
-    caps: Mapping[str, float]
-    """Current cap per port (A), for ``solar``, ``min_solar`` and ``off`` ports."""
-    ports: Mapping[str, SolarPortStatus]
-    surplus_w: float
-    """Surplus available to the solar-mode EVs this cycle (raw)."""
-    smoothed_w: float
-    """Its moving average (used for decreases and stopping)."""
-    sustained_w: float
-    """Lowest moving average over ``sustain_s`` (used for increases)."""

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 import math
 from typing import NamedTuple
 
+from .ev_draws import EvDraw, PortDraw, finite_or_zero
 from .meter_data import (
-    EvDraw,
     LoadEstimate,
     MeterConfig,
     MeterSample,
     MeterState,
-    PortDraw,
     TotalPowerSplit,
-    finite_or_zero,
 )
 from .model import ModelError, Supply
 
