@@ -224,20 +224,29 @@ class Site:
             current = group.parent
 
 
-def _positive_or_none(value: float | None, name: str) -> None:
+# The checks below name the culprit ``where.name`` (``name`` alone without a
+# ``where``), and only build that name for an error: a site is checked every
+# time it is made, several times a control cycle.
+
+
+def _culprit(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _positive_or_none(value: float | None, name: str, where: str = "") -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
-        raise ModelError(name, "must be a positive number or null")
+        raise ModelError(_culprit(where, name), "must be a positive number or null")
 
 
-def _non_negative(value: float, name: str) -> None:
+def _non_negative(value: float, name: str, where: str = "") -> None:
     if not (math.isfinite(value) and value >= 0):
-        raise ModelError(name, "must be a number >= 0")
+        raise ModelError(_culprit(where, name), "must be a number >= 0")
 
 
-def _non_negative_or_none(value: float | None, name: str) -> None:
+def _non_negative_or_none(value: float | None, name: str, where: str) -> None:
     """Like :func:`_non_negative`, for an optional value (None is fine)."""
-    if value is not None:
-        _non_negative(value, name)
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise ModelError(_culprit(where, name), "must be a number >= 0")
 
 
 def validate_site(site: Site) -> None:
@@ -279,12 +288,12 @@ def _validate_group(
         raise ModelError(f"{where}.id", "must be a non-empty string")
     if group.id in seen:
         raise ModelError(f"{where}.id", f"duplicate group id {group.id!r}")
-    _positive_or_none(group.rating_a, f"{where}.rating_a")
+    _positive_or_none(group.rating_a, "rating_a", where)
     cf = group.continuous_factor
     if not (math.isfinite(cf) and 0 < cf <= 1):
         raise ModelError(f"{where}.continuous_factor", "must be in (0, 1]")
-    _positive_or_none(group.max_power_kw, f"{where}.max_power_kw")
-    _non_negative_or_none(group.override_a, f"{where}.override_a")
+    _positive_or_none(group.max_power_kw, "max_power_kw", where)
+    _non_negative_or_none(group.override_a, "override_a", where)
     if len(group.unmanaged_a) > 3:
         raise ModelError(f"{where}.unmanaged_a", "at most one value per leg (3)")
     for leg, amps in enumerate(group.unmanaged_a):
@@ -334,10 +343,10 @@ def validate_port(
         )
     if not (math.isfinite(port.max_a) and port.max_a >= 0):
         raise ModelError(f"{where}.max_a", "must be a number >= 0")
-    _positive_or_none(port.rated_kw, f"{where}.rated_kw")
-    _non_negative_or_none(port.failsafe_a, f"{where}.failsafe_a")
+    _positive_or_none(port.rated_kw, "rated_kw", where)
+    _non_negative_or_none(port.failsafe_a, "failsafe_a", where)
     if port.ev is not None:
-        _validate_vehicle(port.ev, f"{where}.ev")
+        _validate_vehicle(port.ev, where)
 
 
 def counted_at_most(
@@ -377,14 +386,15 @@ def counted_at_most(
 
 
 def _validate_vehicle(ev: Vehicle, where: str) -> None:
+    """The vehicle of the port at ``where``."""
     if ev.phases not in (1, 2, 3):
-        raise ModelError(f"{where}.phases", "must be 1, 2 or 3")
-    _non_negative(ev.max_a, f"{where}.max_a")
-    _non_negative_or_none(ev.draw_a, f"{where}.draw_a")
-    _non_negative_or_none(ev.offered_a, f"{where}.offered_a")
-    _non_negative_or_none(ev.draw_offered_a, f"{where}.draw_offered_a")
+        raise ModelError(f"{where}.ev.phases", "must be 1, 2 or 3")
+    _non_negative(ev.max_a, "ev.max_a", where)
+    _non_negative_or_none(ev.draw_a, "ev.draw_a", where)
+    _non_negative_or_none(ev.offered_a, "ev.offered_a", where)
+    _non_negative_or_none(ev.draw_offered_a, "ev.draw_offered_a", where)
     if not math.isfinite(ev.arrived_s):
-        raise ModelError(f"{where}.arrived_s", "must be a number")
-    _non_negative_or_none(ev.energy_needed_kwh, f"{where}.energy_needed_kwh")
+        raise ModelError(f"{where}.ev.arrived_s", "must be a number")
+    _non_negative_or_none(ev.energy_needed_kwh, "ev.energy_needed_kwh", where)
     if ev.departure_s is not None and not math.isfinite(ev.departure_s):
-        raise ModelError(f"{where}.departure_s", "must be a number or null")
+        raise ModelError(f"{where}.ev.departure_s", "must be a number or null")
