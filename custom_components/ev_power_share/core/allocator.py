@@ -841,6 +841,8 @@ def _queue(
 def _result(
     prob: _Problem, out: _Outcome, feasible: bool, rotation: RotationState
 ) -> Allocation:
+    """The allocation of a policy run: every port's current and reason, and
+    every group's load (EV and non-EV) against its limits."""
     ports, load, power = _port_results(prob, out, feasible)
     _add_up(prob, load, power)
     return Allocation(
@@ -956,6 +958,8 @@ def _add_up(
 def _group_results(
     prob: _Problem, load: Mapping[str, list[float]], power: Mapping[str, float]
 ) -> dict[str, GroupAllocation]:
+    """Each group's load, limit and headroom, to the milliampere (as reported:
+    the limits are kept by the ports' currents, not by these figures)."""
     by_id = {g.id: g for g in prob.site.groups}
     groups: dict[str, GroupAllocation] = {}
     for gid in prob.group_ids:
