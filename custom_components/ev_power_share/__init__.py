@@ -48,7 +48,7 @@ from .data import (
 )
 from .devices import async_sync_devices
 from .energy import EnergyModes
-from .entity import signal_subentries_added
+from .entity_setup import signal_subentries_added
 from .issues import (
     async_announce_unknown_charger,
     async_charger_disobeys,

@@ -28,9 +28,8 @@ from .entity import (
     ConnectorView,
     EvPowerShareEntity,
     WritesOnChange,
-    charger_entities,
-    platform_setup,
 )
+from .entity_setup import charger_entities, platform_setup
 from .meter_sensor import CURRENT, POWER_KW, current_per_leg, meter_sensors
 from .ocpp_source import ChargerConfig
 
