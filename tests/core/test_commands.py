@@ -216,6 +216,19 @@ def _replay(
             return applies(port)
         return before.get(port, applies(port))
 
+    def counted_at(port: str, target: dict[str, float]) -> float:
+        """What this cycle's allocation counted a port at: its target, or
+        what it may apply if it was not allocated. With failsafes (chargers
+        that reconnect), also a port whose charger refused a lower limit and
+        still holds more: its source counts it offline at what it holds (the
+        OCPP source's unsure ports), so the allocator does not hand that
+        current to another port, which may be one just back at its failsafe."""
+        if port not in target:
+            return may_apply(port)
+        if failsafe and port in pending:
+            return max(target[port], may_apply(port))
+        return target[port]
+
     def may_apply(port: str) -> float:
         recent = [v for until, v in history[port] if now - until < SETTLE_S]
         return max([applies(port), *recent])
@@ -280,7 +293,7 @@ def _replay(
             },
         )
         # (1) what every allocated port may apply, within one allocation.
-        bounds.append({p: target[p] if p in target else may_apply(p) for p in PORTS})
+        bounds.append({p: counted_at(p, target) for p in PORTS})
         applying = {p: may_apply(p) for p in target}
         assert any(
             all(applying[p] <= bound[p] + 1e-6 for p in target) for bound in bounds

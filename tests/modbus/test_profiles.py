@@ -154,7 +154,8 @@ def test_plan_reads_properties(
     for first, second in itertools.pairwise(plan):
         if first.kind is second.kind:
             assert second.address > first.address
-            first_of_second = min(
+            # The value that opened the second block: the longest at its start.
+            first_of_second = max(
                 (
                     r
                     for r in registers
@@ -187,3 +188,13 @@ def test_profile_refuses_inconsistent_maps() -> None:
             voltages=(Register(0),),
             currents=(Register(6),),
         )
+
+
+def test_a_short_value_inside_a_long_one_opens_no_block() -> None:
+    """An int16 and a float32 at one address: the float32 decides the block, so
+    the int16 is read with it rather than in the block before (read twice)."""
+    f32_95 = Register(95, DataType.FLOAT32, RegisterKind.INPUT)
+    f32_100 = Register(100, DataType.FLOAT32, RegisterKind.INPUT)
+    i16_100 = Register(100, DataType.INT16, RegisterKind.INPUT)
+    plan = plan_reads([f32_95, i16_100, f32_100], max_registers=6, max_gap=3)
+    assert [(b.address, b.count) for b in plan] == [(95, 2), (100, 2)]

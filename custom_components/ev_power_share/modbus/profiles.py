@@ -122,7 +122,9 @@ def plan_reads(
     if max_gap < 0:
         raise ValueError("max_gap must not be negative")
     blocks: list[ReadBlock] = []
-    ordered = sorted(set(registers), key=lambda r: (r.kind, r.address, r.count))
+    # At one address the longest value first: shorter ones there are inside it
+    # (a block is never opened for the short one and the long one read again).
+    ordered = sorted(set(registers), key=lambda r: (r.kind, r.address, -r.count))
     for register in ordered:
         if register.count > max_registers:
             raise ValueError(f"{register} does not fit in {max_registers} registers")
