@@ -653,6 +653,22 @@ class SimulatedChargePoint:
             return list(range(1, self.connectors + 1))
         return [connector]
 
+    async def _send_latest(self, c: int) -> None:
+        """A connector's latest meter values, as a triggered MeterValues."""
+        if self.version == "1.6":
+            transaction_id = self.transactions.get(c)
+            await self._call(
+                call16.MeterValues(
+                    connector_id=c,
+                    meter_value=self._latest(c),
+                    transaction_id=int(transaction_id) if transaction_id else None,
+                )
+            )
+        else:
+            await self._call(
+                call201.MeterValues(evse_id=c, meter_value=self._latest(c))
+            )
+
     async def send_triggered(self, message: str, connector: int | None) -> None:
         """The messages a TriggerMessage asked for, sent after its response."""
         if message == "BootNotification":
@@ -664,21 +680,7 @@ class SimulatedChargePoint:
                 await self.status(c, self._current_status(c))
         elif message == "MeterValues":
             for c in self._connectors_of(connector):
-                if self.version == "1.6":
-                    transaction_id = self.transactions.get(c)
-                    await self._call(
-                        call16.MeterValues(
-                            connector_id=c,
-                            meter_value=self._latest(c),
-                            transaction_id=int(transaction_id)
-                            if transaction_id
-                            else None,
-                        )
-                    )
-                else:
-                    await self._call(
-                        call201.MeterValues(evse_id=c, meter_value=self._latest(c))
-                    )
+                await self._send_latest(c)
         elif message == "TransactionEvent":
             for c in self._connectors_of(connector):
                 if (transaction_id := self.transactions.get(c)) is None:
