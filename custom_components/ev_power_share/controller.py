@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 import logging
 import time
@@ -29,16 +29,15 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .core.allocator import Allocation, RotationState, allocate
+from .core.allocator import allocate
 from .core.commands import (
     CommandState,
     SetpointRules,
     plan_commands,
 )
-from .core.design import DesignFigures
 from .core.gather import Topology, gather_ports
 from .core.load_estimate import capped_at_failsafe
-from .core.model import Group, Policy, Site, Supply
+from .core.model import Group, Site, Supply
 from .core.ports import (
     CycleInputs,
     PortReadings,
@@ -48,51 +47,18 @@ from .core.ports import (
     commanded,
     port_name,
 )
-from .core.scenario import dump_allocation, dump_scenario
 from .core.settings import LimitOverride, PortSettings, SiteState, site_groups
+from .core.snapshot import ControllerSnapshot, ControlSettings
 from .core.topology import GroupConfig
 from .cycle_issues import ISSUE_ADJUSTER, ISSUE_BAD_INPUT, CycleIssues
 
 if TYPE_CHECKING:
     from .data import EvPowerShareConfigEntry
 
+__all__ = ["ControlSettings", "ControllerSnapshot", "SiteController"]
+
 _LOGGER = logging.getLogger(__name__)
 STORAGE_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ControlSettings:
-    """The site's options, as the controller uses them."""
-
-    policy: Policy = Policy.EQUAL_SHARE
-    min_current_a: float = 6.0
-    failsafe_a: float = 6.0
-    rotation_period_s: float = 900.0
-    interval_s: float = 5.0
-    hysteresis_a: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class ControllerSnapshot:
-    """What one cycle decided; entities and diagnostics read this."""
-
-    site: Site
-    previous_rotation: RotationState | None
-    allocation: Allocation
-    design: Mapping[str, DesignFigures]
-    commands: Mapping[str, float]
-    cycle_ms: float
-    at: float
-    published: Published = field(default_factory=Published)
-    """What the adjusters found: meter estimates, the solar decision, plans."""
-
-    def scenario(self) -> dict[str, Any]:
-        """The cycle's input in the contract's scenario format (for replay)."""
-        return dump_scenario(self.site, self.previous_rotation)
-
-    def result(self) -> dict[str, Any]:
-        """The cycle's output in the contract's format."""
-        return dump_allocation(self.site, self.allocation)
 
 
 class SiteController(DataUpdateCoordinator[ControllerSnapshot]):

@@ -36,7 +36,7 @@ from .core.solar import (
     solar_ports,
 )
 from .core.tariffs import price_forecast
-from .meters import POWER, sensor_value
+from .sensor_values import POWER, sensor_value
 
 STALE_S = 60.0
 """A grid or battery power older than this is not trusted (no surplus then)."""

@@ -17,15 +17,9 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 import logging
-import math
 import time
 from typing import Any
 
-from homeassistant.const import (
-    ATTR_UNIT_OF_MEASUREMENT,
-    UnitOfElectricCurrent,
-    UnitOfPower,
-)
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, State, callback
 from homeassistant.helpers.event import (
     EventStateChangedData,
@@ -45,6 +39,7 @@ from .core.load_estimate import (
 from .core.model import Site, Supply
 from .core.ports import CycleInputs, Published
 from .modbus import MeterError, MeterReading, ModbusMeter
+from .sensor_values import CURRENT, POWER, garbage, sensor_value
 
 _LOGGER = logging.getLogger(__name__)
 LOG_INTERVAL_S = 300.0
@@ -74,56 +69,6 @@ class MeterSettings:
     def entities(self) -> list[str]:
         """The sensor entities it reads."""
         return [e for e in (*self.current_entities, self.power_entity) if e]
-
-
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """What a sensor measures: its units (and their scale to the base unit), and
-    the largest magnitude a mains sensor may show. Beyond it a reading is a
-    fault (``-1e38`` is a common "no value" marker), not a measurement."""
-
-    scales: Mapping[str, float]
-    bound: float
-
-
-CURRENT = Quantity(
-    {UnitOfElectricCurrent.AMPERE: 1.0, UnitOfElectricCurrent.MILLIAMPERE: 0.001},
-    10_000.0,
-)
-POWER = Quantity(
-    {
-        UnitOfPower.WATT: 1.0,
-        UnitOfPower.KILO_WATT: 1000.0,
-        UnitOfPower.MEGA_WATT: 1_000_000.0,
-    },
-    10_000_000.0,
-)
-_NO_VALUE = frozenset({"unknown", "unavailable", ""})
-
-
-def sensor_value(state: State | None, quantity: Quantity) -> float | None:
-    """A sensor's value in the base unit (A, W), or None if it has none usable
-    now (unavailable, not a number, an implausible number, a unit not known)."""
-    if state is None:
-        return None
-    scale = quantity.scales.get(str(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)))
-    if scale is None:
-        return None
-    try:
-        value = float(state.state) * scale
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and abs(value) <= quantity.bound else None
-
-
-def garbage(state: State | None, quantity: Quantity) -> bool:
-    """Whether a sensor has a state that is neither a usable value nor one of
-    Home Assistant's "no value" states: a string, NaN, ``-1e38``, a wrong unit."""
-    return (
-        state is not None
-        and state.state not in _NO_VALUE
-        and sensor_value(state, quantity) is None
-    )
 
 
 def sensor_sample(

@@ -30,7 +30,7 @@ from .core.ports import PortId, charger_of
 from .csms import Station, StationConfig
 
 if TYPE_CHECKING:
-    from .ocpp_source import ChargerConfig
+    from .ocpp_chargers import ChargerConfig
 
 _LOGGER = logging.getLogger(__name__)
 VERIFY_TOLERANCE_A = 0.5

@@ -24,7 +24,8 @@ from .core.ports import PortReadings
 from .csms import ConnectorState
 
 if TYPE_CHECKING:
-    from .ocpp_source import ChargerConfig, OcppSource
+    from .ocpp_chargers import ChargerConfig
+    from .ocpp_source import OcppSource
 
 CHARGING_THRESHOLD_A = 1.0
 """A phase drawing more than this counts as used by the vehicle."""

@@ -35,48 +35,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 import hmac
 import logging
 import time
 
-from .core.commands import Commands, PortSteps, Unit, WriteBudget
+from .core.commands import Commands, PortSteps
 from .core.model import CONNECTIONS
 from .core.ports import PortId, PortReadings, charger_of
 from .csms import Admission, Station, StationConfig
 from .csms.logs import RateLimitedLog
+from .ocpp_chargers import ChargerConfig
 from .ocpp_limits import SentLimits
 from .ocpp_ports import ocpp_readings
 
+__all__ = ["ChargerConfig", "OcppSource"]
+
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ChargerConfig:
-    """A charger as its subentry configures it."""
-
-    charge_point_id: str
-    name: str
-    group: str
-    connectors: int = 1
-    connection: str = "L1-L2-L3"
-    max_current_a: float = 32.0
-    failsafe_a: float | None = None
-    """None: the site's failsafe current."""
-    password: str | None = None
-    limit_unit: Unit | None = None
-    """A or W; None: what the charger says it takes (after its boot)."""
-    limit_step: float = 1.0
-    """The smallest change it takes, in its unit (1 A, 0.1 A, 1 W, 100 W)."""
-    min_current_a: float = 0.0
-    """Below this (A per phase) it is paused (some chargers fault on less)."""
-    writes_per_minute: int | None = None
-    """At most this many limits a minute (flash wear, cloud rate limits);
-    decreases always go out. None: no budget."""
-
-    def port_id(self, connector: int) -> str:
-        """The allocator's id of one connector."""
-        return str(PortId(self.charge_point_id, connector))
 
 
 class OcppSource:
@@ -396,27 +370,14 @@ class OcppSource:
         ]
 
     def steps_of(self, charger: ChargerConfig, station: Station | None) -> PortSteps:
-        phases = len(CONNECTIONS[charger.connection].legs)
-        return PortSteps(
-            charger=charger.charge_point_id,
-            unit=self.unit_of(charger, station),
-            step=charger.limit_step,
-            minimum_a=charger.min_current_a,
-            watts_per_amp=phases * self.voltage_v,
+        """How a charger's ports take a limit (see :meth:`ChargerConfig.steps`),
+        refreshed at half the watchdog."""
+        return charger.steps(
+            None if station is None else station.smart_charging.unit,
+            voltage_v=self.voltage_v,
             refresh_s=self.config.watchdog_s / 2.0,
-            budget=None
-            if charger.writes_per_minute is None
-            else WriteBudget(charger.writes_per_minute, 60.0),
             failsafe_a=self.failsafe_of(charger),
         )
-
-    @staticmethod
-    def unit_of(charger: ChargerConfig, station: Station | None) -> Unit:
-        """A or W: as set in the charger's options, else as it says it takes
-        (A until it said)."""
-        if charger.limit_unit is not None:
-            return charger.limit_unit
-        return "A" if station is None else station.smart_charging.unit
 
     async def async_apply(self, commands: Commands) -> None:
         """Send the limits the command writer decided (see

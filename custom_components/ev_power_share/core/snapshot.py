@@ -1,0 +1,52 @@
+"""The site's control settings, and what one control cycle decided.
+
+:class:`ControllerSnapshot` is the cycle's published state (``SiteController.data``):
+entities and diagnostics read it, nothing writes to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .allocator import Allocation, RotationState
+from .design import DesignFigures
+from .model import Policy, Site
+from .ports import Published
+from .scenario import dump_allocation, dump_scenario
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSettings:
+    """The site's options, as the controller uses them."""
+
+    policy: Policy = Policy.EQUAL_SHARE
+    min_current_a: float = 6.0
+    failsafe_a: float = 6.0
+    rotation_period_s: float = 900.0
+    interval_s: float = 5.0
+    hysteresis_a: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerSnapshot:
+    """What one cycle decided; entities and diagnostics read this."""
+
+    site: Site
+    previous_rotation: RotationState | None
+    allocation: Allocation
+    design: Mapping[str, DesignFigures]
+    commands: Mapping[str, float]
+    cycle_ms: float
+    at: float
+    published: Published = field(default_factory=Published)
+    """What the adjusters found: meter estimates, the solar decision, plans."""
+
+    def scenario(self) -> dict[str, Any]:
+        """The cycle's input in the contract's scenario format (for replay)."""
+        return dump_scenario(self.site, self.previous_rotation)
+
+    def result(self) -> dict[str, Any]:
+        """The cycle's output in the contract's format."""
+        return dump_allocation(self.site, self.allocation)
