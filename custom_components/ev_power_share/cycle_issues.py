@@ -76,20 +76,13 @@ class CycleIssues:
         """A repair issue per faulty input of this cycle; withdrawn once fixed."""
         for issue_id, (device, what) in self._input_problems.items():
             if issue_id not in self._input_issues:
-                ir.async_create_issue(
-                    self.hass,
-                    DOMAIN,
+                self._raise(
                     issue_id,
-                    is_fixable=False,
-                    severity=ir.IssueSeverity.ERROR,
-                    translation_key=ISSUE_BAD_INPUT
+                    ir.IssueSeverity.ERROR,
+                    ISSUE_BAD_INPUT
                     if issue_id.startswith(ISSUE_BAD_INPUT)
                     else ISSUE_ADJUSTER,
-                    translation_placeholders={
-                        "device": device,
-                        "problem": what[:200],
-                        "site": self.entry.title,
-                    },
+                    {"device": device, "problem": what[:200], "site": self.entry.title},
                 )
         for issue_id in self._input_issues - set(self._input_problems):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
@@ -129,14 +122,11 @@ class CycleIssues:
                 continue
             issue_id = prefix + gid
             wanted.add(issue_id)
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
+            self._raise(
                 issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key=ISSUE_GUARANTEE,
-                translation_placeholders={
+                ir.IssueSeverity.WARNING,
+                ISSUE_GUARANTEE,
+                {
                     "group": names.get(gid, gid),
                     "ports": str(figures.ports),
                     "guaranteed": f"{guaranteed:.1f}",
@@ -146,6 +136,24 @@ class CycleIssues:
         for issue_id in self._design_issues - wanted:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
         self._design_issues = wanted
+
+    def _raise(
+        self,
+        issue_id: str,
+        severity: ir.IssueSeverity,
+        key: str,
+        placeholders: dict[str, str],
+    ) -> None:
+        """Raise (or update) one of the cycle's issues; none can be fixed here."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=severity,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
 
     def clear(self) -> None:
         """Withdraw every issue (the site is unloaded)."""

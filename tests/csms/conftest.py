@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 import hmac
+from typing import Any
 
 import aiohttp
 import pytest
@@ -16,11 +17,26 @@ from custom_components.ev_power_share.csms import (
     Station,
     StationConfig,
 )
+from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
 from simulator import SimulatedChargePoint
 
 PASSWORDS = {"cp-secure": "s3cret-passw0rd"}
 WATCHDOG_S = 2.0
 TIMEOUT_S = 5.0
+
+
+def ocpp_source(
+    chargers: list[ChargerConfig], config: StationConfig | None = None, **kwargs: Any
+) -> OcppSource:
+    """An OCPP port source for ``chargers``: a 6 A site failsafe, 230 V, and
+    chargers nobody configured refused (``kwargs``: a clock, callbacks)."""
+    options: dict[str, Any] = {
+        "site_failsafe_a": 6.0,
+        "on_change": lambda: None,
+        "on_unknown": lambda _cp_id: False,
+        "voltage_v": 230.0,
+    }
+    return OcppSource(chargers, config=config or StationConfig(), **(options | kwargs))
 
 
 def authorize(station_id: str, password: str | None) -> Admission:

@@ -16,11 +16,11 @@ from custom_components.ev_power_share.core.commands import (
     WriteBudget,
     plan_commands,
 )
-from custom_components.ev_power_share.csms import CentralSystem, StationConfig
+from custom_components.ev_power_share.csms import CentralSystem
 from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
 
-from .conftest import TIMEOUT_S, SimFactory, wait_until
-from .test_ocpp_source_units import _period, _profiles
+from .conftest import TIMEOUT_S, SimFactory, ocpp_source, wait_until
+from .test_ocpp_source_units import CONFIG, _period, _profiles
 
 OPTIONS = ChargerConfig(
     "cp-1",
@@ -36,16 +36,7 @@ OPTIONS = ChargerConfig(
 
 @pytest.fixture
 def source() -> OcppSource:
-    return OcppSource(
-        [OPTIONS],
-        config=StationConfig(
-            meter_interval_s=5, watchdog_s=60.0, response_timeout_s=3.0
-        ),
-        site_failsafe_a=6.0,
-        on_change=lambda: None,
-        on_unknown=lambda _cp_id: False,
-        voltage_v=230.0,
-    )
+    return ocpp_source([OPTIONS], CONFIG)
 
 
 @pytest.fixture
@@ -59,13 +50,7 @@ def test_the_options_are_the_ports_steps(source: OcppSource) -> None:
     assert (steps.unit, steps.step, steps.minimum_a) == ("W", 100.0, 8.0)
     assert steps.budget == WriteBudget(2, 60.0)
     # Without options: what the charger says (A until it said), 1 step, no budget.
-    plain = OcppSource(
-        [ChargerConfig("cp-2", "Two", "site")],
-        config=StationConfig(),
-        site_failsafe_a=6.0,
-        on_change=lambda: None,
-        on_unknown=lambda _cp_id: False,
-    ).readings(0.0)
+    plain = ocpp_source([ChargerConfig("cp-2", "Two", "site")]).readings(0.0)
     default = plain.steps["cp-2:1"]
     assert (default.unit, default.step, default.minimum_a, default.budget) == (
         "A",

@@ -8,20 +8,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from custom_components.ev_power_share.csms import StationConfig
 from custom_components.ev_power_share.ocpp_limits import RAISE_SETTLE_S
-from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
+from custom_components.ev_power_share.ocpp_source import ChargerConfig
+
+from .conftest import ocpp_source
 
 
 def test_a_report_before_a_raise_answers_the_lower_offer() -> None:
     clock = SimpleNamespace(now=1_000.0)
-    source = OcppSource(
-        [ChargerConfig("cp-1", "One", "site")],
-        config=StationConfig(),
-        site_failsafe_a=6.0,
-        on_change=lambda: None,
-        on_unknown=lambda _cp_id: False,
-        clock=lambda: clock.now,
+    source = ocpp_source(
+        [ChargerConfig("cp-1", "One", "site")], clock=lambda: clock.now
     )
     station: Any = SimpleNamespace(id="cp-1")
     pid = "cp-1:1"

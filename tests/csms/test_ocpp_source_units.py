@@ -19,20 +19,15 @@ from custom_components.ev_power_share.csms import CentralSystem, StationConfig
 from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
 from simulator import SimulatedChargePoint
 
-from .conftest import TIMEOUT_S, SimFactory, wait_until
+from .conftest import TIMEOUT_S, SimFactory, ocpp_source, wait_until
+
+CONFIG = StationConfig(meter_interval_s=5, watchdog_s=60.0, response_timeout_s=3.0)
 
 
 @pytest.fixture
 def source() -> OcppSource:
-    return OcppSource(
-        [ChargerConfig("cp-1", "One", "site", connection="L1-L2-L3")],
-        config=StationConfig(
-            meter_interval_s=5, watchdog_s=60.0, response_timeout_s=3.0
-        ),
-        site_failsafe_a=6.0,
-        on_change=lambda: None,
-        on_unknown=lambda _cp_id: False,
-        voltage_v=230.0,
+    return ocpp_source(
+        [ChargerConfig("cp-1", "One", "site", connection="L1-L2-L3")], CONFIG
     )
 
 
