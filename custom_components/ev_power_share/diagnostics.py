@@ -17,6 +17,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_CHARGE_POINT_ID, CONF_REJECTED_CHARGERS, SUBENTRY_CHARGER
+from .core.ports import PortId
 from .data import EvPowerShareConfigEntry
 
 TO_REDACT = {CONF_NAME, "title", "password", "host", CONF_REJECTED_CHARGERS}
@@ -48,9 +49,12 @@ def _pseudonymized(value: Any, names: Mapping[str, str]) -> Any:
     def one(text: str) -> str:
         if text in names:
             return names[text]
-        cp_id, sep, connector = text.rpartition(":")
-        if sep and connector.isdigit() and cp_id in names:
-            return f"{names[cp_id]}:{connector}"
+        try:
+            port = PortId.parse(text)
+        except ValueError:
+            return text
+        if port.charger in names:
+            return str(PortId(names[port.charger], port.connector))
         return text
 
     if isinstance(value, str):
