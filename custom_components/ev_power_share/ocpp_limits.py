@@ -329,8 +329,3 @@ class SentLimits:
     def disobeys(self, port_id: str) -> float | None:
         """What a port applies (A) while it ignores our limit, else None."""
         return self._disobeying.get(port_id)
-
-    def sent(self, port_id: str) -> float | None:
-        """The limit the port holds from us (A), if any."""
-        sent = self._sent.get(port_id)
-        return None if sent is None else sent.amps

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.ev_power_share.const import DOMAIN
 from custom_components.ev_power_share.core.solar import ChargeMode
 
+from .test_site_control import _setup
 from .test_snapshots import CHARGER_ID, site_with_panel  # noqa: F401 - the fixture
 
 PORT_1, PORT_2 = "space-12:1", "space-12:2"
@@ -57,9 +58,7 @@ async def test_settings_are_restored(
             ),
         ],
     )
-    site_with_panel.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(site_with_panel.entry_id)
-    await hass.async_block_till_done()
+    await _setup(hass, site_with_panel)
 
     controller = site_with_panel.runtime_data.controller
     one, two = controller.port_settings(PORT_1), controller.port_settings(PORT_2)
@@ -82,9 +81,7 @@ async def test_settings_are_kept_by_the_controller(
     """What the user sets through the entities is kept in the controller's store
     (beside the overrides), and comes back from there: the entities' own last
     states are not needed, and a stored setting wins over them."""
-    site_with_panel.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(site_with_panel.entry_id)
-    await hass.async_block_till_done()
+    await _setup(hass, site_with_panel)
     await hass.services.async_call(
         "switch",
         "turn_off",
@@ -125,9 +122,7 @@ async def test_a_removed_chargers_settings_are_forgotten(
     hass: HomeAssistant,
     site_with_panel: MockConfigEntry,  # noqa: F811
 ) -> None:
-    site_with_panel.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(site_with_panel.entry_id)
-    await hass.async_block_till_done()
+    await _setup(hass, site_with_panel)
     await hass.services.async_call(
         "switch",
         "turn_off",
