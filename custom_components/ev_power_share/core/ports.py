@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
 from .commands import Commands, Held, PortSteps
 from .load_estimate import LoadEstimate
@@ -145,6 +145,27 @@ class PortSource(Protocol):
         """Send new current limits (A per phase; 0 = pause) to the ports: the
         full map of what each port is to hold, and the writes due now
         (``commands.writes``, decreases first)."""
+
+
+type PortState = Literal["charging", "connected", "idle", "off", "unavailable"]
+"""What a port's entities show: drawing current; a vehicle (or load) there but
+not drawing; nothing there; switched off or paused by us; the source cannot
+tell (stale or unreachable)."""
+
+
+class PortStatus(Protocol):
+    """What a port source of a subentry (a charger already in Home Assistant,
+    a smart outlet, a Modbus charger) tells its entities, besides what the
+    allocator decided: read between cycles, without side effects."""
+
+    def subentry_ports(self, subentry_id: str) -> list[str]:
+        """The port ids of one subentry (none where it is not this source's)."""
+
+    def port_state(self, port_id: str) -> PortState:
+        """What the port is doing, as far as the source can tell."""
+
+    def energy_kwh(self, port_id: str) -> float | None:
+        """The port's total energy (never decreasing; None: not known yet)."""
 
 
 @dataclass(frozen=True, slots=True)
