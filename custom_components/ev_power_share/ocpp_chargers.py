@@ -49,6 +49,7 @@ class ChargerConfig:
         voltage_v: float,
         refresh_s: float,
         failsafe_a: float,
+        lapse_s: float | None = None,
     ) -> PortSteps:
         """How its ports take a limit: in the unit set in its options, else the
         one it ``said`` it takes (A until it said), in its steps, paused under
@@ -61,6 +62,7 @@ class ChargerConfig:
             minimum_a=self.min_current_a,
             watts_per_amp=phases * voltage_v,
             refresh_s=refresh_s,
+            lapse_s=lapse_s,
             budget=None
             if self.writes_per_minute is None
             else WriteBudget(self.writes_per_minute, 60.0),

@@ -371,11 +371,12 @@ class OcppSource:
 
     def steps_of(self, charger: ChargerConfig, station: Station | None) -> PortSteps:
         """How a charger's ports take a limit (see :meth:`ChargerConfig.steps`),
-        refreshed at half the watchdog."""
+        refreshed at half the watchdog (a limit lapses after the watchdog)."""
         return charger.steps(
             None if station is None else station.smart_charging.unit,
             voltage_v=self.voltage_v,
             refresh_s=self.config.watchdog_s / 2.0,
+            lapse_s=self.config.watchdog_s,
             failsafe_a=self.failsafe_of(charger),
         )
 

@@ -107,7 +107,8 @@ def port_steps(draw: st.DrawFn) -> dict[str, PortSteps]:
             step=draw(st.sampled_from([1.0, 0.1] if unit == "A" else [1.0, 100.0])),
             minimum_a=draw(st.sampled_from([0.0, 6.0])),
             watts_per_amp=draw(st.sampled_from([690.0, 230.0])),
-            refresh_s=draw(st.sampled_from([None, 20.0])),
+            refresh_s=(refresh := draw(st.sampled_from([None, 20.0]))),
+            lapse_s=None if refresh is None else 40.0,
             budget=budgets[charger],
         )
     return steps
@@ -147,10 +148,14 @@ def test_the_writer_over_any_allocations_confirmations_and_clock(
        sent before is unconfirmed (its charger holds more) or unsettled
        (sent less than ``settle_s`` ago).
     3. **The write budget** of each charger holds for every write but
-       decreases: a write that is not a decrease is sent only while fewer than
-       ``writes`` went to that charger in the ``window_s`` before.
+       decreases and urgent refreshes: another write is sent only while fewer
+       than ``writes`` went to that charger in the ``window_s`` before.
     4. **Whole steps.** Every command is whole steps of its port's unit, and
        0 or at least the port's minimum.
+    5. **No limit lapses for want of budget.** A port whose charger holds its
+       command, confirmed half-way from ``refresh_s`` to ``lapse_s`` ago or
+       longer, is sent it again in this cycle, whatever the budget (else it
+       would lapse to the failsafe, which may be above the allocation).
     """
     _replay(steps, [(target, dt, accepts, False) for target, dt, accepts in cycles])
 
@@ -259,6 +264,17 @@ def _replay(
             units = s.value(amps) / s.step
             assert abs(units - round(units)) < 1e-6  # (4) whole steps
             assert amps == 0.0 or amps >= s.minimum_a - 1e-9  # (4) the minimum
+        written = {c.port for c in commands.writes}
+        for port, amps in commands.items():
+            s = steps[port]
+            if (
+                port in holds
+                and abs(holds[port] - amps) < 1e-9
+                and s.refresh_s is not None
+                and s.lapse_s is not None
+                and now - accepted_at[port] >= (s.refresh_s + s.lapse_s) / 2
+            ):
+                assert port in written, (port, now, accepted_at[port])  # (5)
         increases = [c for c in commands.writes if c.amps > was(c.port) + 1e-9]
         if increases:  # (2)
             assert last_decrease is None or now - last_decrease >= SETTLE_S
@@ -270,7 +286,7 @@ def _replay(
             charger = s.charger
             if s.budget is not None:
                 recent = [t for t in writes[charger] if now - t < s.budget.window_s]
-                if not command.decrease:
+                if not command.decrease and not command.urgent:
                     assert len(recent) < s.budget.writes  # (3)
             writes[charger].append(now)
             if command.amps < was(command.port):
@@ -282,6 +298,11 @@ def _replay(
                     history[command.port].append((now, old))
                 holds[command.port] = command.amps
                 accepted_at[command.port] = now
+        for port, amps in commands.items():
+            if port in holds and amps < holds[port] - 1e-9:
+                # Lowered and not confirmed, also where the lower limit went out
+                # a moment ago (a cycle at the same instant does not send it twice).
+                pending.setdefault(port, amps)
         for port, amps in list(pending.items()):
             if applies(port) <= amps + 1e-9:
                 del pending[port]

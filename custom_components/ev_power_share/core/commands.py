@@ -18,9 +18,13 @@ its :class:`Commands` (and say what their chargers confirmed, :class:`Held`).
   and voltage); a limit under the port's minimum is 0.
 * **A write budget per charger** (flash wear, cloud rate limits): at most
   ``writes`` in any ``window_s``. A decrease always goes out, even over budget
-  (safety first); increases, re-sends and refreshes wait.
+  (safety first); within the budget, refreshes go before increases and
+  re-sends.
 * **Watchdog refresh**: a limit is sent again ``refresh_s`` after its charger
-  confirmed it, before its ``validTo`` would lapse to the failsafe.
+  confirmed it, before its ``validTo`` would lapse to the failsafe (which may
+  be above the allocation). A refresh still not sent half-way from
+  ``refresh_s`` to ``lapse_s`` goes out over budget, as a decrease would: a
+  lapsed limit would raise the charger to its failsafe.
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ class PortSteps:
     """W per A per phase (phases × line voltage): the conversion to W."""
     refresh_s: float | None = None
     """Re-send an unchanged limit this long after its charger confirmed it."""
+    lapse_s: float | None = None
+    """A confirmed limit lapses this long after (its charger then applies its
+    failsafe); None: it does not lapse."""
     budget: WriteBudget | None = None
     failsafe_a: float | None = None
     """What the charger applies while it holds no limit of ours (A per phase:
@@ -122,6 +129,18 @@ class Command:
     unit: Unit
     decrease: bool
     """Lower than what the port held or was commanded (safety: never waits)."""
+    refresh: bool = False
+    """The limit its charger holds, sent again before it lapses."""
+    urgent: bool = False
+    """A refresh close to its lapse: it goes out over budget, as a decrease."""
+
+    @property
+    def order(self) -> int:
+        """Which goes first within a charger's budget: decreases and urgent
+        refreshes (always sent), then refreshes, then the others."""
+        if self.decrease or self.urgent:
+            return 0
+        return 1 if self.refresh else 2
 
 
 class Commands(Mapping[str, float]):
@@ -240,35 +259,85 @@ def plan_commands(
             commands[port] = want
         amps = commands[port]
         if _due(port, amps, before, held, port_steps, now_s, state.sent):
-            decrease = amps < before or _lowers(port, amps, held, port_steps)
-            due.append(
-                Command(port, amps, port_steps.value(amps), port_steps.unit, decrease)
-            )
-    writes = _recent(state.writes, steps, now_s)
-    sent = dict(state.sent)
-    sending: list[Command] = []
-    # Decreases first, whatever the budget; then the others, within it.
-    for command in sorted(due, key=lambda c: not c.decrease):
-        port_steps = steps.get(command.port, default)
-        charger = port_steps.charger or command.port
-        budget = port_steps.budget
-        if (
-            not command.decrease
-            and budget is not None
-            and len(writes.get(charger, ())) >= budget.writes
-        ):
-            # Waits for the budget (an increase is held back meanwhile).
-            commands[command.port] = min(command.amps, befores[command.port])
-            continue
-        writes[charger] = (*writes.get(charger, ()), now_s)
-        sent[command.port] = (command.amps, now_s)
-        sending.append(command)
+            due.append(_command(port, amps, before, held, port_steps, now_s))
+    sending, writes, sent = _within_budgets(
+        due, commands, befores, held, steps, default, state, now_s
+    )
     if any(c.decrease for c in sending):
         # A decrease sent again (its charger still holds more) settles anew.
         last_decrease = now_s
     return Commands(commands, sending), CommandState(
         commands, last_decrease, unconfirmed, writes, sent
     )
+
+
+def _within_budgets(
+    due: list[Command],
+    commands: dict[str, float],
+    befores: Mapping[str, float],
+    held: Mapping[str, Held | None],
+    steps: Mapping[str, PortSteps],
+    default: PortSteps,
+    state: CommandState,
+    now_s: float,
+) -> tuple[list[Command], dict[str, tuple[float, ...]], dict[str, tuple[float, float]]]:
+    """The writes of ``due`` that go out now, and the writes and limits sent
+    since. Decreases and urgent refreshes first, whatever the budget; then
+    refreshes, then the others, within it. One held back lowers its command
+    in ``commands`` to what the port held before."""
+    writes = _recent(state.writes, steps, now_s)
+    sent = dict(state.sent)
+    sending: list[Command] = []
+    for command in sorted(due, key=lambda c: c.order):
+        port_steps = steps.get(command.port, default)
+        charger = port_steps.charger or command.port
+        budget = port_steps.budget
+        write = command
+        if (
+            command.order > 0
+            and budget is not None
+            and len(writes.get(charger, ())) >= budget.writes
+        ):
+            # Waits for the budget (an increase is held back meanwhile); what
+            # its charger holds is renewed over budget if it is about to lapse.
+            amps = commands[command.port] = min(command.amps, befores[command.port])
+            write = _command(command.port, amps, amps, held, port_steps, now_s)
+            if not write.urgent:
+                continue
+        writes[charger] = (*writes.get(charger, ()), now_s)
+        sent[write.port] = (write.amps, now_s)
+        sending.append(write)
+    return sending, writes, sent
+
+
+def _command(
+    port: str,
+    amps: float,
+    before: float,
+    held: Mapping[str, Held | None],
+    steps: PortSteps,
+    now_s: float,
+) -> Command:
+    """The write of ``amps`` to ``port``: a decrease, a refresh of what its
+    charger holds (urgent once half-way from ``refresh_s`` to ``lapse_s``), or
+    another write."""
+    decrease = amps < before or _lowers(port, amps, held, steps)
+    last = held.get(port)
+    refresh = (
+        not decrease
+        and last is not None
+        and abs(last.amps - amps) <= EPS
+        and steps.refresh_s is not None
+    )
+    urgent = refresh and last is not None and _lapsing(last, steps, now_s)
+    return Command(port, amps, steps.value(amps), steps.unit, decrease, refresh, urgent)
+
+
+def _lapsing(held: Held, steps: PortSteps, now_s: float) -> bool:
+    """Whether a confirmed limit is half-way from its refresh to its lapse."""
+    if steps.refresh_s is None or steps.lapse_s is None:
+        return False
+    return now_s - held.at >= (steps.refresh_s + steps.lapse_s) / 2.0
 
 
 def _lowers(
