@@ -16,6 +16,7 @@ FREE = sorted(
         *PACKAGE.glob("csms/*.py"),
         *PACKAGE.glob("modbus/*.py"),
         *PACKAGE.glob("ocpp_*.py"),
+        PACKAGE / "port_links.py",
     ]
 )
 

@@ -17,6 +17,7 @@ from homeassistant.const import EntityCategory
 from .commands import async_command
 from .entity import OnlineEntity
 from .ocpp_source import OcppSource
+from .port_links import OcppLink
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,16 +57,19 @@ class CommandButton(OnlineEntity, ButtonEntity):
     entity_description: CommandButtonDescription
 
     async def async_press(self) -> None:
-        """Send the command."""
-        await self.entity_description.press_fn(
-            self.source, self.charge_point_id, self.connector or 1
-        )
+        """Send the command (only OCPP chargers have these buttons)."""
+        link = self.link
+        if isinstance(link, OcppLink):
+            await self.entity_description.press_fn(
+                link.source, link.charge_point_id, self.connector or 1
+            )
 
 
 async_setup_entry = CommandButton.setup_entry(
-    per_charger=CHARGER_BUTTONS, per_connector=CONNECTOR_BUTTONS
+    per_charger=CHARGER_BUTTONS, per_connector=CONNECTOR_BUTTONS, per_port=()
 )
-"""Per charger: restart; per connector: start, stop, unlock."""
+"""Per OCPP charger: restart; per connector: start, stop, unlock. The other
+kinds of port take no such commands."""
 
 # One press at a time: commands to a charger are sent one after another.
 PARALLEL_UPDATES = 1

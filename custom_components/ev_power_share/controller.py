@@ -106,6 +106,8 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
         """This cycle's readings, one per source (in the order of sources)."""
         self._published = Published()
         """What this cycle's adjusters found."""
+        self._inputs = CycleInputs()
+        """What this cycle's sources read."""
         self._served: tuple[frozenset[str], ...] = ()
         """The port ids each source served this cycle."""
 
@@ -293,7 +295,9 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             now_s=now,
         )
         self._design_site = site
-        inputs = CycleInputs.merged(self._readings, self._persisted.ports)
+        inputs = self._inputs = CycleInputs.merged(
+            self._readings, self._persisted.ports
+        )
         self._published = Published()
         for adjuster in self.adjusters:
             try:
@@ -382,4 +386,5 @@ class SiteController(DataUpdateCoordinator[ControllerSnapshot]):
             cycle_ms=cycle_ms,
             at=now,
             published=self._published,
+            inputs=self._inputs,
         )

@@ -22,7 +22,7 @@ from .csms import ConnectorState, Station
 from .data import EvPowerShareConfigEntry
 from .devices import charger_device_identifier, group_device_identifier
 from .entity_setup import SetupEntry, charger_entities, platform_setup
-from .ocpp_source import ChargerConfig, OcppSource
+from .port_links import PortLink
 
 type DeviceIdentifier = Callable[[str, str], tuple[str, str]]
 """A device's registry identifier, from the entry's id and its owner's."""
@@ -77,9 +77,11 @@ class EvPowerShareEntity(DeviceEntity):
 class ConnectorView:
     """Everything an entity of one connector shows, at this moment."""
 
-    charger: ChargerConfig
+    max_current_a: float
+    """The charger's rated current per phase."""
     connector: int
     station: Station | None
+    """An OCPP charger's station, while it is connected (else None)."""
     state: ConnectorState | None
     online: bool
     allocation: PortAllocation | None
@@ -89,7 +91,8 @@ class ConnectorView:
 
 
 class ChargerEntity(DeviceEntity):
-    """An entity of a charger (``connector`` None) or of one of its connectors.
+    """An entity of a charger (``connector`` None) or of one of its connectors,
+    of any kind: what it reads of its charger comes through its ``link``.
 
     A charger with several connectors names its connector entities "… (connector
     2)"; with one, just "…".
@@ -98,9 +101,8 @@ class ChargerEntity(DeviceEntity):
     def __init__(
         self,
         controller: SiteController,
-        source: OcppSource,
+        link: PortLink,
         subentry_id: str,
-        charger: ChargerConfig,
         description: EntityDescription,
         connector: int | None = None,
     ) -> None:
@@ -109,13 +111,11 @@ class ChargerEntity(DeviceEntity):
         super().__init__(
             controller, description, charger_device_identifier, subentry_id, where
         )
-        self.source = source
+        self.link = link
         self.connector = connector
-        self.charge_point_id = charger.charge_point_id
-        self._charger = charger
         self._attr_translation_placeholders = {
             "connector": f" (connector {connector})"
-            if connector is not None and charger.connectors > 1
+            if connector is not None and link.connectors > 1
             else ""
         }
 
@@ -125,49 +125,45 @@ class ChargerEntity(DeviceEntity):
         *,
         per_charger: Sequence[EntityDescription] = (),
         per_connector: Sequence[EntityDescription] = (),
+        per_port: Sequence[EntityDescription] | None = None,
         site_entities: Callable[[EvPowerShareConfigEntry], Iterable[Entity]]
         | None = None,
     ) -> SetupEntry:
         """The set-up of a platform of this class's entities (see
-        :func:`charger_entities`), after the site's own ``site_entities``."""
+        :func:`charger_entities`), after the site's own ``site_entities``:
+        ``per_charger`` and ``per_connector`` for OCPP chargers, ``per_port``
+        (default: ``per_connector``) for the ports of the other kinds."""
 
         def subentry_entities(
             entry: EvPowerShareConfigEntry,
         ) -> Callable[[ConfigSubentry], list[Entity]]:
             return charger_entities(
-                entry, cls, per_charger=per_charger, per_connector=per_connector
+                entry,
+                cls,
+                per_charger=per_charger,
+                per_connector=per_connector,
+                per_port=per_connector if per_port is None else per_port,
             )
 
         return platform_setup(subentry_entities, site_entities)
 
     @property
-    def charger(self) -> ChargerConfig:
-        """The charger as configured now (as it was last, once it is removed:
-        its entities may still be asked for their state before they go)."""
-        charger = self.source.chargers.get(self.charge_point_id)
-        if charger is not None:
-            self._charger = charger
-        return self._charger
-
-    @property
     def port_id(self) -> str:
         """The allocator's id of the connector (connector 1 for charger entities)."""
-        return self.charger.port_id(self.connector or 1)
+        return self.link.port_id(self.connector or 1)
 
     @property
     def view(self) -> ConnectorView:
         """The connector (or, for charger entities, connector 1) as it is now."""
-        charger = self.charger
         connector = self.connector or 1
-        station = self.source.stations.get(self.charge_point_id)
-        pid = charger.port_id(connector)
+        pid = self.link.port_id(connector)
         snapshot = self.coordinator.data
         return ConnectorView(
-            charger=charger,
+            max_current_a=self.link.max_current_a(),
             connector=connector,
-            station=station,
-            state=None if station is None else station.connectors.get(connector),
-            online=self.source.online(self.charge_point_id),
+            station=self.link.station(),
+            state=self.link.state(connector),
+            online=self.link.online(),
             allocation=None if snapshot is None else snapshot.allocation.ports.get(pid),
             controls=self.coordinator.port_settings(pid),
         )
@@ -175,7 +171,7 @@ class ChargerEntity(DeviceEntity):
     @property
     def available(self) -> bool:
         """Only while the charger is configured; most entities also need it online."""
-        return super().available and self.charge_point_id in self.source.chargers
+        return super().available and self.link.configured()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,7 +271,7 @@ class OnlineEntity(ChargerEntity):
         description = self.entity_description
         return super().available and (
             (isinstance(description, ConnectorReading) and description.while_offline)
-            or self.source.online(self.charge_point_id)
+            or self.link.online()
         )
 
 

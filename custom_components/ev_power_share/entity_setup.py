@@ -14,9 +14,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, SUBENTRY_CHARGER
 from .controller import SiteController
+from .core.ports import PortStatus
 from .data import EvPowerShareConfigEntry, charger_config
 from .devices import async_sync_devices
-from .ocpp_source import ChargerConfig, OcppSource
+from .ocpp_source import ChargerConfig
+from .port_links import OcppLink, PortLink, StatusLink
 
 
 def signal_subentries_added(entry_id: str) -> str:
@@ -60,11 +62,11 @@ def async_add_subentry_entities(
 
 
 type ChargerEntityFactory = Callable[
-    [SiteController, OcppSource, str, ChargerConfig, EntityDescription, int | None],
+    [SiteController, PortLink, str, EntityDescription, int | None],
     Entity,
 ]
-"""An entity class of a charger or connector: (controller, source, subentry id,
-charger, description, connector or None)."""
+"""An entity class of a charger or connector: (controller, link to the charger,
+subentry id, description, connector or None)."""
 
 
 def charger_entities(
@@ -74,17 +76,22 @@ def charger_entities(
     per_charger: Sequence[EntityDescription] = (),
     per_connector: Sequence[EntityDescription]
     | Callable[[ChargerConfig], Sequence[EntityDescription]] = (),
+    per_port: Sequence[EntityDescription] = (),
 ) -> Callable[[ConfigSubentry], list[Entity]]:
-    """For :func:`async_add_subentry_entities`: a charger subentry's entities,
-    one per ``per_charger`` description and one per connector and
-    ``per_connector`` description (or what it gives for the charger)."""
+    """For :func:`async_add_subentry_entities`: an OCPP charger subentry's
+    entities, one per ``per_charger`` description and one per connector and
+    ``per_connector`` description (or what it gives for the charger); for a
+    subentry whose ports another source serves (:class:`~.core.ports.PortStatus`:
+    a charger already in Home Assistant, an outlet, a Modbus charger), one per
+    port and ``per_port`` description."""
     runtime = entry.runtime_data
 
     def make(sub: ConfigSubentry) -> list[Entity]:
         if sub.subentry_type != SUBENTRY_CHARGER:
-            return []
+            return _port_entities(runtime.controller, sub, factory, per_port)
         charger = charger_config(sub)
-        args = (runtime.controller, runtime.ocpp, sub.subentry_id, charger)
+        link = OcppLink(runtime.ocpp, charger)
+        args = (runtime.controller, link, sub.subentry_id)
         connector = per_connector(charger) if callable(per_connector) else per_connector
         return [
             *(factory(*args, d, None) for d in per_charger),
@@ -96,6 +103,26 @@ def charger_entities(
         ]
 
     return make
+
+
+def _port_entities(
+    controller: SiteController,
+    sub: ConfigSubentry,
+    factory: ChargerEntityFactory,
+    descriptions: Sequence[EntityDescription],
+) -> list[Entity]:
+    """The entities of a subentry's ports, if a source of the site serves it."""
+    for source in controller.sources:
+        if not isinstance(source, PortStatus):
+            continue
+        if ports := source.subentry_ports(sub.subentry_id):
+            link = StatusLink(controller, source, sub.subentry_id, ports)
+            return [
+                factory(controller, link, sub.subentry_id, d, n)
+                for n in range(1, len(ports) + 1)
+                for d in descriptions
+            ]
+    return []
 
 
 type SetupEntry = Callable[

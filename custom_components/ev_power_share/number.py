@@ -20,7 +20,6 @@ from .controller import SiteController
 from .core.settings import LimitOverride
 from .data import EvPowerShareConfigEntry
 from .entity import ConnectorSetting, ConnectorView, SettingFns, SiteSetting
-from .ocpp_source import ChargerConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,19 +68,19 @@ class ConnectorNumberDescription(
 ):
     """A number the user sets for one connector."""
 
-    min_fn: Callable[[SiteController, ChargerConfig], float] | None = None
+    min_fn: Callable[[SiteController, ConnectorView], float] | None = None
     """The minimum, when it depends on the site or charger."""
-    max_fn: Callable[[SiteController, ChargerConfig], float] | None = None
+    max_fn: Callable[[SiteController, ConnectorView], float] | None = None
     """The maximum, when it depends on the site or charger."""
 
 
 def _max_current(view: ConnectorView) -> float:
     cap = view.controls.max_current_a
-    return view.charger.max_current_a if cap is None else cap
+    return view.max_current_a if cap is None else cap
 
 
 def _set_max_current(view: ConnectorView, cap: float) -> None:
-    view.controls.max_current_a = None if cap >= view.charger.max_current_a else cap
+    view.controls.max_current_a = None if cap >= view.max_current_a else cap
 
 
 def _set_energy(view: ConnectorView, kwh: float) -> None:
@@ -96,8 +95,8 @@ CONNECTOR_NUMBERS: tuple[ConnectorNumberDescription, ...] = (
         translation_key="max_current",
         device_class=NumberDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        min_fn=lambda controller, _charger: controller.settings.min_current_a,
-        max_fn=lambda _controller, charger: charger.max_current_a,
+        min_fn=lambda controller, _view: controller.settings.min_current_a,
+        max_fn=lambda _controller, view: view.max_current_a,
         value_fn=_max_current,
         set_fn=_set_max_current,
     ),
@@ -159,14 +158,14 @@ class ConnectorNumber(ConnectorSetting[float], RestoreNumber):
     def native_min_value(self) -> float:
         """The description's minimum, or what the site or charger allows."""
         if (fn := self.entity_description.min_fn) is not None:
-            return fn(self.coordinator, self.charger)
+            return fn(self.coordinator, self.view)
         return super().native_min_value
 
     @property
     def native_max_value(self) -> float:
         """The description's maximum, or what the site or charger allows."""
         if (fn := self.entity_description.max_fn) is not None:
-            return fn(self.coordinator, self.charger)
+            return fn(self.coordinator, self.view)
         return super().native_max_value
 
     def _bounded(self, value: float) -> float:

@@ -234,6 +234,15 @@ CONNECTOR_SENSORS: tuple[ConnectorSensorDescription, ...] = (
 )
 
 
+PORT_SENSORS: tuple[ConnectorSensorDescription, ...] = tuple(
+    d
+    for d in CONNECTOR_SENSORS
+    if d.key in ("status", "energy", "session_energy", "allocated_current")
+)
+"""The figures of a port of the other kinds (a charger already in Home
+Assistant, an outlet, a Modbus charger): what their sources tell."""
+
+
 class ConnectorSensor(
     WritesOnChange, ConnectorFigure[float | str | None], RestoreSensor
 ):
@@ -296,7 +305,10 @@ def _subentry_sensors(
     meters = entry.runtime_data.meters
     per_group = _group_sensors(controller)
     chargers = charger_entities(
-        entry, ConnectorSensor, per_connector=_connector_sensors
+        entry,
+        ConnectorSensor,
+        per_connector=_connector_sensors,
+        per_port=PORT_SENSORS,
     )
 
     def make(sub: ConfigSubentry) -> list[Entity]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Protocol, Self
+from typing import Literal, Protocol, Self, runtime_checkable
 
 from .commands import Commands, Held, PortSteps
 from .load_estimate import LoadEstimate
@@ -153,6 +153,7 @@ not drawing; nothing there; switched off or paused by us; the source cannot
 tell (stale or unreachable)."""
 
 
+@runtime_checkable
 class PortStatus(Protocol):
     """What a port source of a subentry (a charger already in Home Assistant,
     a smart outlet, a Modbus charger) tells its entities, besides what the

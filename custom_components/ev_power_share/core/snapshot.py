@@ -12,8 +12,8 @@ from typing import Any
 
 from .allocator import Allocation, RotationState
 from .design import DesignFigures
-from .model import Policy, Site
-from .ports import Published
+from .model import Policy, Port, Site
+from .ports import CycleInputs, Published
 from .scenario import dump_allocation, dump_scenario
 
 
@@ -42,6 +42,17 @@ class ControllerSnapshot:
     at: float
     published: Published = field(default_factory=Published)
     """What the adjusters found: meter estimates, the solar decision, plans."""
+    inputs: CycleInputs = field(default_factory=CycleInputs)
+    """What the sources read this cycle (currents, session energy, settings)."""
+    _ports: Mapping[str, Port] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Index the site's ports by id (entities look theirs up every cycle)."""
+        object.__setattr__(self, "_ports", {p.id: p for p in self.site.ports})
+
+    def port(self, port_id: str) -> Port | None:
+        """A port as this cycle counted it (None: not in the site)."""
+        return self._ports.get(port_id)
 
     def scenario(self) -> dict[str, Any]:
         """The cycle's input in the contract's scenario format (for replay)."""
