@@ -9,7 +9,9 @@ and the failsafe currents of offline chargers.
 Policies are built from three steps, always in a deterministic order:
 
 * **admission** at the minimum current, in rotation order: a port whose minimum
-  does not fit is paused (0 A) rather than given less than the minimum;
+  does not fit is paused (0 A) rather than given less than the minimum (each
+  port's own minimum where it has one, ``Port.min_a``: an on/off port's is its
+  whole current, so it gets all of it or nothing);
 * **water-filling** (progressive filling) of the admitted ports from their floors
   to their own bounds, with optional weights; this is exactly max-min fair;
 * **greedy** filling in a fixed order (first come, first served).
@@ -17,6 +19,12 @@ Policies are built from three steps, always in a deterministic order:
 Round robin: ports paused for the minimum rule take the front of the queue every
 ``rotation_period_s``, so with ``k`` ports fitting at once and ``n`` waiting, a
 paused vehicle waits at most ``ceil((n - k) / k)`` rotation periods.
+
+Pinned ports (``Port.pinned``: an on/off port within its minimum on-time) are
+served first, at their minimum, before any policy or rotation order; only a
+limit they no longer fit under pauses them. A rotation that a pinned port keeps
+from admitting any paused one is tried again next cycle (rather than a period
+later), so a paused port waits at most a minimum on-time longer.
 
 No Home Assistant imports; no I/O.
 """
@@ -60,6 +68,8 @@ REASON_NO_VEHICLE = "no_vehicle"
 _BOUND = -1
 """Cause of a port stopped by its own bound (not a constraint index)."""
 _PAUSED = -2
+_PINNED = -3
+"""Cause of a pinned port held at its minimum, below its bound."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +146,8 @@ class _Problem:
     """Watts per ampere."""
     bound: list[float]
     bound_reason: list[str]
+    minimum: list[float]
+    """Each candidate's minimum (its own, else the site's)."""
     port_cons: list[list[tuple[int, float]]]
     overloaded: list[str]
     all_ports: list[Port]
@@ -192,7 +204,7 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
       raise would be taken back at once and given again once the next report
       shows the vehicle following it: the limit would hunt with every report);
 
-    and never capped below the site minimum.
+    and never capped below the port's minimum (its own, else the site's).
 
     Why it is stable: commands are rounded down to the charger's step (1 A or
     0.1 A); a whole-ampere cap survives that, so a vehicle just capped has a gap
@@ -216,13 +228,13 @@ def vehicle_bound(port: Port, site: Site) -> tuple[float, str]:
         if offered is not None and ev.draw_offered_a is not None:
             answered = min(offered, ev.draw_offered_a)
         if offered is None:
-            ev_max = min(ev_max, max(site.min_current_a, draw + DRAW_HEADROOM_A))
+            ev_max = min(ev_max, max(site.minimum_of(port), draw + DRAW_HEADROOM_A))
         elif answered is not None and answered - draw > DRAW_RELEASE_A:
             if answered - draw <= DRAW_KEEP_A:
                 cap = offered
             else:
                 cap = float(math.ceil(draw + DRAW_HEADROOM_A - NOISE_A))
-            ev_max = min(ev_max, max(site.min_current_a, cap))
+            ev_max = min(ev_max, max(site.minimum_of(port), cap))
     if ev_max < port.max_a:
         return ev_max, REASON_EV
     return port.max_a, REASON_PORT
@@ -326,6 +338,7 @@ def _compile(site: Site) -> _Problem:
         wpa=[],
         bound=[],
         bound_reason=[],
+        minimum=[],
         port_cons=[],
         overloaded=[],
         all_ports=sorted(site.ports, key=lambda p: p.id),
@@ -393,6 +406,7 @@ def _add_ports(
         prob.wpa.append(wpa)
         prob.bound.append(bound)
         prob.bound_reason.append(reason)
+        prob.minimum.append(site.minimum_of(port))
         port_cons.append(cons)
     return members
 
@@ -638,15 +652,16 @@ class _Filling:
 
 
 def _admit(
-    prob: _Problem, order: Sequence[int], cap: Sequence[float], minimum: float
+    prob: _Problem, order: Sequence[int], cap: Sequence[float]
 ) -> tuple[list[int], list[int]]:
     """Admit ports in ``order`` while each one's minimum still fits."""
     scratch = list(cap)
     admitted: list[int] = []
     paused: list[int] = []
-    port_cons = prob.port_cons
+    port_cons, minima = prob.port_cons, prob.minimum
     for i in order:
         cons = port_cons[i]
+        minimum = minima[i]
         for c, coef in cons:
             if scratch[c] - coef * minimum < -_EPS:
                 paused.append(i)
@@ -667,16 +682,15 @@ def _share(
     floors: Mapping[int, float] | None = None,
 ) -> None:
     """Admit at the minimum in ``order``, pause the rest, water-fill the admitted."""
-    minimum = prob.site.min_current_a
     fresh = [i for i in order if floors is None or i not in floors]
     scratch = list(cap)
     if floors:
         for i, f in floors.items():
             _take(prob, scratch, i, f)
-    admitted, paused = _admit(prob, fresh, scratch, minimum)
+    admitted, paused = _admit(prob, fresh, scratch)
     for i in paused:
         out.x[i], out.cause[i] = 0.0, _PAUSED
-    floor = dict.fromkeys(admitted, minimum)
+    floor = {i: prob.minimum[i] for i in admitted}
     if floors:
         floor.update(floors)
     if floor:
@@ -687,11 +701,10 @@ def _greedy(
     prob: _Problem, order: Sequence[int], cap: list[float], out: _Outcome
 ) -> None:
     """Serve ports fully, one after the other (first come, first served)."""
-    minimum = prob.site.min_current_a
     x, cause = out.x, out.cause
     for i in order:
         room, why = _room(prob, cap, i)
-        if room < minimum - _EPS or room <= _EPS:
+        if room < prob.minimum[i] - _EPS or room <= _EPS:
             x[i], cause[i] = 0.0, why if why != _BOUND else _PAUSED
             continue
         x[i], cause[i] = room, why
@@ -713,11 +726,13 @@ def _deadline_needs(prob: _Problem, i: int) -> tuple[float, float] | None:
 
 
 def _run_policy(prob: _Problem, queue: Sequence[int]) -> _Outcome:
-    """Currents and causes for every candidate; ``queue`` is the rotation order."""
+    """Currents and causes for every candidate; ``queue`` is the rotation order
+    (the pinned ports are served first)."""
     site = prob.site
     cap = list(prob.cap)
     out = _Outcome()
     policy = site.policy
+    queue = _serve_pinned(prob, queue, cap, out)
 
     if policy is Policy.FIRST_COME:
         order = sorted(queue, key=lambda i: (_arrived(prob, i), prob.ports[i].id))
@@ -742,12 +757,32 @@ def _run_policy(prob: _Problem, queue: Sequence[int]) -> _Outcome:
     return out
 
 
+def _serve_pinned(
+    prob: _Problem, queue: Sequence[int], cap: list[float], out: _Outcome
+) -> list[int]:
+    """Give each pinned port (in ``queue`` order) its minimum where it fits,
+    pause the others; the rest of the queue, for the policy."""
+    rest: list[int] = []
+    for i in queue:
+        if not prob.ports[i].pinned:
+            rest.append(i)
+            continue
+        need = prob.minimum[i]
+        room, _why = _room(prob, cap, i)
+        if room < need - _EPS or need <= _EPS:
+            out.x[i], out.cause[i] = 0.0, _PAUSED
+            continue
+        out.x[i] = need
+        out.cause[i] = _BOUND if need >= prob.bound[i] - _EPS else _PINNED
+        _take(prob, cap, i, need)
+    return rest
+
+
 def _deadline(
     prob: _Problem, queue: Sequence[int], cap: list[float], out: _Outcome
 ) -> None:
     """The deadline policy: each vehicle with a deadline is given what it needs
     first, as a floor; the others, and what is left, are shared."""
-    minimum = prob.site.min_current_a
     needs = {i: n for i in queue if (n := _deadline_needs(prob, i)) is not None}
     # Deadlines that can still be met come first, least laxity first; one
     # that cannot be met even at full speed must not make the others miss.
@@ -763,6 +798,7 @@ def _deadline(
     staged = list(cap)  # the water-filling below takes the floors from ``cap``
     for i in urgent:
         out.required[i] = needs[i][1]
+        minimum = prob.minimum[i]
         target = min(prob.bound[i], max(needs[i][1], minimum))
         room, why = _room(prob, staged, i)
         give = min(room, target)
@@ -797,9 +833,10 @@ def allocate(site: Site, state: RotationState | None = None) -> Allocation:
     ``Allocation.rotation`` back in next time.
     """
     prob = _compile(site)
-    minimum = site.min_current_a
     candidates = [
-        i for i, b in enumerate(prob.bound) if b >= minimum - _EPS and b > _EPS
+        i
+        for i, (b, least) in enumerate(zip(prob.bound, prob.minimum, strict=True))
+        if b >= least - _EPS and b > _EPS
     ]
     queue = _queue(prob, candidates, state)
     since = site.now_s if state is None or state.since_s is None else state.since_s
@@ -813,13 +850,22 @@ def allocate(site: Site, state: RotationState | None = None) -> Allocation:
             since = site.now_s
         elif site.now_s - since >= site.rotation_period_s - _EPS:
             queue = paused + [i for i in queue if i not in set(paused)]
-            since = site.now_s
             out = _run_policy(prob, queue)
+            if not _pinned_out(prob, out, paused):
+                since = site.now_s
 
     rotation = RotationState(
         queue=tuple(prob.ports[i].id for i in queue), since_s=since
     )
     return _result(prob, out, feasible, rotation)
+
+
+def _pinned_out(prob: _Problem, out: _Outcome, paused: Sequence[int]) -> bool:
+    """Whether pinned ports kept every port ``paused`` before a rotation from
+    being admitted by it (the rotation is tried again next cycle)."""
+    return all(out.cause.get(i) == _PAUSED for i in paused) and any(
+        p.pinned and out.x.get(i, 0.0) > 0.0 for i, p in enumerate(prob.ports)
+    )
 
 
 def _queue(
@@ -896,11 +942,10 @@ def _candidate_results(
     bound): quantizing coarser here would waste up to a step per port; commands
     are rounded down to each charger's step later.
     """
-    minimum = prob.site.min_current_a
     x, cause, required = out.x, out.cause, out.required
     given: list[PortAllocation] = []
-    for i, (legs, bound, wpa) in enumerate(
-        zip(prob.legs, prob.bound, prob.wpa, strict=True)
+    for i, (legs, bound, wpa, minimum) in enumerate(
+        zip(prob.legs, prob.bound, prob.wpa, prob.minimum, strict=True)
     ):
         amps = 0.0
         if feasible:
@@ -995,6 +1040,8 @@ def _reason(
         return prob.bound_reason[i]
     if why == _PAUSED:
         return REASON_PAUSED
+    if why == _PINNED:
+        return REASON_POLICY
     if why == _BOUND or amps >= prob.bound[i] - NOISE_A:
         return prob.bound_reason[i]
     return f"group:{prob.cons_group[why]}"

@@ -187,6 +187,15 @@ class Port:
     failsafe_a: float | None = None
     """Current an offline charger falls back to; None: the site minimum."""
     ev: Vehicle | None = None
+    min_a: float | None = None
+    """The port's own minimum (A per phase): below it it is paused. None: the
+    site's ``min_current_a``. An on/off port (a smart outlet) has ``min_a =
+    max_a``: all of its current, or 0."""
+    pinned: bool = False
+    """Served before every other port, at its minimum, whatever the rotation
+    or the policy: an on/off port within its minimum on-time. Only a limit it
+    no longer fits under (after the fixed loads and the ports pinned before
+    it) pauses it."""
 
     @property
     def conn(self) -> Connection:
@@ -209,6 +218,11 @@ class Site:
     def __post_init__(self) -> None:
         """Check the structure; raise :class:`ModelError` naming the field."""
         validate_site(self)
+
+    def minimum_of(self, port: Port) -> float:
+        """The least a port is given when it is not paused: its own minimum,
+        else the site's."""
+        return self.min_current_a if port.min_a is None else port.min_a
 
     def failsafe_of(self, port: Port) -> float:
         """Current an offline port is assumed to draw on each of its legs."""
@@ -345,6 +359,10 @@ def validate_port(
         raise ModelError(f"{where}.max_a", "must be a number >= 0")
     _positive_or_none(port.rated_kw, "rated_kw", where)
     _non_negative_or_none(port.failsafe_a, "failsafe_a", where)
+    if port.min_a is not None and not (
+        math.isfinite(port.min_a) and 0 < port.min_a <= port.max_a
+    ):
+        raise ModelError(f"{where}.min_a", "must be a number > 0 and <= max_a")
     if port.ev is not None:
         _validate_vehicle(port.ev, where)
 
