@@ -117,3 +117,41 @@ def scenarios(
         "ports": ports,
         "now_s": 0,
     }
+
+
+NOMINALS_A = [10.0, 12.0, 13.0, 16.0, 8.0]
+"""Nominal currents of on/off ports (smart outlets)."""
+
+
+@st.composite
+def onoff_sites(draw: st.DrawFn, *, max_ports: int = 30) -> Any:
+    """A random site (:func:`scenarios`) where some ports are on/off ports: their
+    own minimum is their whole current (``min_a = max_a``), some pinned (within
+    their minimum on-time)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from custom_components.ev_power_share.core.model import Vehicle  # noqa: PLC0415
+    from custom_components.ev_power_share.core.scenario import (  # noqa: PLC0415
+        load_scenario,
+    )
+
+    site, _state = load_scenario(draw(scenarios(max_ports=max_ports)))
+    ports = []
+    for k, served in enumerate(site.ports):
+        port = served
+        if draw(st.integers(0, 2)) == 0:
+            nominal = draw(st.sampled_from(NOMINALS_A))
+            ev = None
+            if draw(st.integers(0, 4)):
+                phases = len(port.conn.legs)
+                ev = Vehicle(phases=phases, max_a=nominal, arrived_s=k)
+            port = replace(
+                port,
+                max_a=nominal,
+                min_a=nominal,
+                failsafe_a=nominal,
+                pinned=draw(st.booleans()),
+                ev=ev,
+            )
+        ports.append(port)
+    return replace(site, ports=tuple(ports))

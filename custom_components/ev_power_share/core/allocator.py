@@ -849,10 +849,10 @@ def allocate(site: Site, state: RotationState | None = None) -> Allocation:
         if not paused:
             since = site.now_s
         elif site.now_s - since >= site.rotation_period_s - _EPS:
-            queue = paused + [i for i in queue if i not in set(paused)]
-            out = _run_policy(prob, queue)
-            if not _pinned_out(prob, out, paused):
-                since = site.now_s
+            rotated = paused + [i for i in queue if i not in set(paused)]
+            turned = _run_policy(prob, rotated)
+            if not _pinned_out(prob, turned, paused):
+                queue, out, since = rotated, turned, site.now_s
 
     rotation = RotationState(
         queue=tuple(prob.ports[i].id for i in queue), since_s=since
@@ -862,7 +862,8 @@ def allocate(site: Site, state: RotationState | None = None) -> Allocation:
 
 def _pinned_out(prob: _Problem, out: _Outcome, paused: Sequence[int]) -> bool:
     """Whether pinned ports kept every port ``paused`` before a rotation from
-    being admitted by it (the rotation is tried again next cycle)."""
+    being admitted by it (then the queue stays as it was, and the rotation is
+    tried again next cycle)."""
     return all(out.cause.get(i) == _PAUSED for i in paused) and any(
         p.pinned and out.x.get(i, 0.0) > 0.0 for i, p in enumerate(prob.ports)
     )
