@@ -110,6 +110,7 @@ SUBENTRY = "config_subentries.group"
 CHARGER = "config_subentries.charger"
 METER = "config_subentries.meter"
 SCHEDULE = "config_subentries.schedule_limit"
+OUTLET = "config_subentries.outlet"
 # Where each form-validating function's error keys must be translated.
 ERROR_SECTIONS = {
     "_validate": "config",
@@ -124,11 +125,14 @@ ERROR_SECTIONS = {
     "_current_errors": METER,
     "async_validate_modbus": METER,
     "validate_schedule": SCHEDULE,
+    "validate_outlet": OUTLET,
+    "_entity_errors": OUTLET,
+    "_sensor_errors": OUTLET,
 }
 # Checks more than one flow makes, and where their error keys must be translated.
 SHARED_ERROR_SECTIONS = {
     "async_port_errors": ("config", "options"),
-    "name_and_group_errors": (CHARGER, METER, SCHEDULE),
+    "name_and_group_errors": (CHARGER, METER, SCHEDULE, OUTLET),
 }
 FLOW_MODULES = (
     "config_flow.py",
@@ -137,6 +141,7 @@ FLOW_MODULES = (
     "charger_flow.py",
     "meter_flow.py",
     "schedule_flow.py",
+    "outlet_flow.py",
     "form_checks.py",
 )
 # The subentry flows' base class (its steps are every subentry flow's).
@@ -192,6 +197,8 @@ def _class_section(node: ast.ClassDef) -> str:
             return CHARGER
         if "Schedule" in node.name:
             return SCHEDULE
+        if "Outlet" in node.name:
+            return OUTLET
         return METER if "Meter" in node.name else SUBENTRY
     return "config"
 
@@ -293,6 +300,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
         SUBENTRY: {"user", "reconfigure"},
         CHARGER: {"user", "reconfigure"},
         SCHEDULE: {"user", "reconfigure"},
+        OUTLET: {"user", "reconfigure"},
         METER: {
             "user",
             "sensors",

@@ -44,6 +44,7 @@ from .data import (
     site_chargers,
     site_groups,
     site_meters,
+    site_outlets,
     site_scheduled_limits,
 )
 from .devices import async_sync_devices
@@ -60,6 +61,7 @@ from .issues import (
 )
 from .meters import SiteMeters
 from .ocpp_source import OcppSource
+from .outlets import OutletSource
 from .schedules import ScheduledLimits
 from .services import async_setup_services
 
@@ -137,7 +139,14 @@ async def async_setup_entry(
         ),
         voltage_v=settings.supply.voltage_ln_v,
     )
-    controller.forget_ports(ocpp.port_ids())
+    outlets = OutletSource(
+        hass,
+        site_outlets(subentries),
+        settings.supply,
+        on_change=changed,
+        spawn=lambda coro, name: entry.async_create_background_task(hass, coro, name),
+    )
+    controller.forget_ports([*ocpp.port_ids(), *outlets.port_ids()])
     port = _ocpp_port(entry)
     central = CentralSystem(
         host=OCPP_HOST,
@@ -208,6 +217,9 @@ async def async_setup_entry(
     entry.async_on_unload(close)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close))
     entry.async_on_unload(controller.add_source(ocpp))
+    outlets.async_start()
+    entry.async_on_unload(outlets.async_stop)
+    entry.async_on_unload(controller.add_source(outlets))
     await controller.async_config_entry_first_refresh()
     entry.runtime_data = SiteRuntime(
         settings=settings,
@@ -220,6 +232,7 @@ async def async_setup_entry(
         ocpp_port=port,
         data=data,
         subentries=subentries,
+        outlets=outlets,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:
@@ -325,7 +338,11 @@ async def _async_entry_updated(
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))
-    runtime.controller.forget_ports(runtime.ocpp.port_ids())
+    outlet_ports: list[str] = []
+    if runtime.outlets is not None:
+        runtime.outlets.update_outlets(site_outlets(entry.subentries))
+        outlet_ports = runtime.outlets.port_ids()
+    runtime.controller.forget_ports([*runtime.ocpp.port_ids(), *outlet_ports])
     runtime.controller.reconfigure(
         runtime.settings.supply,
         site_groups(runtime.settings, entry.subentries),

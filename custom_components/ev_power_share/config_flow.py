@@ -39,6 +39,7 @@ from .const import (
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_OUTLET,
     SUBENTRY_SCHEDULE,
     SUPPLIES,
 )
@@ -49,6 +50,7 @@ from .form_parts import box
 from .group_flow import PowerGroupSubentryFlow
 from .meter_flow import MeterSubentryFlow
 from .options_flow import EvPowerShareOptionsFlow
+from .outlet_flow import OutletSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
 
 SITE_SCHEMA = vol.Schema(
@@ -147,6 +149,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_CHARGER: ChargerSubentryFlow,
             SUBENTRY_METER: MeterSubentryFlow,
             SUBENTRY_SCHEDULE: ScheduleLimitSubentryFlow,
+            SUBENTRY_OUTLET: OutletSubentryFlow,
         }
 
     async def async_step_user(

@@ -177,3 +177,20 @@ FORM_RANGES: Final[dict[str, tuple[float, float]]] = {
     CONF_STALE_S: (5.0, 300.0),
     CONF_UNIT: (1, 247),  # a Modbus unit id
 }
+
+# Smart outlets: config subentries of the site; each is one on/off port (a
+# switch, optionally a power and an energy sensor) with a nominal current.
+SUBENTRY_OUTLET: Final = "outlet"
+CONF_OUTLET_SWITCH: Final = "switch"
+CONF_OUTLET_POWER: Final = "power_sensor"
+CONF_OUTLET_ENERGY: Final = "energy_sensor"
+CONF_OUTLET_NOMINAL_A: Final = "nominal_current_a"
+CONF_OUTLET_MIN_ON_MIN: Final = "min_on_min"
+CONF_OUTLET_MIN_OFF_MIN: Final = "min_off_min"
+OUTLET_DEFAULT_MIN: Final = 5.0
+"""Default minimum on-time and off-time of an outlet, in minutes."""
+OUTLET_RANGES: Final[dict[str, tuple[float, float]]] = {
+    CONF_OUTLET_NOMINAL_A: (1.0, 80.0),
+    CONF_OUTLET_MIN_ON_MIN: (0.0, 240.0),
+    CONF_OUTLET_MIN_OFF_MIN: (0.0, 240.0),
+}

@@ -34,6 +34,12 @@ from .const import (
     CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
+    CONF_OUTLET_ENERGY,
+    CONF_OUTLET_MIN_OFF_MIN,
+    CONF_OUTLET_MIN_ON_MIN,
+    CONF_OUTLET_NOMINAL_A,
+    CONF_OUTLET_POWER,
+    CONF_OUTLET_SWITCH,
     CONF_PARENT,
     CONF_PASSWORD,
     CONF_PHASES,
@@ -55,20 +61,24 @@ from .const import (
     CONF_WRITES_PER_MIN,
     DEFAULT_OPTIONS,
     LIMIT_UNITS,
+    OUTLET_DEFAULT_MIN,
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_OUTLET,
     SUBENTRY_SCHEDULE,
     SUPPLIES,
 )
 from .controller import ControlSettings, SiteController
 from .core.model import LEG_NAMES, Policy, Supply
+from .core.outlets import OutletConfig
 from .core.topology import GroupConfig
 from .csms import CentralSystem
 from .energy import EnergyModes, EnergySettings
 from .meters import MeterSettings, SiteMeters
 from .ocpp_source import ChargerConfig, OcppSource
+from .outlets import OutletSource
 from .schedules import ScheduledLimit, ScheduledLimits
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
@@ -157,6 +167,32 @@ def site_chargers(subentries: Mapping[str, ConfigSubentry]) -> list[ChargerConfi
         charger_config(s)
         for s in subentries.values()
         if s.subentry_type == SUBENTRY_CHARGER
+    ]
+
+
+def outlet_config(subentry: ConfigSubentry) -> OutletConfig:
+    """A smart outlet as its subentry stores it."""
+    data = subentry.data
+    return OutletConfig(
+        id=subentry.subentry_id,
+        name=subentry.title,
+        group=data[CONF_GROUP],
+        connection=data[CONF_CONNECTION],
+        switch=data[CONF_OUTLET_SWITCH],
+        nominal_a=float(data[CONF_OUTLET_NOMINAL_A]),
+        power_entity=data.get(CONF_OUTLET_POWER) or None,
+        energy_entity=data.get(CONF_OUTLET_ENERGY) or None,
+        min_on_s=60.0 * float(data.get(CONF_OUTLET_MIN_ON_MIN, OUTLET_DEFAULT_MIN)),
+        min_off_s=60.0 * float(data.get(CONF_OUTLET_MIN_OFF_MIN, OUTLET_DEFAULT_MIN)),
+    )
+
+
+def site_outlets(subentries: Mapping[str, ConfigSubentry]) -> list[OutletConfig]:
+    """Every smart outlet of a site."""
+    return [
+        outlet_config(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_OUTLET
     ]
 
 
@@ -275,3 +311,5 @@ class SiteRuntime:
     """The entry's data it runs with: new data (a reconfigure) reloads it."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)
     """The subentries as last applied: what changed is what differs from this."""
+    outlets: OutletSource | None = None
+    """The site's smart outlets."""

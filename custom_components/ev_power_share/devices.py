@@ -28,6 +28,7 @@ from .const import (
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_OUTLET,
 )
 from .modbus import PROFILES
 
@@ -48,6 +49,11 @@ def charger_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str
 
 def meter_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
     """The device registry identifier of a meter."""
+    return (DOMAIN, f"{entry_id}_{subentry_id}")
+
+
+def outlet_device_identifier(entry_id: str, subentry_id: str) -> tuple[str, str]:
+    """The device registry identifier of a smart outlet."""
     return (DOMAIN, f"{entry_id}_{subentry_id}")
 
 
@@ -97,6 +103,9 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
         elif subentry.subentry_type == SUBENTRY_METER:
             identifier = meter_device_identifier(entry_id, sid)
             details = _meter_details(subentry)
+        elif subentry.subentry_type == SUBENTRY_OUTLET:
+            identifier = outlet_device_identifier(entry_id, sid)
+            details = {"manufacturer": None, "model": "Smart outlet"}
         else:
             continue
         async_get_or_create_device(
