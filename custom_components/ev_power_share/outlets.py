@@ -30,11 +30,11 @@ from homeassistant.helpers.event import async_track_state_change_event
 from .core.commands import Commands, Held, PortSteps
 from .core.model import Supply
 from .core.outlets import (
-    Asked,
     OutletConfig,
     OutletMemory,
     OutletReading,
     OutletSample,
+    asked_to,
     observe,
     outlet_reading,
     port_state,
@@ -196,7 +196,7 @@ class OutletSource:
                 wanted = False  # offline: it ignored being switched off
             else:
                 continue
-            if switch_to(wanted, sample, memory.asked, now):
+            if switch_to(wanted, sample, memory, now):
                 self._switch(pid, outlet, wanted, now)
 
     def _switch(self, pid: str, outlet: OutletConfig, on: bool, now: float) -> None:
@@ -210,7 +210,7 @@ class OutletSource:
             and asked.on == on
         ):
             return
-        self._memory[pid].asked = Asked(on, now)
+        asked_to(self._memory[pid], on, now)
         domain = outlet.switch.split(".", 1)[0]
         service = SERVICE_TURN_ON if on else SERVICE_TURN_OFF
         self._busy[pid] = self._spawn(

@@ -156,6 +156,9 @@ class OutletMemory:
     recent_a: float | None = None
     """The last current measured while it was on (None: off, or none)."""
     asked: Asked | None = None
+    asked_on_at: float | None = None
+    """When it was last asked on: within ``CONFIRM_S`` it may switch on, even if
+    it was asked off since (the two may cross)."""
     energy: EnergyCounter = field(default_factory=EnergyCounter)
     session_from_kwh: float | None = None
     """Its energy when it was last switched on."""
@@ -240,8 +243,18 @@ def outlet_reading(
         if resting
         else Vehicle(phases=len(CONNECTIONS[config.connection].legs), max_a=whole),
     )
-    held = Held(steps.whole(whole) if sample.on else 0.0, sample.changed_at)
+    held = Held(
+        steps.whole(whole) if sample.on or may_switch_on(memory, now) else 0.0,
+        sample.changed_at,
+    )
     return OutletReading(port, steps, held, amps)
+
+
+def may_switch_on(memory: OutletMemory, now: float) -> bool:
+    """Whether it was asked on less than ``CONFIRM_S`` ago: a relay acts within
+    that of being asked, or not at all, so until then an outlet that shows off
+    holds its whole current (a decrease to 0 is not confirmed)."""
+    return memory.asked_on_at is not None and now - memory.asked_on_at < CONFIRM_S
 
 
 def _unsure(
@@ -306,10 +319,22 @@ def port_state(reading: OutletReading, has_power: bool) -> PortState:
 
 
 def switch_to(
-    wanted_on: bool, sample: OutletSample, asked: Asked | None, now: float
+    wanted_on: bool, sample: OutletSample, memory: OutletMemory, now: float
 ) -> bool:
     """Whether to ask the switch for ``wanted_on`` now: it is not in that state
-    (or cannot tell), and it was not asked the same within ``RETRY_S``."""
+    (or cannot tell), and it was not asked the same within ``RETRY_S``; or it
+    is wanted off and was asked on since its last off (it may still switch on:
+    the off is sent after it)."""
+    asked = memory.asked
+    if not wanted_on and asked is not None and asked.on and may_switch_on(memory, now):
+        return True
     if sample.on is wanted_on:
         return False
     return asked is None or asked.on is not wanted_on or now - asked.at >= RETRY_S
+
+
+def asked_to(memory: OutletMemory, wanted_on: bool, now: float) -> None:
+    """Note that the switch was asked for ``wanted_on`` at ``now``."""
+    memory.asked = Asked(wanted_on, now)
+    if wanted_on:
+        memory.asked_on_at = now
