@@ -85,6 +85,11 @@ def _value(
     return sensor_value(hass.states.get(entity_id), quantity)
 
 
+def _now() -> float:
+    """The time now (looked up at each call: a test's frozen clock too)."""
+    return time.time()
+
+
 class OutletSource:
     """The site's smart outlets: a port source (``core.ports.PortSource``) and
     what their entities show (``core.ports.PortStatus``)."""
@@ -97,13 +102,13 @@ class OutletSource:
         *,
         on_change: Callable[[], None],
         spawn: Spawn,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._hass = hass
         self.supply = supply
         self._on_change = on_change
         self._spawn = spawn
-        self._clock = clock
+        self._clock = clock or _now
         self.outlets: dict[str, OutletConfig] = {}
         self._memory: dict[str, OutletMemory] = {}
         self._busy: dict[str, asyncio.Task[None]] = {}

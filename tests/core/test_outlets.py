@@ -34,6 +34,7 @@ from custom_components.ev_power_share.core.outlets import (
     OutletMemory,
     OutletSample,
     asked_to,
+    may_switch_on,
     measured_a,
     observe,
     outlet_reading,
@@ -117,10 +118,15 @@ def test_off_but_drawing_is_a_stuck_relay_counted_offline() -> None:
 
 def test_asked_off_and_still_on_disobeys_after_confirm_s() -> None:
     sample = OutletSample(True, NOW - 600.0)
-    recent = OutletMemory(asked=Asked(False, NOW - CONFIRM_S + 1.0))
-    assert _read(sample, recent).port.online
-    late = OutletMemory(asked=Asked(False, NOW - CONFIRM_S))
-    assert not _read(sample, late).port.online
+    memory = OutletMemory()
+    asked_to(memory, False, NOW - CONFIRM_S + 1.0)
+    assert _read(sample, memory).port.online
+    memory = OutletMemory()
+    asked_to(memory, False, NOW - CONFIRM_S)
+    asked_to(memory, False, NOW - 1.0)  # asked again: it still disobeys
+    assert not _read(sample, memory).port.online
+    asked_to(memory, True, NOW)
+    assert _read(sample, memory).port.online
 
 
 def test_split_phase_outlet_converts_power_line_to_line() -> None:
@@ -240,29 +246,31 @@ samples = st.builds(
 @given(
     sample=samples,
     recent=st.one_of(st.none(), st.floats(0.0, 40.0)),
-    asked=st.one_of(
-        st.none(), st.builds(Asked, st.booleans(), st.floats(NOW - 100.0, NOW))
-    ),
+    asks=st.lists(st.tuples(st.booleans(), st.floats(NOW - 100.0, NOW)), max_size=3),
     nominal=st.sampled_from([6.0, 10.0, 12.0, 16.0]),
 )
 def test_never_counted_below_what_it_may_draw(
     sample: OutletSample,
     recent: float | None,
-    asked: Asked | None,
+    asks: list[tuple[bool, float]],
     nominal: float,
 ) -> None:
     """What it may draw: nothing only while it is known off and measures
     nothing; else its nominal, or what it measures (now, or last while on) if
     higher. Offline it is counted at that; online (on) it is given all of it or
     switched off; online (off) it is switched on only with all of its nominal."""
-    memory = OutletMemory(recent_a=recent, asked=asked)
+    memory = OutletMemory(recent_a=recent)
+    for on, at in sorted(asks, key=lambda a: a[1]):
+        asked_to(memory, on, at)
     config = replace(OUTLET, nominal_a=nominal)
     reading = outlet_reading(config, EU, sample, memory, NOW)
     amps = measured_a(config, EU, sample.power_w)
     port = reading.port
     if sample.on is False and (amps or 0.0) <= 0.5:
         assert port.online
-        assert reading.held == Held(0.0, sample.changed_at)
+        # Nothing, unless asked on lately: it may switch on yet.
+        held = nominal if may_switch_on(memory, NOW) else 0.0
+        assert reading.held == Held(held, sample.changed_at)
         assert port.min_a == nominal  # switched on only with all of it
         return
     may_draw = max(nominal, amps if amps is not None else (recent or 0.0))

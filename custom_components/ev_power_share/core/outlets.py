@@ -159,6 +159,9 @@ class OutletMemory:
     asked_on_at: float | None = None
     """When it was last asked on: within ``CONFIRM_S`` it may switch on, even if
     it was asked off since (the two may cross)."""
+    asked_off_at: float | None = None
+    """When it was first asked off since it was last asked on (asking again
+    does not move it)."""
     energy: EnergyCounter = field(default_factory=EnergyCounter)
     session_from_kwh: float | None = None
     """Its energy when it was last switched on."""
@@ -187,13 +190,15 @@ def measured_a(
     return amps if amps <= MOST_A else None
 
 
-def disobeys(sample: OutletSample, asked: Asked | None, now: float) -> bool:
-    """Asked off ``CONFIRM_S`` ago or more, and still on."""
+def disobeys(sample: OutletSample, memory: OutletMemory, now: float) -> bool:
+    """Asked off ``CONFIRM_S`` ago or more (and not on since), and still on."""
+    asked, since = memory.asked, memory.asked_off_at
     return (
         sample.on is True
         and asked is not None
         and not asked.on
-        and now - asked.at >= CONFIRM_S
+        and since is not None
+        and now - since >= CONFIRM_S
     )
 
 
@@ -263,7 +268,7 @@ def _unsure(
     """Whether an outlet may draw what it cannot be counted at online: its
     switch cannot tell, ignores being switched off, or is off but its power
     sensor sees a load drawing."""
-    if sample.on is None or disobeys(sample, memory.asked, now):
+    if sample.on is None or disobeys(sample, memory, now):
         return True
     return sample.on is False and amps is not None and amps > DRAWING_A
 
@@ -335,6 +340,9 @@ def switch_to(
 
 def asked_to(memory: OutletMemory, wanted_on: bool, now: float) -> None:
     """Note that the switch was asked for ``wanted_on`` at ``now``."""
-    memory.asked = Asked(wanted_on, now)
     if wanted_on:
         memory.asked_on_at = now
+        memory.asked_off_at = None
+    elif memory.asked is None or memory.asked.on or memory.asked_off_at is None:
+        memory.asked_off_at = now
+    memory.asked = Asked(wanted_on, now)
