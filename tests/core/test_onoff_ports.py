@@ -15,14 +15,18 @@ from custom_components.ev_power_share.core.allocator import (
     RotationState,
     allocate,
 )
+from custom_components.ev_power_share.core.gather import Topology, gather_ports
 from custom_components.ev_power_share.core.model import (
     Group,
     ModelError,
     Policy,
     Port,
     Site,
+    Supply,
     Vehicle,
 )
+from custom_components.ev_power_share.core.ports import PortReadings
+from custom_components.ev_power_share.core.settings import PortSettings, with_settings
 
 from .strategies import onoff_sites
 
@@ -111,10 +115,29 @@ def test_without_min_a_the_site_minimum_applies() -> None:
     assert result.ports["a"].current_a == pytest.approx(8.0)
 
 
-@pytest.mark.parametrize("min_a", [0.0, -1.0, math.nan, math.inf, 40.0])
+@pytest.mark.parametrize("min_a", [0.0, -1.0, math.nan, math.inf])
 def test_a_bad_min_a_is_refused(min_a: float) -> None:
     with pytest.raises(ModelError, match="min_a"):
         Site(groups=(Group("c"),), ports=(Port("p", "c", max_a=32.0, min_a=min_a),))
+
+
+def test_a_min_a_above_max_a_is_refused_where_it_enters_and_counted_safely() -> None:
+    topology = Topology(frozenset({"c"}), "c", Supply())
+    bad = Port("p", "c", max_a=10.0, min_a=12.0, ev=Vehicle())
+    gathered = gather_ports([PortReadings((bad,))], topology, {}, 6.0)
+    assert [b.problem for b in gathered.bad] == ["port.min_a: must be <= max_a"]
+    (counted,) = gathered.ports
+    assert not counted.online
+    assert counted.failsafe_a == 10.0
+
+
+def test_a_cap_below_an_onoff_port_keeps_it_off() -> None:
+    """A user's cap (or a schedule's 0 A) under its whole current: it stays off,
+    and the site is still valid."""
+    port = Port("p", "c", connection="L1", max_a=12.0, min_a=12.0, ev=Vehicle(1))
+    capped = with_settings(port, PortSettings(max_current_a=10.0))
+    site = Site(groups=(Group("c", rating_a=100.0),), ports=(capped,))
+    assert allocate(site).ports["p"].current_a == 0.0
 
 
 def test_a_pinned_port_keeps_its_place_and_a_drop_pauses_it() -> None:

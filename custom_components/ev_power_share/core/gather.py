@@ -63,6 +63,8 @@ class Topology:
             validate_port(port, self.group_ids, self.supply)
         except ModelError as err:
             return str(err)
+        if port.min_a is not None and port.min_a > port.max_a:
+            return "port.min_a: must be <= max_a"
         return None
 
 

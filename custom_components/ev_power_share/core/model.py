@@ -190,7 +190,7 @@ class Port:
     min_a: float | None = None
     """The port's own minimum (A per phase): below it it is paused. None: the
     site's ``min_current_a``. An on/off port (a smart outlet) has ``min_a =
-    max_a``: all of its current, or 0."""
+    max_a``: all of its current, or 0 (a cap below it keeps it at 0)."""
     pinned: bool = False
     """Served before every other port, at its minimum, whatever the rotation
     or the policy: an on/off port within its minimum on-time. Only a limit it
@@ -359,10 +359,10 @@ def validate_port(
         raise ModelError(f"{where}.max_a", "must be a number >= 0")
     _positive_or_none(port.rated_kw, "rated_kw", where)
     _non_negative_or_none(port.failsafe_a, "failsafe_a", where)
-    if port.min_a is not None and not (
-        math.isfinite(port.min_a) and 0 < port.min_a <= port.max_a
-    ):
-        raise ModelError(f"{where}.min_a", "must be a number > 0 and <= max_a")
+    # A minimum above the maximum is checked where a source's ports enter
+    # (core.gather): a cap applied later (a setting, a schedule) may lower the
+    # maximum of an on/off port below it, which keeps it off.
+    _positive_or_none(port.min_a, "min_a", where)
     if port.ev is not None:
         _validate_vehicle(port.ev, where)
 
