@@ -192,6 +192,7 @@ async def async_setup_entry(
         if closed:
             return
         closed = True
+        await outlets.async_close()  # outlets: off (their failsafe)
         held_until = await ocpp.async_close()
         await central.stop()
         await limits_store.async_save({"state": "stopped", "held_until": held_until})

@@ -118,8 +118,13 @@ class OutletSource:
     # -- configuration ------------------------------------------------------
 
     def update_outlets(self, outlets: Iterable[OutletConfig]) -> None:
-        """The outlets as configured now (an outlet kept keeps its memory)."""
-        self.outlets = {o.port_id: o for o in outlets}
+        """The outlets as configured now (an outlet kept keeps its memory); one
+        removed is switched off (nothing counts it any more)."""
+        before, self.outlets = self.outlets, {o.port_id: o for o in outlets}
+        now = self._clock()
+        for pid, gone in before.items():
+            if pid not in self.outlets and self._maybe_on(gone):
+                self._switch(pid, gone, False, now)
         self._memory = {
             pid: self._memory.get(pid) or OutletMemory() for pid in self.outlets
         }
@@ -206,8 +211,9 @@ class OutletSource:
 
     def _switch(self, pid: str, outlet: OutletConfig, on: bool, now: float) -> None:
         """Ask the switch for ``on`` in the background (not twice at once)."""
+        memory = self._memory.setdefault(pid, OutletMemory())
         busy = self._busy.get(pid)
-        asked = self._memory[pid].asked
+        asked = memory.asked
         if (
             busy is not None
             and not busy.done()
@@ -215,7 +221,7 @@ class OutletSource:
             and asked.on == on
         ):
             return
-        asked_to(self._memory[pid], on, now)
+        asked_to(memory, on, now)
         domain = outlet.switch.split(".", 1)[0]
         service = SERVICE_TURN_ON if on else SERVICE_TURN_OFF
         self._busy[pid] = self._spawn(
@@ -232,12 +238,19 @@ class OutletSource:
         except (HomeAssistantError, TimeoutError) as err:
             _LOGGER.warning("%s.%s of %s failed: %r", domain, service, entity_id, err)
 
+    def _maybe_on(self, outlet: OutletConfig) -> bool:
+        return outlet_sample(self._hass, outlet).on is not False
+
     async def async_close(self) -> None:
-        """Stop listening, and let running switchings end."""
+        """Switch every outlet that may be on off (an outlet's failsafe: nothing
+        counts it while the site is stopped), and stop listening."""
         self.async_stop()
-        busy = [task for task in self._busy.values() if not task.done()]
-        if busy:
-            await asyncio.wait(busy, timeout=SWITCH_TIMEOUT_S)
+        offs = [
+            self._async_call(o.switch.split(".", 1)[0], SERVICE_TURN_OFF, o.switch)
+            for o in self.outlets.values()
+            if self._maybe_on(o)
+        ]
+        await asyncio.gather(*offs)
 
     # -- what the outlets' entities show ----------------------------------------
 

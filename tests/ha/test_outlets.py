@@ -393,3 +393,30 @@ async def test_outlet_form_errors_device_and_reconfigure(
     outlets = site_entry.runtime_data.outlets
     assert outlets is not None
     assert outlets.outlets[port].nominal_a == 12.0
+
+
+async def test_an_outlet_removed_or_the_site_unloaded_is_switched_off(
+    hass: HomeAssistant, site_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Nothing counts an outlet that is no longer configured, or while the site
+    is stopped: it is switched off (an outlet's failsafe)."""
+    await _relays(hass)
+    circuit = await _site(hass, site_entry)
+    port_a = await _add_outlet(hass, site_entry, _outlet("a", circuit, min_off_min=0))
+    await _add_outlet(hass, site_entry, _outlet("b", circuit, min_off_min=0))
+    for _ in range(40):
+        await _tick(hass, freezer)
+        if _on(hass, "a"):
+            break
+    assert _on(hass, "a")
+    assert hass.config_entries.async_remove_subentry(site_entry, port_a.split(":")[0])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not _on(hass, "a")
+    for _ in range(40):
+        await _tick(hass, freezer)
+        if _on(hass, "b"):
+            break
+    assert _on(hass, "b")
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not _on(hass, "b")
