@@ -28,14 +28,13 @@ from custom_components.ev_power_share.const import (
     CONF_RATING_A,
     CONF_ROTATION_MIN,
     DEFAULT_OPTIONS,
-    DOMAIN,
     SUBENTRY_OUTLET,
 )
 from custom_components.ev_power_share.core.outlets import CONFIRM_S
 from custom_components.ev_power_share.core.settings import LimitOverride
 from custom_components.ev_power_share.devices import outlet_device_identifier
 
-from .test_groups import _add
+from .test_groups import _add, _device
 
 RELAYS = ("a", "b", "stuck")
 
@@ -373,15 +372,13 @@ async def test_outlet_form_errors_device_and_reconfigure(
     )
     assert result["errors"] == {"switch": "switch_taken"}
     registry = dr.async_get(hass)
-    device = registry.async_get_device(
-        identifiers={outlet_device_identifier(site_entry.entry_id, subentry_id)}
+    device = _device(
+        registry, outlet_device_identifier(site_entry.entry_id, subentry_id)[1]
     )
     assert device is not None
     assert device.name == "Outlet a"
     assert device.model == "Smart outlet"
-    circuit_device = registry.async_get_device(
-        identifiers={(DOMAIN, f"{site_entry.entry_id}_{circuit}")}
-    )
+    circuit_device = _device(registry, f"{site_entry.entry_id}_{circuit}")
     assert circuit_device is not None
     assert device.via_device_id == circuit_device.id
     # Reconfigured: the same port, its new current.
