@@ -155,7 +155,9 @@ class SimulatedCharger:
         def put(value: Field, amount: float) -> None:
             self._put(unit, self._field(value, socket), value.encode(amount))
 
-        shown = state.failsafe_a if self.lapsed(socket) else state.limit_a
+        # A limit with a validity time stays in its register (the validity tells).
+        lapsed = self.lapsed(socket) and self.map.keep_alive.how != "limit"
+        shown = state.failsafe_a if lapsed else state.limit_a
         put(cmap.limit.read, shown)
         if cmap.limit.pause is not None:
             put(cmap.limit.pause, 1.0 if state.enabled else 0.0)
