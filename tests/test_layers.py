@@ -17,6 +17,7 @@ FREE = sorted(
         *PACKAGE.glob("modbus/*.py"),
         *PACKAGE.glob("ocpp_*.py"),
         PACKAGE / "port_links.py",
+        *PACKAGE.glob("modbus_charger*.py"),
     ]
 )
 
@@ -33,7 +34,13 @@ def _imports(path: Path) -> list[str]:
 
 def test_there_are_layers_to_check() -> None:
     assert len(FREE) > 30
-    assert {p.name for p in FREE} >= {"ocpp_source.py", "allocator.py", "client.py"}
+    assert {p.name for p in FREE} >= {
+        "ocpp_source.py",
+        "allocator.py",
+        "client.py",
+        "modbus_chargers.py",
+        "modbus_charger_ports.py",
+    }
 
 
 @pytest.mark.parametrize("path", FREE, ids=lambda p: str(p.relative_to(PACKAGE)))

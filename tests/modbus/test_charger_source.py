@@ -64,9 +64,12 @@ def port_of(source: ModbusChargerSource, pid: str) -> Port:
 
 
 async def until(check: Callable[[], bool]) -> None:
-    async with asyncio.timeout(TIMEOUT_S):
-        while not check():
-            await asyncio.sleep(0.02)
+    """Wait (bounded) until ``check()`` holds."""
+    for _ in range(int(TIMEOUT_S / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not reached in time")
 
 
 @pytest.fixture
