@@ -31,6 +31,7 @@ from .const import (
     DOMAIN,
     OCPP_HOST,
     SUBENTRY_CHARGER,
+    SUBENTRY_MODBUS_CHARGER,
 )
 from .controller import SiteController
 from .csms import CentralSystem, StationConfig
@@ -44,6 +45,7 @@ from .data import (
     site_chargers,
     site_groups,
     site_meters,
+    site_modbus_chargers,
     site_outlets,
     site_scheduled_limits,
 )
@@ -60,6 +62,7 @@ from .issues import (
     async_update_charger_device,
 )
 from .meters import SiteMeters
+from .modbus_chargers import ModbusChargerSource
 from .ocpp_source import OcppSource
 from .outlets import OutletSource
 from .schedules import ScheduledLimits
@@ -146,7 +149,12 @@ async def async_setup_entry(
         on_change=changed,
         spawn=lambda coro, name: entry.async_create_background_task(hass, coro, name),
     )
-    controller.forget_ports([*ocpp.port_ids(), *outlets.port_ids()])
+    modbus_chargers = ModbusChargerSource(
+        site_modbus_chargers(subentries), on_change=changed
+    )
+    controller.forget_ports(
+        [*ocpp.port_ids(), *outlets.port_ids(), *modbus_chargers.port_ids()]
+    )
     port = _ocpp_port(entry)
     central = CentralSystem(
         host=OCPP_HOST,
@@ -221,6 +229,16 @@ async def async_setup_entry(
     outlets.async_start()
     entry.async_on_unload(outlets.async_stop)
     entry.async_on_unload(controller.add_source(outlets))
+    entry.async_on_unload(controller.add_source(modbus_chargers))
+    modbus_chargers.start()
+    entry.async_on_unload(modbus_chargers.async_close)
+
+    async def stop_modbus_chargers(_event: Event) -> None:
+        await modbus_chargers.async_close()
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, stop_modbus_chargers)
+    )
     await controller.async_config_entry_first_refresh()
     entry.runtime_data = SiteRuntime(
         settings=settings,
@@ -234,6 +252,7 @@ async def async_setup_entry(
         data=data,
         subentries=subentries,
         outlets=outlets,
+        modbus_chargers=modbus_chargers,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:
@@ -255,6 +274,22 @@ def _chargers_reshaped(
         and any(sub.data.get(k) != before[sid].data.get(k) for k in shape)
         for sid, sub in entry.subentries.items()
     )
+
+
+def _modbus_chargers_changed(
+    before: Mapping[str, ConfigSubentry], entry: EvPowerShareConfigEntry
+) -> bool:
+    """A Modbus charger was added, removed or changed: the site is reloaded
+    (its polling task and connection are made anew)."""
+
+    def modbus(subentries: Mapping[str, ConfigSubentry]) -> dict[str, Any]:
+        return {
+            sid: (s.title, dict(s.data))
+            for sid, s in subentries.items()
+            if s.subentry_type == SUBENTRY_MODBUS_CHARGER
+        }
+
+    return modbus(before) != modbus(entry.subentries)
 
 
 async def _async_ssl_context(
@@ -331,6 +366,7 @@ async def _async_entry_updated(
         _ocpp_port(entry) != runtime.ocpp_port
         or _watchdog_s(entry) != runtime.ocpp.config.watchdog_s
         or _chargers_reshaped(before, entry)
+        or _modbus_chargers_changed(before, entry)
     ):
         hass.config_entries.async_schedule_reload(entry.entry_id)  # rebind
         return
@@ -343,7 +379,13 @@ async def _async_entry_updated(
     if runtime.outlets is not None:
         runtime.outlets.update_outlets(site_outlets(entry.subentries))
         outlet_ports = runtime.outlets.port_ids()
-    runtime.controller.forget_ports([*runtime.ocpp.port_ids(), *outlet_ports])
+    runtime.controller.forget_ports(
+        [
+            *runtime.ocpp.port_ids(),
+            *outlet_ports,
+            *(runtime.modbus_chargers.port_ids() if runtime.modbus_chargers else ()),
+        ]
+    )
     runtime.controller.reconfigure(
         runtime.settings.supply,
         site_groups(runtime.settings, entry.subentries),

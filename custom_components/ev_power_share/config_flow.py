@@ -39,6 +39,7 @@ from .const import (
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
     SUBENTRY_SCHEDULE,
     SUPPLIES,
@@ -49,6 +50,7 @@ from .form_checks import async_port_errors, configured_port, in_range
 from .form_parts import box
 from .group_flow import PowerGroupSubentryFlow
 from .meter_flow import MeterSubentryFlow
+from .modbus_charger_flow import ModbusChargerSubentryFlow
 from .options_flow import EvPowerShareOptionsFlow
 from .outlet_flow import OutletSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
@@ -150,6 +152,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_METER: MeterSubentryFlow,
             SUBENTRY_SCHEDULE: ScheduleLimitSubentryFlow,
             SUBENTRY_OUTLET: OutletSubentryFlow,
+            SUBENTRY_MODBUS_CHARGER: ModbusChargerSubentryFlow,
         }
 
     async def async_step_user(

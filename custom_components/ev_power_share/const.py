@@ -117,6 +117,15 @@ CONF_STALE_S: Final = "stale_after_s"
 DEFAULT_POLL_S: Final = 2.0
 DEFAULT_STALE_S: Final = 15.0
 
+# Modbus TCP chargers: config subentries of the site, each one charger (one or
+# more sockets) driven through its register map (modbus/charger_maps.py).
+SUBENTRY_MODBUS_CHARGER: Final = "modbus_charger"
+CONF_MODEL: Final = "model"
+CONF_SOCKETS: Final = "sockets"
+CONF_TEST_CONNECTION: Final = "test_connection"
+MODBUS_CHARGER_UNIT_RANGE: Final = (1, 255)
+"""Unit ids a charger may answer on (Vestel/Webasto: 255)."""
+
 # Time-of-use limits: config subentries of the site. While a schedule entity
 # (HA's schedule helper, or any on/off entity) is on, a group's limit is lower.
 SUBENTRY_SCHEDULE: Final = "schedule_limit"

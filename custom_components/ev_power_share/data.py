@@ -34,6 +34,7 @@ from .const import (
     CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
     CONF_MIN_CURRENT_A,
+    CONF_MODEL,
     CONF_OUTLET_ENERGY,
     CONF_OUTLET_MIN_OFF_MIN,
     CONF_OUTLET_MIN_ON_MIN,
@@ -54,6 +55,7 @@ from .const import (
     CONF_RATING_A,
     CONF_ROTATION_MIN,
     CONF_SCHEDULE_ENTITY,
+    CONF_SOCKETS,
     CONF_SOURCE,
     CONF_STALE_S,
     CONF_SUPPLY,
@@ -66,6 +68,7 @@ from .const import (
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
     SUBENTRY_SCHEDULE,
     SUPPLIES,
@@ -77,6 +80,7 @@ from .core.topology import GroupConfig
 from .csms import CentralSystem
 from .energy import EnergyModes, EnergySettings
 from .meters import MeterSettings, SiteMeters
+from .modbus_chargers import ModbusChargerConfig, ModbusChargerSource
 from .ocpp_source import ChargerConfig, OcppSource
 from .outlets import OutletSource
 from .schedules import ScheduledLimit, ScheduledLimits
@@ -193,6 +197,36 @@ def site_outlets(subentries: Mapping[str, ConfigSubentry]) -> list[OutletConfig]
         outlet_config(s)
         for s in subentries.values()
         if s.subentry_type == SUBENTRY_OUTLET
+    ]
+
+
+def modbus_charger_config(subentry: ConfigSubentry) -> ModbusChargerConfig:
+    """A Modbus charger as its subentry stores it (its id is the subentry's)."""
+    data = subentry.data
+    unit = data.get(CONF_UNIT)
+    return ModbusChargerConfig(
+        subentry_id=subentry.subentry_id,
+        name=subentry.title,
+        group=data[CONF_GROUP],
+        host=data[CONF_HOST],
+        model=data[CONF_MODEL],
+        port=int(data[CONF_PORT]),
+        unit=None if unit is None else int(unit),
+        sockets=int(data.get(CONF_SOCKETS) or 1),
+        connection=data[CONF_CONNECTION],
+        max_current_a=float(data[CONF_MAX_CURRENT_A]),
+        failsafe_a=float(data[CONF_FAILSAFE_A]),
+    )
+
+
+def site_modbus_chargers(
+    subentries: Mapping[str, ConfigSubentry],
+) -> list[ModbusChargerConfig]:
+    """Every Modbus charger of a site."""
+    return [
+        modbus_charger_config(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_MODBUS_CHARGER
     ]
 
 
@@ -313,3 +347,5 @@ class SiteRuntime:
     """The subentries as last applied: what changed is what differs from this."""
     outlets: OutletSource | None = None
     """The site's smart outlets."""
+    modbus_chargers: ModbusChargerSource | None = None
+    """The site's Modbus chargers (a port source)."""

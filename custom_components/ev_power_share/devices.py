@@ -20,6 +20,7 @@ from .compat import async_get_or_create_device
 from .const import (
     CONF_GROUP,
     CONF_KIND,
+    CONF_MODEL,
     CONF_PARENT,
     CONF_PROFILE,
     CONF_SOURCE,
@@ -28,9 +29,11 @@ from .const import (
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
     SUBENTRY_METER,
+    SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
 )
 from .modbus import PROFILES
+from .modbus.charger_maps import CHARGER_MAPS
 
 MANUFACTURER = "EV Power Share"
 
@@ -106,6 +109,9 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
         elif subentry.subentry_type == SUBENTRY_OUTLET:
             identifier = outlet_device_identifier(entry_id, sid)
             details = {"manufacturer": None, "model": "Smart outlet"}
+        elif subentry.subentry_type == SUBENTRY_MODBUS_CHARGER:
+            identifier = charger_device_identifier(entry_id, sid)
+            details = _modbus_charger_details(subentry)
         else:
             continue
         async_get_or_create_device(
@@ -127,3 +133,11 @@ def _meter_details(subentry: ConfigSubentry) -> dict[str, str | None]:
         return {"manufacturer": None, "model": "Sensors"}
     manufacturer, model = profile.name.rsplit(" ", 1)
     return {"manufacturer": manufacturer, "model": model}
+
+
+def _modbus_charger_details(subentry: ConfigSubentry) -> dict[str, str | None]:
+    """A Modbus charger's maker and model, from its register map."""
+    cmap = CHARGER_MAPS.get(str(subentry.data.get(CONF_MODEL)))
+    if cmap is None:
+        return {"manufacturer": None, "model": None}
+    return {"manufacturer": cmap.maker, "model": cmap.model}

@@ -93,6 +93,11 @@ class ModbusChargerSource:
 
     # -- tasks ----------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        """Whether its polling tasks run."""
+        return bool(self._tasks)
+
     def start(self) -> None:
         """Start one polling task per charger (on the running loop)."""
         for sid, config in self._chargers.items():
