@@ -17,7 +17,8 @@ FREE = sorted(
         *PACKAGE.glob("modbus/*.py"),
         *PACKAGE.glob("ocpp_*.py"),
         PACKAGE / "port_links.py",
-        *PACKAGE.glob("modbus_charger*.py"),
+        PACKAGE / "modbus_chargers.py",
+        PACKAGE / "modbus_charger_ports.py",
     ]
 )
 
