@@ -87,6 +87,8 @@ class SimulatedCharger:
         }
         self.respond = True
         self._stopping = False
+        self.writes_total = 0
+        """Write requests received (any register: flash wear)."""
         self.port = 0
         self._server: Any = None
         self._image: dict[tuple[int, RegisterKind], dict[int, int]] = {}
@@ -204,6 +206,7 @@ class SimulatedCharger:
 
     def written(self, unit: int, address: int, words: list[int]) -> None:
         """Apply a write to holding registers from ``address`` on."""
+        self.writes_total += 1
         self._render()
         for socket in self._sockets_of(unit):
             self._write_socket(socket, address, words)

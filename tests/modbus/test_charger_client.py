@@ -83,6 +83,25 @@ async def test_connect_programs_the_failsafe(
     assert sim.sockets[1].limit_a == pytest.approx(programmed.failsafe_a or 8.0)
 
 
+async def test_a_second_connect_writes_nothing_that_is_already_there(
+    pair: tuple[SimulatedCharger, ModbusCharger],
+) -> None:
+    sim, client = pair
+    async with asyncio.timeout(TIMEOUT_S):
+        await client.connect()
+        first = sim.writes_total
+        await client.close()
+        await client.connect()
+    # Flash wear: the failsafe and its limit are there already.
+    extra = (
+        1
+        if client.map.failsafe.timeout_writable
+        and not (client.map.failsafe.timeout_readable)
+        else 0
+    )
+    assert sim.writes_total - first == extra
+
+
 async def test_limit_written_and_read_back(
     pair: tuple[SimulatedCharger, ModbusCharger],
 ) -> None:

@@ -224,13 +224,22 @@ class ModbusCharger:
                 failsafe = await self._read_value(client, socket, current)
         timeout_s = spec.timeout_s
         if spec.timeout is not None and spec.timeout_writable:
-            register = self.map.socket_field(spec.timeout, socket)
-            await self._write(client, socket, register, spec.timeout_s)
+            await self._program_timeout(client, socket, spec.timeout)
         safe = self.failsafe_a if failsafe is None else failsafe
         limit = self.map.socket_field(self.map.limit.read, socket)
         if not _same(await self._read_value(client, socket, limit), safe):
             await self._write_limit(client, socket, safe)
         return Programmed(_screened_a(safe), timeout_s)
+
+    async def _program_timeout(
+        self, client: AsyncModbusTcpClient, socket: int, register: Field
+    ) -> None:
+        spec, register = self.map.failsafe, self.map.socket_field(register, socket)
+        if spec.timeout_readable:
+            now = await self._read_value(client, socket, register)
+            if math.isfinite(now) and abs(now - spec.timeout_s) < 1e-3:
+                return
+        await self._write(client, socket, register, spec.timeout_s)
 
     async def _write_limit(
         self, client: AsyncModbusTcpClient, socket: int, amps: float

@@ -179,6 +179,9 @@ class FailsafeSpec:
     timeout: Field | None = None
     """The communication timeout (s); None: fixed, or set on the charger."""
     timeout_writable: bool = False
+    timeout_readable: bool = True
+    """The timeout reads back where it is written (then it is written only
+    where it differs: flash wear)."""
     timeout_s: float = 60.0
     """What we program (where writable), else what the charger is assumed to use."""
     validity: Field | None = None
@@ -355,10 +358,12 @@ ABB_TERRA_AC = ChargerMap(
         step_a=0.1,
     ),
     # The fallback current is the charger's own set-up (TerraConfig); the
-    # communication timeout is written at 0x4106 and read at 0x4020.
+    # communication timeout is written at 0x4106 (write only: written at each
+    # connect).
     failsafe=FailsafeSpec(
         timeout=Field(0x4106, "uint16"),
         timeout_writable=True,
+        timeout_readable=False,
         timeout_s=30.0,
     ),
     keep_alive=KeepAlive("any_request"),
