@@ -87,6 +87,7 @@ class SimulatedCharger:
         }
         self.respond = True
         self._stopping = False
+        self._stopped = asyncio.Event()
         self.writes_total = 0
         """Write requests received (any register: flash wear)."""
         self.port = 0
@@ -276,6 +277,9 @@ class SimulatedCharger:
         spans = self._spans()
         if USES_SIM_DEVICE:
             devices = [self._sim_device(u, spans) for u in self._units()]
+            # id 0 stands for every other unit id: silent, as on a bus (pymodbus
+            # 3.8 is told to ignore them)
+            devices.append(self._sim_device(0, spans))
             server = ModbusTcpServer(devices, address=("127.0.0.1", self.port))
         else:
             stores = {u: _UnitStore(self, u, spans) for u in self._units()}
@@ -293,9 +297,11 @@ class SimulatedCharger:
         server, self._server = self._server, None
         if server is not None:
             self._stopping = True  # requests held while mute give up
+            self._stopped.set()
             await asyncio.sleep(0.1)
             await server.shutdown()
             self._stopping = False
+            self._stopped = asyncio.Event()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -346,6 +352,9 @@ class SimulatedCharger:
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> Any:
+        if unit == 0:
+            await self._stopped.wait()  # never answered (the server stops)
+            return ExcCodes.GATEWAY_NO_RESPONSE
         if not await self.held():
             return ExcCodes.GATEWAY_NO_RESPONSE
         self.heard(unit)
