@@ -154,3 +154,12 @@ def test_session_energy_from_a_total_counter() -> None:
     readings = modbus_readings([CONFIG], {"m:1": state}, 1.0)
     assert readings.session_kwh["m:1"] == 1.5
     assert state.energy.total_kwh == 101.5
+
+
+def test_a_limit_with_a_validity_time_is_refreshed_before_it_lapses() -> None:
+    alfen = ModbusChargerConfig("a", "drive", "site", "127.0.0.1", "alfen_eve")
+    steps = socket_steps(alfen, SocketState())
+    assert steps.refresh_s is not None
+    assert steps.lapse_s == 60.0
+    assert steps.refresh_s < steps.lapse_s
+    assert socket_steps(CONFIG, SocketState()).lapse_s is None  # any request

@@ -222,6 +222,9 @@ def socket_steps(config: ModbusChargerConfig, state: SocketState) -> PortSteps:
         step=cmap.limit.step_a,
         minimum_a=cmap.limit.minimum_a,
         refresh_s=cmap.refresh_s,
+        # A limit kept alive by writing it again lapses to the failsafe after
+        # the charger's validity time.
+        lapse_s=cmap.failsafe.timeout_s if cmap.keep_alive.how == "limit" else None,
         budget=None if cmap.budget is None else WriteBudget(*cmap.budget),
         failsafe_a=state.failsafe(config.failsafe_a),
     )
