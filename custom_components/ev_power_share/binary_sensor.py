@@ -57,6 +57,7 @@ class ChargerBinarySensor(ConnectorFigure[bool | None], BinarySensorEntity):
 async_setup_entry = ChargerBinarySensor.setup_entry(
     per_charger=(ONLINE,),
     per_connector=(VEHICLE,),
+    per_port=(ONLINE, VEHICLE),
 )
 """Per charger: online; per connector: vehicle connected."""
 
