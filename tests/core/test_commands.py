@@ -209,6 +209,7 @@ def _replay(
     writes: dict[str, list[float]] = {"c1": [], "c2": []}
     last_decrease: float | None = None
     pending: dict[str, float] = {}  # ports lowered, not confirmed: to what
+    sent_at: dict[str, float] = {}  # when each port was last sent a limit
 
     def applies(port: str) -> float:
         return holds.get(port, failsafe.get(port, 0.0))
@@ -274,7 +275,8 @@ def _replay(
                 and s.lapse_s is not None
                 and now - accepted_at[port] >= (s.refresh_s + s.lapse_s) / 2
             ):
-                assert port in written, (port, now, accepted_at[port])  # (5)
+                # (5): sent now, or a moment ago (a cycle at the same instant)
+                assert port in written or sent_at.get(port) == now, (port, now)
         increases = [c for c in commands.writes if c.amps > was(c.port) + 1e-9]
         if increases:  # (2)
             assert last_decrease is None or now - last_decrease >= SETTLE_S
@@ -289,6 +291,7 @@ def _replay(
                 if not command.decrease and not command.urgent:
                     assert len(recent) < s.budget.writes  # (3)
             writes[charger].append(now)
+            sent_at[command.port] = now
             if command.amps < was(command.port):
                 last_decrease = now
                 pending[command.port] = command.amps
