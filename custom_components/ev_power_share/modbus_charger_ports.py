@@ -207,10 +207,18 @@ def is_online(config: ModbusChargerConfig, state: SocketState, now: float) -> bo
 
 
 def held_of(state: SocketState) -> Held | None:
-    """What it holds from us (None: its limit lapsed, or nothing yet)."""
+    """What it holds from us (None: its limit lapsed, or nothing yet).
+
+    A higher limit handed to it and not yet confirmed may land any moment (a
+    write under way, on a slow link): until it is read back, the socket is
+    taken to hold it, so a lower limit sent meanwhile is not taken as
+    confirmed by the older, lower read-back (the others' increases wait)."""
     if state.reading is not None and not state.reading.valid:
         return None
-    return state.held
+    held = state.held
+    if held is not None and state.sent is not None and state.sent > held.amps + EPS:
+        return Held(state.sent, held.at)
+    return held
 
 
 def socket_steps(config: ModbusChargerConfig, state: SocketState) -> PortSteps:
@@ -244,7 +252,8 @@ def socket_port(
     reading = state.reading
     if online and reading is not None and reading.connected:
         measured = [a for a in reading.currents_a if a > CHARGING_THRESHOLD_A]
-        held = held_of(state)
+        # What it was offered is what it confirmed (not a raise under way).
+        held = state.held if reading.valid else None
         ev = Vehicle(
             phases=len(measured) or len(CONNECTIONS[config.connection].legs),
             max_a=max_a_of(config),
