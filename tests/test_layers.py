@@ -1,6 +1,7 @@
 """The layers ARCHITECTURE.md names as free of Home Assistant stay so: the core,
-the OCPP central system, the Modbus client and the OCPP port source import
-nothing of Home Assistant (directly)."""
+the OCPP central system, the Modbus client, the OCPP port source, and the
+profiles and logic of chargers already in Home Assistant import nothing of
+Home Assistant (directly)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ FREE = sorted(
         PACKAGE / "port_links.py",
         PACKAGE / "modbus_chargers.py",
         PACKAGE / "modbus_charger_ports.py",
+        PACKAGE / "ha_profiles.py",
+        PACKAGE / "ha_charger_logic.py",
     ]
 )
 

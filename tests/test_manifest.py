@@ -111,6 +111,7 @@ CHARGER = "config_subentries.charger"
 METER = "config_subentries.meter"
 SCHEDULE = "config_subentries.schedule_limit"
 OUTLET = "config_subentries.outlet"
+HA_CHARGER = "config_subentries.ha_charger"
 # Where each form-validating function's error keys must be translated.
 ERROR_SECTIONS = {
     "_validate": "config",
@@ -128,11 +129,15 @@ ERROR_SECTIONS = {
     "validate_outlet": OUTLET,
     "_entity_errors": OUTLET,
     "_sensor_errors": OUTLET,
+    "validate_ha_charger": HA_CHARGER,
+    "_ha_entity_errors": HA_CHARGER,
+    "_ha_limit_errors": HA_CHARGER,
+    "device_errors": HA_CHARGER,
 }
 # Checks more than one flow makes, and where their error keys must be translated.
 SHARED_ERROR_SECTIONS = {
     "async_port_errors": ("config", "options"),
-    "name_and_group_errors": (CHARGER, METER, SCHEDULE, OUTLET),
+    "name_and_group_errors": (CHARGER, METER, SCHEDULE, OUTLET, HA_CHARGER),
 }
 FLOW_MODULES = (
     "config_flow.py",
@@ -142,6 +147,7 @@ FLOW_MODULES = (
     "meter_flow.py",
     "schedule_flow.py",
     "outlet_flow.py",
+    "ha_charger_flow.py",
     "form_checks.py",
 )
 # The subentry flows' base class (its steps are every subentry flow's).
@@ -193,6 +199,8 @@ def _class_section(node: ast.ClassDef) -> str:
     if "OptionsFlow" in bases:
         return "options"
     if bases & {"ConfigSubentryFlow", SUBENTRY_BASE[1]}:
+        if "HaCharger" in node.name:
+            return HA_CHARGER
         if "Charger" in node.name:
             return CHARGER
         if "Schedule" in node.name:
@@ -301,6 +309,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
         CHARGER: {"user", "reconfigure"},
         SCHEDULE: {"user", "reconfigure"},
         OUTLET: {"user", "reconfigure"},
+        HA_CHARGER: {"user", "entities", "read_only", "reconfigure"},
         METER: {
             "user",
             "sensors",
@@ -331,7 +340,7 @@ def test_translations_cover_every_step_error_and_abort() -> None:
     for section, reasons in aborts.items():
         known = _section(section).get("abort", {}).keys()
         assert reasons <= known, (section, reasons - known)
-    for kind in (SUBENTRY, CHARGER, METER, SCHEDULE):
+    for kind in (SUBENTRY, CHARGER, METER, SCHEDULE, HA_CHARGER):
         assert _section(kind)["initiate_flow"].keys() == {"user", "reconfigure"}
         assert _section(kind)["entry_type"]
 
@@ -345,6 +354,7 @@ def test_repair_issues_are_translated() -> None:
     assert raised == {
         "charger_ignores_limits",
         "charger_without_password",
+        "ha_charger_ignores_limits",
         "meter_unavailable",
         "group_removal_refused",
         "guarantee_below_minimum",

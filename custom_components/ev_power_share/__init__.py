@@ -44,6 +44,7 @@ from .data import (
     energy_settings,
     site_chargers,
     site_groups,
+    site_ha_chargers,
     site_meters,
     site_modbus_chargers,
     site_outlets,
@@ -52,10 +53,12 @@ from .data import (
 from .devices import async_sync_devices
 from .energy import EnergyModes
 from .entity_setup import signal_subentries_added
+from .ha_chargers import HaChargerSource
 from .issues import (
     async_announce_unknown_charger,
     async_charger_disobeys,
     async_forget_unknown_charger,
+    async_ha_charger_disobeys,
     async_meter_problem,
     async_refused_removals,
     async_sync_password_issues,
@@ -152,8 +155,23 @@ async def async_setup_entry(
     modbus_chargers = ModbusChargerSource(
         site_modbus_chargers(subentries), on_change=changed
     )
+    ha_chargers = HaChargerSource(
+        hass,
+        site_ha_chargers(subentries),
+        voltage_v=settings.supply.voltage_ln_v,
+        site_failsafe_a=control.failsafe_a,
+        on_change=changed,
+        on_disobeys=lambda charger, disobeys: async_ha_charger_disobeys(
+            hass, entry, charger.subentry_id, charger.name, disobeys
+        ),
+    )
     controller.forget_ports(
-        [*ocpp.port_ids(), *outlets.port_ids(), *modbus_chargers.port_ids()]
+        [
+            *ocpp.port_ids(),
+            *outlets.port_ids(),
+            *modbus_chargers.port_ids(),
+            *ha_chargers.port_ids(),
+        ]
     )
     port = _ocpp_port(entry)
     central = CentralSystem(
@@ -239,6 +257,8 @@ async def async_setup_entry(
     entry.async_on_unload(
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, stop_modbus_chargers)
     )
+    entry.async_on_unload(ha_chargers.async_start())
+    entry.async_on_unload(controller.add_source(ha_chargers))
     await controller.async_config_entry_first_refresh()
     entry.runtime_data = SiteRuntime(
         settings=settings,
@@ -253,6 +273,7 @@ async def async_setup_entry(
         subentries=subentries,
         outlets=outlets,
         modbus_chargers=modbus_chargers,
+        ha_chargers=ha_chargers,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:
@@ -379,11 +400,17 @@ async def _async_entry_updated(
     if runtime.outlets is not None:
         runtime.outlets.update_outlets(site_outlets(entry.subentries))
         outlet_ports = runtime.outlets.port_ids()
+    ha_ports: list[str] = []
+    if runtime.ha_chargers is not None:
+        runtime.ha_chargers.site_failsafe_a = control.failsafe_a
+        runtime.ha_chargers.update_chargers(site_ha_chargers(entry.subentries))
+        ha_ports = runtime.ha_chargers.port_ids()
     runtime.controller.forget_ports(
         [
             *runtime.ocpp.port_ids(),
             *outlet_ports,
             *(runtime.modbus_chargers.port_ids() if runtime.modbus_chargers else ()),
+            *ha_ports,
         ]
     )
     runtime.controller.reconfigure(

@@ -38,6 +38,7 @@ from .const import (
     FORM_RANGES,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
+    SUBENTRY_HA_CHARGER,
     SUBENTRY_METER,
     SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
@@ -49,6 +50,7 @@ from .data import SiteSettings, site_groups
 from .form_checks import async_port_errors, configured_port, in_range
 from .form_parts import box
 from .group_flow import PowerGroupSubentryFlow
+from .ha_charger_flow import HaChargerSubentryFlow
 from .meter_flow import MeterSubentryFlow
 from .modbus_charger_flow import ModbusChargerSubentryFlow
 from .options_flow import EvPowerShareOptionsFlow
@@ -153,6 +155,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_SCHEDULE: ScheduleLimitSubentryFlow,
             SUBENTRY_OUTLET: OutletSubentryFlow,
             SUBENTRY_MODBUS_CHARGER: ModbusChargerSubentryFlow,
+            SUBENTRY_HA_CHARGER: HaChargerSubentryFlow,
         }
 
     async def async_step_user(

@@ -85,6 +85,14 @@ PASSWORD_LENGTH_RANGE: Final = (8, 64)
 """A charger's HTTP Basic password (OCPP asks for 16-40; some chargers take
 shorter or longer ones). Generated ones have 24 characters."""
 
+# Chargers already in Home Assistant (through their maker's integration):
+# config subentries of the site, one port each (``ha_profiles``).
+SUBENTRY_HA_CHARGER: Final = "ha_charger"
+CONF_DEVICE_ID: Final = "device_id"
+CONF_CHARGER_PROFILE: Final = "charger_profile"
+CONF_LINK: Final = "link"
+LINKS: Final = ("local", "cloud")
+
 # The embedded OCPP central system (site option).
 CONF_OCPP_PORT: Final = "ocpp_port"
 DEFAULT_OCPP_PORT: Final = 9000

@@ -15,11 +15,13 @@ from .const import (
     CONF_BATTERY_POWER_SIGN,
     CONF_CHARGE_POINT_ID,
     CONF_CHARGER_MIN_A,
+    CONF_CHARGER_PROFILE,
     CONF_CONNECTION,
     CONF_CONNECTORS,
     CONF_CONTINUOUS_FACTOR,
     CONF_CURRENT_A,
     CONF_CURRENT_ENTITIES,
+    CONF_DEVICE_ID,
     CONF_FAILSAFE_A,
     CONF_FIXED_LOAD_A,
     CONF_GRID_POWER_ENTITY,
@@ -30,6 +32,7 @@ from .const import (
     CONF_INTERVAL_S,
     CONF_LIMIT_STEP,
     CONF_LIMIT_UNIT,
+    CONF_LINK,
     CONF_MAIN_BREAKER_A,
     CONF_MAX_CURRENT_A,
     CONF_MAX_POWER_KW,
@@ -67,6 +70,7 @@ from .const import (
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
+    SUBENTRY_HA_CHARGER,
     SUBENTRY_METER,
     SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
@@ -79,6 +83,9 @@ from .core.outlets import OutletConfig
 from .core.topology import GroupConfig
 from .csms import CentralSystem
 from .energy import EnergyModes, EnergySettings
+from .ha_charger_logic import HaCharger
+from .ha_chargers import HaChargerSource
+from .ha_profiles import GENERIC, PROFILES, ROLES
 from .meters import MeterSettings, SiteMeters
 from .modbus_chargers import ModbusChargerConfig, ModbusChargerSource
 from .ocpp_source import ChargerConfig, OcppSource
@@ -230,6 +237,33 @@ def site_modbus_chargers(
     ]
 
 
+def ha_charger_config(subentry: ConfigSubentry) -> HaCharger:
+    """A charger already in Home Assistant as its subentry stores it (an
+    unknown profile: the generic one)."""
+    data = subentry.data
+    profile = PROFILES.get(str(data.get(CONF_CHARGER_PROFILE))) or PROFILES[GENERIC]
+    return HaCharger(
+        subentry_id=subentry.subentry_id,
+        name=subentry.title,
+        group=data[CONF_GROUP],
+        profile=profile,
+        entities={r: str(data[r]) for r in ROLES if data.get(r)},
+        connection=data[CONF_CONNECTION],
+        rated_a=float(data[CONF_MAX_CURRENT_A]),
+        link="cloud" if data.get(CONF_LINK) == "cloud" else "local",
+        device_id=data.get(CONF_DEVICE_ID) or None,
+    )
+
+
+def site_ha_chargers(subentries: Mapping[str, ConfigSubentry]) -> list[HaCharger]:
+    """Every charger of a site already in Home Assistant."""
+    return [
+        ha_charger_config(s)
+        for s in subentries.values()
+        if s.subentry_type == SUBENTRY_HA_CHARGER
+    ]
+
+
 def site_groups(
     settings: SiteSettings, subentries: Mapping[str, ConfigSubentry]
 ) -> list[GroupConfig]:
@@ -349,3 +383,5 @@ class SiteRuntime:
     """The site's smart outlets."""
     modbus_chargers: ModbusChargerSource | None = None
     """The site's Modbus chargers (a port source)."""
+    ha_chargers: HaChargerSource | None = None
+    """The chargers already in Home Assistant (their port source)."""

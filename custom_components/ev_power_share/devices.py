@@ -18,6 +18,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .compat import async_get_or_create_device
 from .const import (
+    CONF_CHARGER_PROFILE,
     CONF_GROUP,
     CONF_KIND,
     CONF_MODEL,
@@ -28,10 +29,12 @@ from .const import (
     SITE_GROUP_ID,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
+    SUBENTRY_HA_CHARGER,
     SUBENTRY_METER,
     SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
 )
+from .ha_profiles import GENERIC, PROFILES as HA_PROFILES
 from .modbus import PROFILES
 from .modbus.charger_maps import CHARGER_MAPS
 
@@ -103,6 +106,9 @@ def async_sync_devices(hass: HomeAssistant, entry: ConfigEntry) -> None:
             identifier = charger_device_identifier(entry_id, sid)
             # Vendor and model come from the charger itself (its BootNotification).
             details: dict[str, str | None] = {}
+        elif subentry.subentry_type == SUBENTRY_HA_CHARGER:
+            identifier = charger_device_identifier(entry_id, sid)
+            details = _ha_charger_details(subentry)
         elif subentry.subentry_type == SUBENTRY_METER:
             identifier = meter_device_identifier(entry_id, sid)
             details = _meter_details(subentry)
@@ -141,3 +147,11 @@ def _modbus_charger_details(subentry: ConfigSubentry) -> dict[str, str | None]:
     if cmap is None:
         return {"manufacturer": None, "model": None}
     return {"manufacturer": cmap.maker, "model": cmap.model}
+
+
+def _ha_charger_details(subentry: ConfigSubentry) -> dict[str, str | None]:
+    """A charger already in Home Assistant: driven through its maker's
+    integration (its profile's name; none for the generic profile)."""
+    profile = HA_PROFILES.get(str(subentry.data.get(CONF_CHARGER_PROFILE)))
+    maker = None if profile is None or profile.key == GENERIC else profile.name
+    return {"manufacturer": maker, "model": "Charger in Home Assistant"}

@@ -156,10 +156,12 @@ class SiteSubentryFlow(ConfigSubentryFlow):
                 user_input if user_input is not None else self.form_suggested(site),
             ),
             errors=errors,
-            description_placeholders=(
-                {"site": site.entry.title} if self.names_site else None
-            ),
+            description_placeholders=self.form_placeholders(site),
         )
+
+    def form_placeholders(self, site: SiteForm) -> dict[str, str] | None:
+        """What the form's description names: the site, if ``names_site``."""
+        return {"site": site.entry.title} if self.names_site else None
 
     def _async_store(
         self, site: SiteForm, user_input: Mapping[str, Any]

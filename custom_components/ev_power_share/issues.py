@@ -193,6 +193,30 @@ def async_charger_disobeys(
     )
 
 
+ISSUE_HA_CHARGER_DISOBEYS = "ha_charger_ignores_limits"
+
+
+@callback
+def async_ha_charger_disobeys(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    subentry_id: str,
+    name: str,
+    disobeys: bool,
+) -> None:
+    """Raise (or withdraw) the issue of a charger already in Home Assistant that
+    does not follow its limit (it draws more, or its limit entity does not take
+    ours). It is counted at its rating meanwhile."""
+    _async_problem_issue(
+        hass,
+        f"{ISSUE_HA_CHARGER_DISOBEYS}_{entry.entry_id}_{subentry_id}",
+        disobeys,
+        ir.IssueSeverity.WARNING,
+        ISSUE_HA_CHARGER_DISOBEYS,
+        {"charger": name, "site": entry.title},
+    )
+
+
 ISSUE_METER_UNAVAILABLE = "meter_unavailable"
 
 
