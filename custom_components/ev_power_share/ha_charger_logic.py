@@ -13,7 +13,11 @@ availability and age, what it measures, its pause switch) and its
   holds for a charger whose limit someone else raised above ours; our last
   limit is written again every :func:`resend_s` until it shows.
 * **A raised limit counts at the allocation** at once (the charger may apply it
-  any moment; the allocation is what it was given).
+  any moment; the allocation is what it was given), and it is taken to hold it
+  (``held``), so that lowering it again waits for its entity.
+* **A limit written may still arrive** for :func:`flight_s` (a cloud may apply
+  it late, after a later one): while an earlier, higher one may, the port is
+  offline at that.
 * **Unavailable, unknown or stale** (not reported within its profile's
   ``stale_s``): offline at its full rating.
 * **A charger that does not follow its limit** (it draws more than it holds
@@ -62,6 +66,12 @@ def disobey_s(latency_s: float) -> float:
 def confirm_s(latency_s: float) -> float:
     """How long a lowered limit may take to show before the charger is flagged."""
     return max(60.0, 4.0 * latency_s)
+
+
+def flight_s(latency_s: float) -> float:
+    """How long a limit written may still reach the charger (a vendor cloud
+    may apply it late): until then the charger may hold it."""
+    return confirm_s(latency_s)
 
 
 def resend_s(latency_s: float) -> float:
@@ -158,6 +168,10 @@ class Track:
     """What a port source keeps of one charger between cycles."""
 
     written: Written | None = None
+    """The last limit written."""
+    recent: tuple[tuple[float, float], ...] = ()
+    """Every limit written within its :func:`flight_s` (A, when sent): any
+    of them may still reach the charger."""
     over_since: float | None = None
     """Since when it has drawn more than it holds (None: it does not)."""
     disobeys: bool = False
@@ -240,6 +254,12 @@ def _confirmed_by_draw(written: Written, draw: float | None, phases: bool) -> bo
     )
 
 
+def in_flight_a(track: Track, now: float, latency_s: float) -> float:
+    """The highest limit written that may still reach the charger (0: none)."""
+    window = flight_s(latency_s)
+    return max((a for a, at in track.recent if now - at < window), default=0.0)
+
+
 def count(
     charger: HaCharger,
     obs: Observation,
@@ -270,11 +290,19 @@ def count(
     if track.disobeys:
         return offline(most, "disobeys", holds)
     written = track.written
-    if written is not None and holds > written.amps + TOLERANCE_A:
-        if not _confirmed_by_draw(written, draw, from_phases):
-            return offline(max(holds, draw or 0.0), "unconfirmed", holds)
-        holds = written.amps
-    return Counted(True, most, holds, Held(holds, now), _state(obs, draw, True), "ok")
+    if written is None:
+        return Counted(
+            True, most, holds, Held(holds, now), _state(obs, draw, True), "ok"
+        )
+    flying = in_flight_a(track, now, charger.latency_s)
+    may_hold = max(holds, flying, draw or 0.0)
+    if flying > written.amps + TOLERANCE_A or (
+        holds > written.amps + TOLERANCE_A
+        and not _confirmed_by_draw(written, draw, from_phases)
+    ):
+        return offline(may_hold, "unconfirmed", holds)
+    shown = max(min(holds, written.amps), written.amps if flying else 0.0)
+    return Counted(True, most, holds, Held(shown, now), _state(obs, draw, True), "ok")
 
 
 def observe(
@@ -398,12 +426,16 @@ def coalesced(track: Track, amps: float, now: float, latency_s: float) -> bool:
     )
 
 
-def wrote(track: Track, amps: float, now: float, draw: float | None) -> Track:
+def wrote(
+    track: Track, amps: float, now: float, draw: float | None, latency_s: float
+) -> Track:
     """The track after sending ``amps`` now."""
+    window = flight_s(latency_s)
+    recent = (*(w for w in track.recent if now - w[1] < window), (amps, now))
     written = track.written
     if written is not None and abs(written.amps - amps) <= 1e-6:
-        return replace(track, written=replace(written, sent_at=now))
-    return replace(track, written=Written(amps, now, draw, now))
+        return replace(track, written=replace(written, sent_at=now), recent=recent)
+    return replace(track, written=Written(amps, now, draw, now), recent=recent)
 
 
 def resend_due(track: Track, holds: float | None, now: float, latency_s: float) -> bool:

@@ -328,7 +328,9 @@ class HaChargerSource:
         pid = charger.port_id
         draw, from_phases = measured_a(charger, obs, self.voltage_v)
         track = self._tracks.get(pid, Track())
-        self._tracks[pid] = wrote(track, amps, now, draw if from_phases else None)
+        self._tracks[pid] = wrote(
+            track, amps, now, draw if from_phases else None, charger.latency_s
+        )
         write = write_for(charger, amps, value, obs)
         self._hass.async_create_task(
             self._async_write(charger, write), f"ev_power_share limit {pid}"

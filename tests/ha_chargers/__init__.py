@@ -1,0 +1,1 @@
+"""Chargers already in Home Assistant: their profiles and logic (no Home Assistant)."""
