@@ -17,7 +17,8 @@ availability and age, what it measures, its pause switch) and its
   (``held``), so that lowering it again waits for its entity.
 * **A limit written may still arrive** for :func:`flight_s` (a cloud may apply
   it late, after a later one): while an earlier, higher one may, the port is
-  offline at that.
+  offline at that. On the LAN a write has arrived once its call returned
+  (:func:`settled`; one charger's calls run one at a time).
 * **Unavailable, unknown or stale** (not reported within its profile's
   ``stale_s``): offline at its full rating.
 * **A charger that does not follow its limit** (it draws more than it holds
@@ -230,16 +231,12 @@ def measured_a(
     return None, False
 
 
-def _state(obs: Observation, draw: float | None, online: bool) -> PortState:
+def _state(obs: Observation, draw: float | None) -> PortState:
     if draw is not None and draw > CHARGING_A:
         return "charging"
-    if not online and obs.limit is None and not obs.currents_a:
-        return "unavailable"
     if obs.plugged is False:
         return "idle"
-    if obs.switch_on is False:
-        return "off"
-    return "connected" if obs.plugged else "idle"
+    return "off" if obs.switch_on is False else "connected"
 
 
 def _confirmed_by_draw(written: Written, draw: float | None, phases: bool) -> bool:
@@ -273,7 +270,9 @@ def count(
     most = max(rated, draw or 0.0)
 
     def offline(at: float, why: str, holds: float | None = None) -> Counted:
-        return Counted(False, at, holds, None, _state(obs, draw, False), why)
+        known = why not in ("unavailable", "stale")
+        state = _state(obs, draw) if known else "unavailable"
+        return Counted(False, at, holds, None, state, why)
 
     if charger.profile.read_only:
         return offline(most, "read_only")
@@ -291,9 +290,7 @@ def count(
         return offline(most, "disobeys", holds)
     written = track.written
     if written is None:
-        return Counted(
-            True, most, holds, Held(holds, now), _state(obs, draw, True), "ok"
-        )
+        return Counted(True, most, holds, Held(holds, now), _state(obs, draw), "ok")
     flying = in_flight_a(track, now, charger.latency_s)
     may_hold = max(holds, flying, draw or 0.0)
     if flying > written.amps + TOLERANCE_A or (
@@ -302,7 +299,7 @@ def count(
     ):
         return offline(may_hold, "unconfirmed", holds)
     shown = max(min(holds, written.amps), written.amps if flying else 0.0)
-    return Counted(True, most, holds, Held(shown, now), _state(obs, draw, True), "ok")
+    return Counted(True, most, holds, Held(shown, now), _state(obs, draw), "ok")
 
 
 def observe(
@@ -436,6 +433,13 @@ def wrote(
     if written is not None and abs(written.amps - amps) <= 1e-6:
         return replace(track, written=replace(written, sent_at=now), recent=recent)
     return replace(track, written=Written(amps, now, draw, now), recent=recent)
+
+
+def settled(track: Track, amps: float, sent_at: float) -> Track:
+    """The track once the write of ``amps`` sent at ``sent_at`` has reached a
+    charger on the LAN (its call returned): it can no longer arrive late."""
+    recent = tuple(w for w in track.recent if w != (amps, sent_at))
+    return replace(track, recent=recent)
 
 
 def resend_due(track: Track, holds: float | None, now: float, latency_s: float) -> bool:

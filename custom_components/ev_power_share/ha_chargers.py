@@ -45,6 +45,7 @@ from .ha_charger_logic import (
     observe,
     port,
     resend_due,
+    settled,
     steps,
     worth_writing,
     write_for,
@@ -72,6 +73,11 @@ _SCALES: dict[str | None, tuple[str, float]] = {
 }
 
 type DisobeysCallback = Callable[[HaCharger, bool], None]
+
+
+def _now() -> float:
+    # Looked up at each call (a test's frozen clock replaces time.time).
+    return time.time()
 
 
 def _number(value: object) -> float | None:
@@ -119,14 +125,14 @@ class HaChargerSource:
         site_failsafe_a: float,
         on_change: Callable[[], None],
         on_disobeys: DisobeysCallback,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._hass = hass
         self.voltage_v = voltage_v
         self.site_failsafe_a = site_failsafe_a
         self._on_change = on_change
         self._on_disobeys = on_disobeys
-        self._clock = clock
+        self._clock = clock or _now
         self.chargers: dict[str, HaCharger] = {}
         self._tracks: dict[str, Track] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -333,12 +339,15 @@ class HaChargerSource:
         )
         write = write_for(charger, amps, value, obs)
         self._hass.async_create_task(
-            self._async_write(charger, write), f"ev_power_share limit {pid}"
+            self._async_write(charger, write, amps, now), f"ev_power_share limit {pid}"
         )
 
-    async def _async_write(self, charger: HaCharger, write: Write) -> None:
+    async def _async_write(
+        self, charger: HaCharger, write: Write, amps: float, sent_at: float
+    ) -> None:
         """Send one limit (the value, then the pause switch), after the
-        charger's write before it; a failure is logged and counted."""
+        charger's write before it; a failure is logged and counted. On the LAN
+        a write whose calls returned has arrived."""
         pid = charger.port_id
         lock = self._locks.setdefault(pid, asyncio.Lock())
         async with lock:
@@ -348,6 +357,8 @@ class HaChargerSource:
                         await self._hass.services.async_call(
                             domain, service, data, blocking=True
                         )
+                if charger.link == "local" and pid in self._tracks:
+                    self._tracks[pid] = settled(self._tracks[pid], amps, sent_at)
             except Exception as err:  # noqa: BLE001 - one charger never stops the others
                 self.failures[pid] = self.failures.get(pid, 0) + 1
                 _LOGGER.warning("Could not set the limit of %s: %r", charger.name, err)

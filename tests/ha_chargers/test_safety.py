@@ -35,6 +35,7 @@ from custom_components.ev_power_share.ha_charger_logic import (
     observe,
     port,
     resend_due,
+    settled,
     steps,
     worth_writing,
     write_for,
@@ -50,35 +51,46 @@ EPS = 1e-6
 @dataclass
 class SimCharger:
     """A charger behind its maker's integration: its number and its switch
-    take a write ``latency`` seconds after it is sent (in order), or never."""
+    take a write ``latency`` seconds after it is sent (in order), or never; a
+    local one's call returns then (a cloud one's never says)."""
 
     config: HaCharger
     latency: float
     ignores: bool
     number: float = 0.0
     switch_on: bool = True
-    queue: list[tuple[float, float | None, bool | None]] = field(default_factory=list)
+    queue: list[tuple[float, float | None, bool | None, float, float]] = field(
+        default_factory=list
+    )
+    """When each write lands, what it sets, and which write it was (A, sent)."""
 
     @property
     def applies(self) -> float:
         """The limit it applies (A)."""
         return min(self.number, self.config.rated_a) if self.switch_on else 0.0
 
-    def send(self, now: float, value: float | None, switch_on: bool | None) -> None:
+    def send(
+        self,
+        now: float,
+        value: float | None,
+        switch_on: bool | None,
+        amps: float,
+    ) -> None:
         last = self.queue[-1][0] if self.queue else now
         if not self.ignores:
-            self.queue.append((max(last, now + self.latency), value, switch_on))
+            land = max(last, now + self.latency)
+            self.queue.append((land, value, switch_on, amps, now))
 
-    def land(self, until: float) -> list[float]:
-        """Apply what lands by ``until``; when each did."""
+    def land(self, until: float) -> list[tuple[float, float]]:
+        """Apply what lands by ``until``; which writes did (A, when sent)."""
         landed = []
         while self.queue and self.queue[0][0] <= until:
-            at, value, switch_on = self.queue.pop(0)
+            _, value, switch_on, amps, sent_at = self.queue.pop(0)
             if value is not None:
                 self.number = value
             if switch_on is not None:
                 self.switch_on = switch_on
-            landed.append(at)
+            landed.append((amps, sent_at))
         return landed
 
 
@@ -204,6 +216,14 @@ class SimSite:
                 value = port_steps[pid].value(amps)
                 self._write(sim, amps, value, obs[pid], now)
 
+    def landed(self, sim: SimCharger, writes: list[tuple[float, float]]) -> None:
+        """On the LAN, a write's call returns once it has landed."""
+        pid = sim.config.port_id
+        if sim.config.link != "local" or pid not in self.tracks:
+            return
+        for amps, sent_at in writes:
+            self.tracks[pid] = settled(self.tracks[pid], amps, sent_at)
+
     def _write(
         self, sim: SimCharger, amps: float, value: float, obs: Observation, now: float
     ) -> None:
@@ -213,7 +233,7 @@ class SimSite:
             self.tracks.get(pid, Track()), amps, now, draw, sim.config.latency_s
         )
         write = write_for(sim.config, amps, value, obs)
-        sim.send(now, write.value, write.switch_on)
+        sim.send(now, write.value, write.switch_on, amps)
 
 
 def _within(ports: object, site: Site) -> None:
@@ -245,10 +265,10 @@ def test_group_limit_holds_while_confirmations_lag(
     now = 1000.0
     for snap in cycles:
         now += snap["dt"]  # type: ignore[operator]
-        events = sorted({t for s in sims for t, _, _ in s.queue if t <= now})
+        events = sorted({w[0] for s in sims for w in s.queue if w[0] <= now})
         for at in events:
             for sim in sims:
-                sim.land(at)
+                site.landed(sim, sim.land(at))
             assert _applied(sims) <= LIMIT_A + EPS, (at, [s.applies for s in sims])
         if snap["restart"]:
             # Down longer than any write takes: what was on its way landed.
