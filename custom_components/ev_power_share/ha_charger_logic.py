@@ -453,3 +453,18 @@ def resend_due(track: Track, holds: float | None, now: float, latency_s: float) 
         and holds > written.amps + TOLERANCE_A
         and now - written.sent_at >= resend_s(latency_s)
     )
+
+
+def accumulate(
+    total: tuple[float, float] | None, reading: float | None
+) -> tuple[float, float] | None:
+    """A never-decreasing total (``(last reading, total)``) from an energy
+    sensor that may be a session's: a reading below the last one starts anew
+    (a new session, or a meter reset), and counts from 0."""
+    if reading is None:
+        return total
+    if total is None:
+        return (reading, reading)
+    last, sum_kwh = total
+    step = reading - last if reading >= last else reading
+    return (reading, sum_kwh + step)

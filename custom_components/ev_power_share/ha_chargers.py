@@ -38,6 +38,7 @@ from .ha_charger_logic import (
     Observation,
     Track,
     Write,
+    accumulate,
     coalesced,
     count,
     finite,
@@ -136,6 +137,8 @@ class HaChargerSource:
         self.chargers: dict[str, HaCharger] = {}
         self._tracks: dict[str, Track] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._energy: dict[str, tuple[float, float]] = {}
+        """Per port: its energy sensor's last reading, and the total so far."""
         self.failures: dict[str, int] = {}
         """Writes that failed or timed out, per port (since the start)."""
         self._unsub: CALLBACK_TYPE | None = None
@@ -147,6 +150,7 @@ class HaChargerSource:
         """New chargers (what is known of those kept stays)."""
         before, self.chargers = self.chargers, {c.port_id: c for c in chargers}
         for pid in [p for p in self._tracks if p not in self.chargers]:
+            self._energy.pop(pid, None)
             if self._tracks.pop(pid).disobeys:
                 self._on_disobeys(before[pid], False)
         if self._unsub is not None:
@@ -252,11 +256,10 @@ class HaChargerSource:
         return counted.state
 
     def energy_kwh(self, port_id: str) -> float | None:
-        """The charger's energy meter (None: it has none, or not known now)."""
-        charger = self.chargers.get(port_id)
-        if charger is None:
-            return None
-        return self.observation(charger, self._clock()).energy_kwh
+        """The charger's energy, never decreasing (its sensor may be a
+        session's: each new session adds on); None: not read yet."""
+        total = self._energy.get(port_id)
+        return None if total is None else total[1]
 
     def port_name(self, port_id: str) -> str:
         """The charger's name (its subentry's title)."""
@@ -290,6 +293,9 @@ class HaChargerSource:
         before = self._tracks.get(pid, Track())
         after = observe(charger, obs, before, now, self.voltage_v)
         self._tracks[pid] = after
+        energy = accumulate(self._energy.get(pid), obs.energy_kwh)
+        if energy is not None:
+            self._energy[pid] = energy
         if after.disobeys != before.disobeys:
             _LOGGER.warning(
                 "%s %s its limit",

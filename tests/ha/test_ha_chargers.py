@@ -330,7 +330,15 @@ async def test_a_paused_charger_goes_through_its_switch_and_draws_are_checked(
     await _setup(hass, site_entry)
     (wb,) = (await async_install(hass, {"wb": "wallbox"}, start_a=16)).values()
     await wb.follow()
-    pid = await _add_charger(hass, site_entry, wb, **{CONF_LINK: "local"})
+    kwh = {"unit_of_measurement": "kWh", "device_class": "energy"}
+    hass.states.async_set("sensor.wb_energy", "3.0", kwh)
+    pid = await _add_charger(
+        hass, site_entry, wb, **{CONF_LINK: "local", "energy": "sensor.wb_energy"}
+    )
+    source = site_entry.runtime_data.ha_chargers
+    assert source is not None
+    assert source.energy_kwh(pid) == 3.0
+    hass.states.async_set("sensor.wb_energy", "1.0", kwh)  # a new session
     controller = site_entry.runtime_data.controller
     await wb.follow()
     number = wb.requested
@@ -339,10 +347,11 @@ async def test_a_paused_charger_goes_through_its_switch_and_draws_are_checked(
     await _cycle(hass, site_entry)
     assert not wb.switched_on
     assert wb.requested == number  # the number was left alone
+    assert source.energy_kwh(pid) == 4.0
     await _tick(hass, freezer, 10)
     ports = await _cycle(hass, site_entry)
     assert ports[pid].current_a == 0.0
-    assert site_entry.runtime_data.ha_chargers.port_state(pid) == "off"  # type: ignore[union-attr]
+    assert source.port_state(pid) == "off"
     controller.set_override("site", None)
     await _tick(hass, freezer, 10)
     await _cycle(hass, site_entry)

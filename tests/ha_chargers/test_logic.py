@@ -15,6 +15,7 @@ from custom_components.ev_power_share.ha_charger_logic import (
     Observation,
     Track,
     Write,
+    accumulate,
     coalesced,
     confirm_s,
     count,
@@ -23,6 +24,7 @@ from custom_components.ev_power_share.ha_charger_logic import (
     observe,
     port,
     resend_due,
+    settled,
     steps,
     worth_writing,
     write_for,
@@ -256,3 +258,19 @@ def test_every_profile_says_how_it_is_driven_and_where_that_came_from() -> None:
         "device_id": "dev",
     }
     assert PROFILES["keba"].service.data(10.0, "dev") == {"current": 10.0}  # type: ignore[union-attr]
+
+
+def test_a_write_on_the_lan_that_returned_can_no_longer_arrive_late() -> None:
+    charger = _charger()
+    track = wrote(Track(), 16.0, 100.0, None, charger.latency_s)
+    track = wrote(track, 6.0, 101.0, None, charger.latency_s)
+    assert not count(charger, Observation(6.0), track, 102.0, V).online
+    track = settled(settled(track, 16.0, 100.0), 6.0, 101.0)
+    assert count(charger, Observation(6.0), track, 102.0, V).online
+
+
+def test_energy_never_decreases_across_sessions() -> None:
+    total = None
+    for reading in (None, 2.0, 5.0, 0.5, 1.5, None):
+        total = accumulate(total, reading)
+    assert total == (1.5, 6.5)
