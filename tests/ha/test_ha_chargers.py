@@ -34,7 +34,7 @@ from custom_components.ev_power_share.core.ports import PortId
 from custom_components.ev_power_share.core.settings import LimitOverride
 
 from .ha_charger_standins import StandIn, async_install
-from .test_groups import _add
+from .test_groups import _add, _device
 from .test_site_control import _setup
 
 FORM = {CONF_GROUP: "site", CONF_CONNECTION: "L1-L2-L3", CONF_MAX_CURRENT_A: 32}
@@ -163,15 +163,10 @@ async def test_flow_finds_the_profile_and_entities_and_says_what_is_wrong(
     assert subentry.data["current_l1"] == "sensor.wb_current_l1"
     # Its device hangs under the site's.
     registry = dr.async_get(hass)
-    device = registry.async_get_device(
-        {(DOMAIN, f"{site_entry.entry_id}_{subentry.subentry_id}")}
-    )
+    device = _device(registry, f"{site_entry.entry_id}_{subentry.subentry_id}")
     assert device is not None
     assert device.manufacturer == "Wallbox"
-    assert (
-        device.via_device_id
-        == registry.async_get_device({(DOMAIN, site_entry.entry_id)}).id
-    )  # type: ignore[union-attr]
+    assert device.via_device_id == _device(registry, site_entry.entry_id).id  # type: ignore[union-attr]
     # One subentry per device.
     again = await _start(hass, site_entry, wallbox.device_id)
     done = await _submit(
@@ -184,7 +179,7 @@ async def test_flow_finds_the_profile_and_entities_and_says_what_is_wrong(
     assert _suggested(other)[CONF_CHARGER_PROFILE] == "generic"
     assert _suggested(other)["limit"] == stand_ins["other"].limit
     # Not a charger: a device of this integration.
-    ours = registry.async_get_device({(DOMAIN, site_entry.entry_id)})
+    ours = _device(registry, site_entry.entry_id)
     refused = await _start(hass, site_entry, ours.id)  # type: ignore[union-attr]
     assert refused["errors"] == {CONF_DEVICE_ID: "device_is_ours"}
 
