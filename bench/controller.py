@@ -1,4 +1,5 @@
-"""Benchmark: how much event-loop time one control cycle takes, 200 ports.
+"""Benchmark: how much event-loop time one control cycle takes, 200 ports
+(plain ports, then ports of every kind).
 
 The site has 2 panels of 10 circuits each (23 power groups, every one with its
 entities), and the 200 ports hang under the circuits.
@@ -47,6 +48,162 @@ class _Silent:
         )
 
         return PortReadings(tuple(self._ports))
+
+    async def async_apply(self, commands: Mapping[str, float]) -> None:
+        return None
+
+
+class _Mixed:
+    """A quarter of the ports each of every kind, counted every cycle by that
+    kind's own code (as its source does): plain ports (OCPP's stand-in),
+    smart outlets (``core.outlets``), chargers already in Home Assistant
+    (``ha_charger_logic``) and Modbus charger sockets
+    (``modbus_charger_ports``), with what each takes and holds for the
+    command writer. Their devices are simulated: everything is online."""
+
+    def __init__(self, plain: list[Any], circuits: list[str]) -> None:
+        from custom_components.ev_power_share.core.outlets import (  # noqa: PLC0415
+            OutletConfig,
+            OutletMemory,
+        )
+        from custom_components.ev_power_share.ha_charger_logic import (  # noqa: PLC0415
+            HaCharger,
+            Track,
+        )
+        from custom_components.ev_power_share.ha_profiles import (  # noqa: PLC0415
+            PROFILES,
+        )
+        from custom_components.ev_power_share.modbus_charger_ports import (  # noqa: PLC0415
+            ModbusChargerConfig,
+            SocketState,
+        )
+
+        n = len(plain) // 4
+        self.plain = plain[:n]
+        self.outlets = [
+            (
+                OutletConfig(
+                    f"outlet{i}",
+                    f"o{i}",
+                    circuits[i % len(circuits)],
+                    ("L1", "L2", "L3")[i % 3],
+                    f"switch.o{i}",
+                    10.0,
+                    power_entity="sensor.p",
+                ),
+                OutletMemory(),
+            )
+            for i in range(n)
+        ]
+        self.ha = [
+            (
+                HaCharger(
+                    f"ha{i}",
+                    f"h{i}",
+                    circuits[i % len(circuits)],
+                    PROFILES["generic"],
+                    {"limit": f"number.h{i}"},
+                    rated_a=16.0,
+                ),
+                Track(),
+            )
+            for i in range(n)
+        ]
+        self.modbus = [
+            ModbusChargerConfig(
+                subentry_id=f"mb{i}",
+                name=f"m{i}",
+                group=circuits[i % len(circuits)],
+                host="127.0.0.1",
+                model="heidelberg_ec",
+                failsafe_a=6.0,
+                max_current_a=16.0,
+            )
+            for i in range(len(plain) - 3 * n)
+        ]
+        self.sockets = {c.port_id(1): SocketState() for c in self.modbus}
+        self._cache: tuple[float, list[Any]] | None = None
+
+    def readings(self, now: float) -> list[Any]:
+        from custom_components.ev_power_share.core.model import (  # noqa: PLC0415
+            Supply,
+        )
+        from custom_components.ev_power_share.core.outlets import (  # noqa: PLC0415
+            OutletSample,
+            outlet_reading,
+        )
+        from custom_components.ev_power_share.core.ports import (  # noqa: PLC0415
+            PortReadings,
+        )
+        from custom_components.ev_power_share.ha_charger_logic import (  # noqa: PLC0415
+            LimitScale,
+            Observation,
+            count,
+            port,
+            steps,
+        )
+        from custom_components.ev_power_share.modbus.charger_client import (  # noqa: PLC0415
+            SocketReading,
+        )
+        from custom_components.ev_power_share.modbus_charger_ports import (  # noqa: PLC0415
+            modbus_readings,
+        )
+
+        supply = Supply()
+        found = [PortReadings(tuple(self.plain))]
+        ports, held, taken = [], {}, {}
+        for config, memory in self.outlets:
+            sample = OutletSample(True, now - 3600.0, power_w=2300.0)
+            reading = outlet_reading(config, supply, sample, memory, now)
+            ports.append(reading.port)
+            held[config.port_id] = reading.held
+            taken[config.port_id] = reading.steps
+        found.append(PortReadings(tuple(ports), taken, held))
+        ports, held, taken = [], {}, {}
+        for charger, track in self.ha:
+            obs = Observation(
+                limit=16.0, scale=LimitScale(), currents_a=(15.8,) * 3, plugged=True
+            )
+            counted = count(charger, obs, track, now, 230.0)
+            ports.append(port(charger, counted, obs))
+            held[charger.port_id] = counted.held
+            taken[charger.port_id] = steps(charger, obs.scale, 230.0, 6.0)
+        found.append(PortReadings(tuple(ports), taken, held))
+        polled = SocketReading(
+            limit_a=16.0,
+            connected=True,
+            charging=True,
+            currents_a=(15.9,) * 3,
+            energy_kwh=None,
+            valid=True,
+        )
+        for state in self.sockets.values():  # its charger's task polled it
+            if state.reading is None:
+                state.connected(polled, 6.0, now)
+            state.polled(polled, now)
+        found.append(modbus_readings(self.modbus, self.sockets, now))
+        return found
+
+    def cached(self, now: float) -> list[Any]:
+        """This cycle's readings of every kind (counted once a cycle)."""
+        if self._cache is None or self._cache[0] != now:
+            self._cache = (now, self.readings(now))
+        return self._cache[1]
+
+    def sources(self) -> list[Any]:
+        """One port source per kind (each is read once a cycle)."""
+        return [_Part(self, k) for k in range(4)]
+
+
+class _Part:
+    """One kind's port source of :class:`_Mixed` (its readings, sends nothing)."""
+
+    def __init__(self, mixed: _Mixed, kind: int) -> None:
+        self._mixed = mixed
+        self._kind = kind
+
+    def readings(self, now: float) -> Any:
+        return self._mixed.cached(now)[self._kind]
 
     async def async_apply(self, commands: Mapping[str, float]) -> None:
         return None
@@ -171,7 +328,7 @@ async def _bench(hass: Any) -> None:
         )
         for i in range(N_PORTS)
     ]
-    controller.add_source(_Silent(ports))
+    remove = controller.add_source(_Silent(ports))
     from custom_components.ev_power_share.core.settings import (  # noqa: PLC0415
         PortSettings,
     )
@@ -181,6 +338,31 @@ async def _bench(hass: Any) -> None:
 
     for port in ports[::10]:  # 20 ports in solar mode
         controller.set_port_settings(port.id, PortSettings(mode=ChargeMode.SOLAR))
+    allocation_ms, refresh_ms = await _time_cycles(hass, controller)
+    print(
+        f"\nControl cycle, {N_PORTS} ports under {len(circuits)} circuits and "
+        f"{N_PANELS} panels, a site meter, 20 ports in solar mode, {CYCLES} "
+        "cycles, one core"
+    )
+    print(_figures("allocation (meters, solar, allocator)", allocation_ms))
+    print(_figures("whole refresh (commands + entities)", refresh_ms))
+    remove()
+    mixed = _Mixed(ports, circuits)
+    for source in mixed.sources():
+        controller.add_source(source)
+    allocation_ms, refresh_ms = await _time_cycles(hass, controller)
+    print(
+        f"\nThe same, {N_PORTS} ports of every kind: a quarter each OCPP "
+        "(stand-in), smart outlets, chargers already in Home Assistant, "
+        "Modbus chargers (each counted by its own code)"
+    )
+    print(_figures("allocation (readings, meters, solar, allocator)", allocation_ms))
+    print(_figures("whole refresh (commands + entities)", refresh_ms))
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _time_cycles(hass: Any, controller: Any) -> tuple[list[float], list[float]]:
+    """The allocation and whole refresh of :data:`CYCLES` cycles (ms)."""
     await controller.async_refresh()
     allocation_ms: list[float] = []
     refresh_ms: list[float] = []
@@ -190,14 +372,7 @@ async def _bench(hass: Any) -> None:
         await hass.async_block_till_done()
         refresh_ms.append((time.perf_counter() - start) * 1000.0)
         allocation_ms.append(controller.data.cycle_ms)
-    print(
-        f"\nControl cycle, {N_PORTS} ports under {len(circuits)} circuits and "
-        f"{N_PANELS} panels, a site meter, 20 ports in solar mode, {CYCLES} "
-        "cycles, one core"
-    )
-    print(_figures("allocation (meters, solar, allocator)", allocation_ms))
-    print(_figures("whole refresh (commands + entities)", refresh_ms))
-    await hass.config_entries.async_unload(entry.entry_id)
+    return allocation_ms, refresh_ms
 
 
 if __name__ == "__main__":
