@@ -12,7 +12,11 @@ own HTTP and websocket APIs — what the browser does when a person clicks throu
    port), then every power group, charger and the meter as subentries
    (``config_entries/subentries/flow``), each form answered from the scenario — so
    every value is validated exactly as in the UI (the Modbus meter is even read once
-   before it is saved).
+   before it is saved). The scenario's other kinds of port go through their own
+   subentry flows: Modbus TCP chargers (read once before saving, too), smart
+   outlets (``outlet``: the REST switch and power sensor :mod:`demo.run` gives
+   each) and chargers already in Home Assistant (``ha_charger``, generic profile:
+   the template number and REST sensors it gives each).
 
 Everything is idempotent: a second run logs in with the saved password and adds
 only what is missing (by type and name), so state is never re-created.
@@ -25,15 +29,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
 from pathlib import Path
+import re
 import time
 from typing import Any
 
 import aiohttp
 
-from simulator.site_config import SITE, SiteConfig
+from simulator.site_config import SITE, ChargerSpec, SiteConfig
 
 DOMAIN = "ev_power_share"
 METER_NAME = "Site meter"
+OUTLET_MIN_ON_OFF_MIN = 1.0
+"""The demo's outlets: a minute on and off at least (the default is 5), so
+they take turns within a few minutes."""
+ENTITY_WAIT_S = 60.0
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 Say = Callable[[str], None]
@@ -301,6 +310,16 @@ class HomeAssistantApi:
                 raise DemoError(f"{path}: flow ended with {kind}: {result}")
         raise DemoError(f"{path}: the flow did not end")
 
+    async def subentry_types(self, entry_id: str) -> set[str]:
+        """The subentry types the integration's entry supports."""
+        entries = await self.request(
+            "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
+        )
+        for entry in entries:
+            if entry.get("entry_id") == entry_id:
+                return set(entry.get("supported_subentry_types") or {})
+        return set()
+
     async def site_entry(self, name: str) -> dict[str, Any] | None:
         entries = await self.request(
             "GET", f"/api/config/config_entries/entry?domain={DOMAIN}"
@@ -355,6 +374,7 @@ async def configure_site(
     meter_port: int,
     charge_modes: Mapping[str, str],
     say: Say,
+    charger_port: int = 5021,
 ) -> Outcome:
     """Add whatever of the scenario's site, groups, chargers and meter is missing."""
     created: list[str] = []
@@ -423,8 +443,12 @@ async def configure_site(
                 subentries = await _subentries(ws, entry_id)
             ids[group.id] = subentries[key]
         new_chargers: list[str] = []
+        others = [c for c in site.chargers if c.kind != "ocpp"]
+        created += await _add_other_ports(
+            api, ws, entry_id, others, ids, subentries, charger_port, say
+        )
         for charger in site.chargers:
-            if ("charger", charger.name) in subentries:
+            if charger.kind != "ocpp" or ("charger", charger.name) in subentries:
                 continue
             await api.run_flow(
                 flow,
@@ -486,8 +510,9 @@ async def configure_site(
             created.append(f"meter {METER_NAME} ({meter.profile} on port {meter_port})")
         subentries = await _subentries(ws, entry_id)
         by_name = {c.name: c.id for c in site.chargers}
+        port_kinds = {"charger", *SUBENTRY_OF_KIND.values()}
         found = {
-            by_name.get(title, title) if kind == "charger" else title: sid
+            by_name.get(title, title) if kind in port_kinds else title: sid
             for (kind, title), sid in subentries.items()
         }
         found.update({g.id: ids[g.id] for g in site.groups})
@@ -497,6 +522,116 @@ async def configure_site(
     finally:
         await ws.close()
     return Outcome(entry_id, created, found)
+
+
+SUBENTRY_OF_KIND = {"modbus": "modbus_charger", "outlet": "outlet", "ha": "ha_charger"}
+
+
+def entity_key(name: str) -> str:
+    """An entity id's object id as Home Assistant makes it from a name."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+async def _add_other_ports(
+    api: HomeAssistantApi,
+    ws: Websocket,
+    entry_id: str,
+    chargers: list[ChargerSpec],
+    groups: Mapping[str, str],
+    subentries: Mapping[tuple[str, str], str],
+    charger_port: int,
+    say: Say,
+) -> list[str]:
+    """Add the scenario's Modbus chargers, outlets and chargers already in Home
+    Assistant that are missing, each through its subentry flow."""
+    created: list[str] = []
+    modbus = [c.id for c in chargers if c.kind == "modbus"]
+    missing = [
+        c for c in chargers if (SUBENTRY_OF_KIND[c.kind], c.name) not in subentries
+    ]
+    supported = await api.subentry_types(entry_id)
+    for charger in [c for c in missing if SUBENTRY_OF_KIND[c.kind] not in supported]:
+        say(f"warning: this EV Power Share has no {charger.kind} ports: {charger.name}")
+        missing.remove(charger)
+    await _wait_for_entities(ws, [e for c in missing for e in _stand_ins(c)])
+    flow = "/api/config/config_entries/subentries/flow"
+    for charger in missing:
+        kind = SUBENTRY_OF_KIND[charger.kind]
+        common = {
+            "name": charger.name,
+            "group": groups[charger.group],
+            "connection": charger.connection,
+        }
+        if charger.kind == "modbus":
+            port = charger_port + modbus.index(charger.id)
+            answers = {
+                **common,
+                "model": charger.map,
+                "host": "127.0.0.1",
+                "port": port,
+                "unit": None,
+                "sockets": 1,
+                "max_current_a": charger.max_current_a,
+                "failsafe_a": charger.failsafe_a or 6,
+                "test_connection": True,
+            }
+            what = f"Modbus charger {charger.name} ({charger.map} on port {port})"
+        elif charger.kind == "outlet":
+            key = entity_key(f"Simulator {charger.name}")
+            answers = {
+                **common,
+                "switch": f"switch.{key}",
+                "power_sensor": f"sensor.{key}_power",
+                "energy_sensor": None,
+                "nominal_current_a": charger.max_current_a,
+                "min_on_min": OUTLET_MIN_ON_OFF_MIN,
+                "min_off_min": OUTLET_MIN_ON_OFF_MIN,
+            }
+            what = f"outlet {charger.name} ({charger.max_current_a:g} A)"
+        else:
+            answers = {**common, **_ha_charger_answers(charger)}
+            what = f"charger already in Home Assistant {charger.name} (generic)"
+        await api.run_flow(flow, {"handler": [entry_id, kind]}, answers)
+        created.append(what)
+    return created
+
+
+def _ha_charger_answers(charger: ChargerSpec) -> dict[str, Any]:
+    """The ha_charger flow: no device (the demo's stand-ins are YAML entities,
+    which have none), the generic profile, the entities the demo gives it."""
+    key = entity_key(f"Simulator {charger.name}")
+    return {
+        "device_id": None,
+        "max_current_a": charger.max_current_a,
+        "charger_profile": "generic",
+        "link": "local",
+        "limit": f"number.{key}_current_limit",
+        "current": f"sensor.{key}_current",
+        "power": f"sensor.{key}_power",
+    }
+
+
+def _stand_ins(charger: ChargerSpec) -> list[str]:
+    """The Home Assistant entities a port's flow is given (they must exist)."""
+    key = entity_key(f"Simulator {charger.name}")
+    if charger.kind == "outlet":
+        return [f"switch.{key}", f"sensor.{key}_power"]
+    if charger.kind == "ha":
+        return [f"number.{key}_current_limit", f"sensor.{key}_current"]
+    return []
+
+
+async def _wait_for_entities(ws: Websocket, entity_ids: list[str]) -> None:
+    """Until every one has a state (YAML platforms may still be setting up)."""
+    deadline = time.monotonic() + ENTITY_WAIT_S
+    while entity_ids:
+        states = {s["entity_id"] for s in await ws.call("get_states")}
+        missing = [e for e in entity_ids if e not in states]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise DemoError(f"no such entities in Home Assistant: {missing}")
+        await asyncio.sleep(1.0)
 
 
 def _parents_first(site: SiteConfig) -> list[Any]:

@@ -1,6 +1,10 @@
 // The demo seen through a real browser (scripts/e2e runs this against a running
 // demo): log in, look at the dashboard and the pending charger, add that charger
-// through the integration's "Add charger" flow, then check that it is balanced.
+// through the integration's "Add charger" flow, then check that it is balanced;
+// then watch the site: every group (the visitor panel of mixed ports too) within
+// its limit on every phase at every look, the Modbus charger and the charger
+// already in Home Assistant given current their cars draw, the outlets taking
+// turns, no limit hunting.
 //
 //   node demo/e2e.mjs READY_FILE ARTIFACTS_DIR
 //
@@ -22,8 +26,14 @@ const extra = ready.extra_charger;
 const EXTRA_GROUP = 'Garage panel';
 const BALANCE_TIMEOUT_MS = 120_000;
 const STEADY_S = 45;
+const EXTRA_WATCH_S = 60;
+const LOOK_MS = 3000;
 const MAX_STEADY_TURNS = 2;
-const GROUPS = ['maple_court', 'garage_panel', 'circuit_a', 'circuit_b'];
+const slug = (name) => name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+const GROUPS = [slug(ready.site_name || 'Maple Court'), ...(ready.groups || []).map((g) => slug(g.name))];
+const OTHERS = ready.other_ports || [];
+const OUTLETS = OTHERS.filter((p) => p.kind === 'outlet');
+const FOLLOWERS = OTHERS.filter((p) => p.kind === 'modbus' || p.kind === 'ha');
 fs.mkdirSync(artifacts, { recursive: true });
 
 const started = Date.now();
@@ -110,6 +120,60 @@ async function waitForDashboard(page) {
     return { ok: charts >= 5, charts };
   });
   await page.waitForTimeout(2000);
+}
+
+// Every group's load on every phase within its limit, as Home Assistant counts it
+// (what it allocated; a port that has not confirmed a lowered limit still at the
+// higher one). Returns the states.
+async function withinLimits(log) {
+  const states = Object.fromEntries((await api('/api/states')).map((s) => [s.entity_id, s]));
+  for (const group of GROUPS) {
+    const limit = Number(states[`sensor.${group}_limit_per_phase`]?.state);
+    const loads = [1, 2, 3].map((n) => Number(states[`sensor.${group}_load_l${n}`]?.state));
+    const line = `${group}: load ${loads.join(' / ')} A, limit ${limit} A`;
+    if (log) console.log(`[e2e]          ${line}`);
+    if (!(limit > 0) || loads.some((a) => Number.isNaN(a) || a > limit + 0.5)) {
+      throw new Error(`over its limit or missing: ${line}`);
+    }
+  }
+  return states;
+}
+
+function mixedDone(seen) {
+  return (!OUTLETS.length || seen.outletOn.size > 0) && FOLLOWERS.every((p) => seen.served.has(p.id));
+}
+
+// One look at the mixed ports: the outlets that are on (never two that do not
+// fit their circuit together), and whether the Modbus charger and the charger
+// already in Home Assistant are allocated current their cars draw.
+function lookAtMixed(states, sim, seen) {
+  const on = OUTLETS.filter((p) => sim.ports[p.id]?.on);
+  for (const p of on) seen.outletOn.add(p.name);
+  if (on.length > 1) {
+    const group = (ready.groups || []).find((g) => g.id === on[0].group);
+    const limit = Number(states[`sensor.${slug(group?.name || '')}_limit_per_phase`]?.state);
+    const total = on.reduce((sum, p) => sum + p.max_current_a, 0);
+    if (!(total <= limit + 0.01)) {
+      throw new Error(`outlets ${on.map((p) => p.name).join(' and ')} on together: ${total} A > ${limit} A`);
+    }
+  }
+  for (const p of FOLLOWERS) {
+    const allocated = Number(states[`sensor.${slug(p.name)}_allocated_current`]?.state);
+    const drawn = Math.max(0, ...(sim.ports[p.id]?.currents_a || []));
+    // Given at least the minimum, and the car draws it (not more, and at least
+    // the minimum: a car follows a new limit within seconds).
+    if (allocated >= 6 && drawn >= 5 && drawn <= allocated + 1) seen.served.add(p.id);
+  }
+}
+
+async function watch(seconds, seen, done) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline && !done()) {
+    const states = await withinLimits(false);
+    lookAtMixed(states, await simulator(), seen);
+    seen.looks += 1;
+    await new Promise((r) => setTimeout(r, LOOK_MS));
+  }
 }
 
 const browser = await chromium.launch({
@@ -199,16 +263,7 @@ try {
   }
 
   step('every group within its limit');
-  const states = Object.fromEntries((await api('/api/states')).map((s) => [s.entity_id, s]));
-  for (const group of GROUPS) {
-    const limit = Number(states[`sensor.${group}_limit_per_phase`]?.state);
-    const loads = [1, 2, 3].map((n) => Number(states[`sensor.${group}_load_l${n}`]?.state));
-    const line = `${group}: load ${loads.join(' / ')} A, limit ${limit} A`;
-    console.log(`[e2e]          ${line}`);
-    if (!(limit > 0) || loads.some((a) => Number.isNaN(a) || a > limit + 0.5)) {
-      throw new Error(`over its limit or missing: ${line}`);
-    }
-  }
+  const states = await withinLimits(true);
   const sim = await simulator();
   const charging = Object.values(sim.ports).filter((p) => p.transaction && p.limit_a >= 6);
   console.log(
@@ -217,15 +272,32 @@ try {
   );
   if (charging.length < 2) throw new Error('fewer than two cars are sharing power');
 
-  step(`no port's limit hunts (${STEADY_S} s)`);
+  step(`watch ${STEADY_S} s: groups within limits, mixed ports served, no limit hunts`);
   // The limits the chargers are sent may rise (the site meter's estimate of the
   // apartments settles after the start) or step down for a new car, but must not
-  // swing back and forth while the cars draw steadily: count the turns.
+  // swing back and forth while the cars draw steadily: count the turns. An
+  // outlet turns by design (on, off: it takes turns), so it is not counted.
   const before = await simulator();
-  await new Promise((resolve) => setTimeout(resolve, STEADY_S * 1000));
+  const seen = { outletOn: new Set(), served: new Set(), looks: 0 };
+  await watch(STEADY_S, seen, () => false);
   const after = await simulator();
+  if (OUTLETS.length || FOLLOWERS.length) {
+    step(`the mixed ports (up to ${EXTRA_WATCH_S} s more)`);
+    await watch(EXTRA_WATCH_S, seen, () => mixedDone(seen));
+    for (const port of FOLLOWERS) {
+      if (!seen.served.has(port.id)) {
+        throw new Error(`${port.name} (${port.kind}) was never given current its car drew`);
+      }
+    }
+    if (OUTLETS.length && !seen.outletOn.size) throw new Error('no outlet was ever switched on');
+    console.log(
+      `[e2e]          ${seen.looks} looks; outlets on at some point: ` +
+        `${[...seen.outletOn].join(', ') || 'none'}; served: ${[...seen.served].join(', ')}`,
+    );
+  }
   const hunting = [];
   for (const [id, port] of Object.entries(after.ports)) {
+    if (port.kind === 'outlet') continue;
     const turns = port.limit_reversals - (before.ports[id]?.limit_reversals ?? 0);
     console.log(`[e2e]          ${id}: limit turned ${turns} time(s), now ${port.limit_a} A`);
     if (turns > MAX_STEADY_TURNS) hunting.push(`${id} (${turns})`);

@@ -46,6 +46,7 @@ from .bootstrap import (
     chargers_online,
     configure_site,
     confirm_http_config,
+    entity_key,
     seed_onboarding,
 )
 
@@ -55,7 +56,15 @@ DASHBOARD = REPO / "demo" / "dashboard.yaml"
 DASHBOARD_URL = "ev-power-share"
 LOGIN_FILE = ".ev_power_share_demo.json"
 PACKAGE_FILE = "ev_power_share_demo.yaml"
-DEFAULT_PORTS = {"ha": 8123, "ocpp": 9000, "meter": 5020, "status": 8124}
+PORTS_PACKAGE_FILE = "ev_power_share_demo_ports.yaml"
+DEFAULT_PORTS = {
+    "ha": 8123,
+    "ocpp": 9000,
+    "meter": 5020,
+    "status": 8124,
+    "charger": 5021,
+}
+"""``charger``: the first simulated Modbus TCP charger's port (the next: +1)."""
 CHARGE_MODES = {"cp-05": "solar", "cp-06": "min_solar"}
 """Charge modes other than fast, set when these chargers are first added: two
 daytime cars that show the solar modes."""
@@ -177,7 +186,122 @@ def _link(link: Path, target: Path) -> None:
     link.symlink_to(use)
 
 
-def prepare_config(config_dir: Path, ports: dict[str, int]) -> None:
+def port_entities(site: SiteConfig, status_port: int) -> dict[str, Any]:
+    """What stands in Home Assistant for the scenario's smart outlets and chargers
+    already in Home Assistant (as their makers' integrations would give them): a
+    REST switch per outlet and a sensor of its power; for a charger, a template
+    number that writes its limit (a REST command) and shows the limit the charger
+    applies (a REST sensor: seconds late), and sensors of its current and power."""
+    base = f"http://127.0.0.1:{status_port}"
+    switches: list[dict[str, Any]] = []
+    sensors: list[dict[str, Any]] = []
+    numbers: list[dict[str, Any]] = []
+    commands: dict[str, Any] = {}
+    for charger in site.chargers:
+        port = f"value_json.ports['{charger.id}/1']"
+        name = f"Simulator {charger.name}"
+        key = entity_key(charger.name)
+        if charger.kind == "outlet":
+            switches.append(
+                {
+                    "platform": "rest",
+                    "name": name,
+                    "unique_id": f"ev_power_share_demo_{key}",
+                    "resource": f"{base}/outlets/{charger.id}",
+                    "body_on": '{"on": true}',
+                    "body_off": '{"on": false}',
+                    "is_on_template": "{{ value_json.on }}",
+                    "headers": {"Content-Type": "application/json"},
+                    "scan_interval": 5,
+                }
+            )
+            sensors.append(_power_sensor(name, key, port))
+        elif charger.kind == "modbus":  # what it draws (shown on the dashboard)
+            sensors.append(_current_sensor(name, key, port))
+        elif charger.kind == "ha":
+            command = f"ev_power_share_demo_{key}_limit"
+            commands[command] = {
+                "url": f"{base}/ha_chargers/{charger.id}",
+                "method": "post",
+                "content_type": "application/json",
+                "payload": '{"limit_a": {{ amps }}}',
+            }
+            applied = f"sensor.simulator_{key}_applied_limit"
+            numbers.append(
+                {
+                    "name": f"{name} current limit",
+                    "unique_id": f"ev_power_share_demo_{key}_limit",
+                    "unit_of_measurement": "A",
+                    "min": 0,
+                    "max": charger.max_current_a,
+                    "step": 1,
+                    "state": f"{{{{ states('{applied}') | float(0) }}}}",
+                    "availability": f"{{{{ has_value('{applied}') }}}}",
+                    "set_value": [
+                        {
+                            "action": f"rest_command.{command}",
+                            "data": {"amps": "{{ value | int }}"},
+                        }
+                    ],
+                }
+            )
+            sensors += [
+                {
+                    "name": f"{name} applied limit",
+                    "unique_id": f"ev_power_share_demo_{key}_applied_limit",
+                    "value_template": f"{{{{ {port}.limit_a }}}}",
+                    "device_class": "current",
+                    "unit_of_measurement": "A",
+                    "state_class": "measurement",
+                },
+                _current_sensor(name, key, port),
+                _power_sensor(name, key, port),
+            ]
+    if not (switches or sensors):
+        return {}
+    package: dict[str, Any] = {
+        "rest": [
+            {
+                "resource": f"{base}/status",
+                "scan_interval": 2,
+                "timeout": 5,
+                "sensor": sensors,
+            }
+        ]
+    }
+    if switches:
+        package["switch"] = switches
+    if numbers:
+        package["template"] = [{"number": numbers}]
+        package["rest_command"] = commands
+    return package
+
+
+def _current_sensor(name: str, key: str, port: str) -> dict[str, Any]:
+    return {
+        "name": f"{name} current",
+        "unique_id": f"ev_power_share_demo_{key}_current",
+        "value_template": f"{{{{ {port}.currents_a | max }}}}",
+        "device_class": "current",
+        "unit_of_measurement": "A",
+        "state_class": "measurement",
+    }
+
+
+def _power_sensor(name: str, key: str, port: str) -> dict[str, Any]:
+    return {
+        "name": f"{name} power",
+        "unique_id": f"ev_power_share_demo_{key}_power",
+        "value_template": f"{{{{ {port}.power_w }}}}",
+        "device_class": "power",
+        "unit_of_measurement": "W",
+        "state_class": "measurement",
+    }
+
+
+def prepare_config(
+    config_dir: Path, ports: dict[str, int], site: SiteConfig | None = None
+) -> None:
     """The integration and dashboard (symlinks), configuration.yaml (once, or the
     package include added to an older one), the demo's package (each run) and, for
     a brand-new directory, the onboarding store (see :func:`seed_onboarding`)."""
@@ -216,6 +340,17 @@ def prepare_config(config_dir: Path, ports: dict[str, int]) -> None:
     (config_dir / "packages" / PACKAGE_FILE).write_text(
         PACKAGE.format(status_port=ports["status"], dashboard_url=DASHBOARD_URL)
     )
+    extra = {} if site is None else port_entities(site, ports["status"])
+    ports_file = config_dir / "packages" / PORTS_PACKAGE_FILE
+    if extra:
+        ports_file.write_text(
+            "# Written by scripts/develop on each run (changes here are lost): the\n"
+            "# simulated smart outlets and chargers already in Home Assistant, as\n"
+            "# their makers' integrations would show them.\n"
+            + yaml.safe_dump(extra, sort_keys=False, width=100)
+        )
+    elif ports_file.exists():
+        ports_file.unlink()
     if seed_onboarding(config_dir):
         say(f"new configuration in {config_dir}")
 
@@ -401,6 +536,7 @@ async def setup(
             site,
             ocpp_port=ports["ocpp"],
             meter_port=ports["meter"],
+            charger_port=ports["charger"],
             charge_modes=CHARGE_MODES,
             say=say,
         )
@@ -435,6 +571,26 @@ async def setup(
             "status_url": status_url,
             "ports": ports,
             "extra_charger": EXTRA_CHARGER if args.extra_charger else None,
+            "groups": [
+                {
+                    "id": g.id,
+                    "name": g.name,
+                    "parent": g.parent,
+                    "phases": list(g.phases),
+                }
+                for g in site.groups
+            ],
+            "other_ports": [
+                {
+                    "id": f"{c.id}/1",
+                    "name": c.name,
+                    "kind": c.kind,
+                    "group": c.group,
+                    "max_current_a": c.max_current_a,
+                }
+                for c in site.chargers
+                if c.kind != "ocpp" and c.id in outcome.subentries
+            ],
             "timings": timings,
             "balanced": status is not None,
         }
@@ -479,8 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.free_ports:
         ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS)), strict=True))
     config_dir = Path(args.config_dir).resolve()
-    prepare_config(config_dir, ports)
     site = load_config(args.scenario)
+    prepare_config(config_dir, ports, site)
     scenario = Path(args.scenario)
     if args.extra_charger:
         scenario = extra_scenario(
@@ -524,6 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         str(ports["meter"]),
         "--status-port",
         str(ports["status"]),
+        "--charger-port",
+        str(ports["charger"]),
     ]
     if args.speedup is not None:
         simulator += ["--speedup", str(args.speedup)]
@@ -581,7 +739,8 @@ def banner(
         f"  dashboard       {ready['dashboard']}",
         (
             f"  simulator       {ready['status_url']} (OCPP ws://127.0.0.1:"
-            f"{ports['ocpp']}, Modbus 127.0.0.1:{ports['meter']})"
+            f"{ports['ocpp']}, Modbus meter 127.0.0.1:{ports['meter']}, "
+            f"chargers from :{ports['charger']})"
         ),
     ]
     if args.extra_charger:

@@ -27,6 +27,11 @@ SuspendedEVSE as the vehicle charges or pauses — and sends MeterValues (curren
 per phase, power, energy register, SoC if the car reports it) at the interval the
 central system configured, or the scenario's ``meter_interval_s``.
 
+**Other ports** (:mod:`.port_kinds`): Modbus TCP chargers (each a simulated
+charger on its own loopback port, from ``charger_port`` on), smart outlets and
+chargers "already in Home Assistant" (both over HTTP on the status port:
+``/outlets/<id>``, ``/ha_chargers/<id>``). Their vehicles are the scenario's too.
+
 **Meter.** After every tick the meter (a :class:`SimulatedModbusMeter`) serves the
 per-leg currents (magnitudes), signed powers and energy counters of :mod:`.site_model`.
 """
@@ -41,6 +46,7 @@ import contextlib
 from dataclasses import replace
 import itertools
 import logging
+import math
 from pathlib import Path
 import signal
 import time
@@ -52,6 +58,7 @@ from ocpp.exceptions import OCPPError
 
 from .chargepoint import SimulatedChargePoint
 from .modbus_meter import SimulatedModbusMeter
+from .port_kinds import HaChargerPort, ModbusPort, OutletPort, PortKind
 from .site_config import ChargerSpec, SiteConfig, format_time, load_config, parse_time
 from .site_model import PortState, SiteEvent, SiteModel
 
@@ -295,6 +302,7 @@ class SiteSimulator:
         meter: SimulatedModbusMeter | None = None,
         meter_port: int | None = None,
         status_port: int | None = None,
+        charger_port: int | None = None,
         log_interval_s: float = 60.0,
         response_timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -302,7 +310,10 @@ class SiteSimulator:
         """``meter``: serve through this (started) meter instead of one of our own,
         which listens on ``meter_port`` (default: the scenario's). ``status_port``:
         also serve :meth:`status` as JSON on ``http://127.0.0.1:<port>/status``
-        (0: any free port, see :attr:`status_port`)."""
+        (0: any free port, see :attr:`status_port`); the outlets and chargers
+        already in Home Assistant are reached there too. ``charger_port``: the
+        first Modbus charger listens there, the next on the ports after it
+        (None: any free ports)."""
         self.config = config
         self.ocpp_url = ocpp_url
         self.model = SiteModel(config)
@@ -320,7 +331,13 @@ class SiteSimulator:
             )
         self.meter = meter
         self.chargers: dict[str, _Charger] = {}
+        self.others: dict[str, PortKind] = {}
+        """The ports that are not OCPP charge points, by charger id."""
+        modbus = itertools.count()
         for spec in config.chargers:
+            if spec.kind != "ocpp":
+                self.others[spec.id] = self._other(spec, charger_port, next(modbus))
+                continue
             charger = _Charger(
                 spec, ocpp_url, config.meter_interval_s, response_timeout
             )
@@ -333,6 +350,14 @@ class SiteSimulator:
         self._last_tick = 0.0
         self._next_log = 0.0
 
+    def _other(self, spec: ChargerSpec, base: int | None, index: int) -> PortKind:
+        port = self.model.ports[f"{spec.id}/1"]
+        if spec.kind == "modbus":
+            return ModbusPort(spec, port, 0 if base is None else base + index)
+        if spec.kind == "outlet":
+            return OutletPort(spec, port)
+        return HaChargerPort(spec, port, clock=self._clock)
+
     # --- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -342,6 +367,8 @@ class SiteSimulator:
         if self.meter is not None and self._own_meter:
             await self.meter.start()
         self._update_meter()
+        for other in self.others.values():
+            await other.start()
         if self._status_port is not None:
             await self._start_status_server(self._status_port)
         self._dispatch(self.model.take_events())
@@ -369,6 +396,7 @@ class SiteSimulator:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await asyncio.gather(*(c.stop() for c in self.chargers.values()))
+        await asyncio.gather(*(o.stop() for o in self.others.values()))
         if self._status_runner is not None:
             await self._status_runner.cleanup()
             self._status_runner = None
@@ -404,15 +432,10 @@ class SiteSimulator:
 
     def step(self, dt_s: float) -> None:
         """Advance the scenario by ``dt_s`` seconds (the clock does this by itself)."""
-        limits: dict[str, float] = {}
-        transactions: dict[str, bool] = {}
-        for charger in self.chargers.values():
-            cp = charger.cp
-            for connector in range(1, charger.spec.connectors + 1):
-                port_id = f"{charger.spec.id}/{connector}"
-                limits[port_id] = cp.effective_limit(connector)
-                transactions[port_id] = connector in cp.transactions
+        limits, transactions = self._held()
         self.model.advance(dt_s, limits, transactions)
+        for other in self.others.values():
+            other.measured()
         self._dispatch(self.model.take_events())
         for charger in self.chargers.values():
             changed = False
@@ -429,9 +452,25 @@ class SiteSimulator:
                 charger.wake()
         self._update_meter()
 
+    def _held(self) -> tuple[dict[str, float], dict[str, bool]]:
+        """The limit every port holds now, and whether current flows on it."""
+        limits: dict[str, float] = {}
+        transactions: dict[str, bool] = {}
+        for charger in self.chargers.values():
+            cp = charger.cp
+            for connector in range(1, charger.spec.connectors + 1):
+                port_id = f"{charger.spec.id}/{connector}"
+                limits[port_id] = cp.effective_limit(connector)
+                transactions[port_id] = connector in cp.transactions
+        for other in self.others.values():
+            limits[other.port.id] = other.limit_a()
+            transactions[other.port.id] = other.transaction()
+        return limits, transactions
+
     def _dispatch(self, events: list[SiteEvent]) -> None:
-        for event in events:
-            self.chargers[event.charger].post(event)
+        for event in events:  # the other kinds learn of vehicles from the model
+            if event.charger in self.chargers:
+                self.chargers[event.charger].post(event)
 
     def _update_meter(self) -> None:
         if self.meter is None:
@@ -457,28 +496,27 @@ class SiteSimulator:
         ports: dict[str, Any] = {}
         for charger in self.chargers.values():
             for connector, port in charger.ports.items():
-                vehicle = port.vehicle
                 ports[port.id] = {
                     "charger": charger.spec.id,
                     "connector": connector,
+                    "kind": "ocpp",
                     "ocpp": charger.spec.ocpp,
                     "online": charger.ready and charger.cp.connected,
-                    "limit_a": round(port.limit_a, 2),
                     "limit_reversals": _reversals(
                         [a for _, c, a in charger.cp.limit_log if c == connector]
                     ),
-                    "transaction": port.transaction,
-                    "vehicle": None if vehicle is None else vehicle.spec.name,
-                    "state": None if vehicle is None else vehicle.state,
-                    "currents_a": [round(a, 2) for a in port.currents_a],
-                    "power_w": round(port.power_w, 1),
-                    "soc_pct": None if vehicle is None else round(vehicle.soc_pct, 1),
-                    "session_kwh": None
-                    if vehicle is None
-                    else round(vehicle.energy_wh / 1000, 3),
-                    "leaves": None if vehicle is None else format_time(port.leave_s),
-                    "energy_kwh": round(port.register_wh / 1000, 3),
+                    **_port_figures(port),
                 }
+        for other in self.others.values():
+            ports[other.port.id] = {
+                "charger": other.spec.id,
+                "connector": 1,
+                "kind": other.kind,
+                "online": True,
+                "limit_reversals": _reversals(other.limit_log),
+                **_port_figures(other.port),
+                **other.status(),
+            }
 
         def rounded(values: Sequence[float]) -> list[float]:
             return [round(v, 2) for v in values]
@@ -520,17 +558,18 @@ class SiteSimulator:
         charger is offline), then the site's legs, PV and household load."""
         model = self.model
         parts = [f"{format_time(model.time_s)}"]
-        for charger in self.chargers.values():
-            for port in charger.ports.values():
-                mark = "" if charger.ready else "!"
-                if port.vehicle is None:
-                    parts.append(f"{port.id}{mark} {port.limit_a:.0f}A -")
-                else:
-                    draw = max(port.currents_a, default=0.0)
-                    parts.append(
-                        f"{port.id}{mark} {port.limit_a:.0f}A {draw:.1f}A"
-                        f" {port.vehicle.soc_pct:.0f}%"
-                    )
+        shown = [(c.ready, p) for c in self.chargers.values() for p in c.ports.values()]
+        shown += [(True, o.port) for o in self.others.values()]
+        for ready, port in shown:
+            mark = "" if ready else "!"
+            if port.vehicle is None:
+                parts.append(f"{port.id}{mark} {port.limit_a:.0f}A -")
+                continue
+            draw = max(port.currents_a, default=0.0)
+            parts.append(
+                f"{port.id}{mark} {port.limit_a:.0f}A {draw:.1f}A"
+                f" {port.vehicle.soc_pct:.0f}%"
+            )
         net = " ".join(f"{a:.1f}" for a in model.legs_now.net_a)
         parts.append(
             f"site {net} A, PV {model.pv_w / 1000:.1f} kW,"
@@ -546,6 +585,10 @@ class SiteSimulator:
 
         app = web.Application()
         app.router.add_get("/status", handle)
+        app.router.add_get("/outlets/{id}", self._outlet)
+        app.router.add_post("/outlets/{id}", self._outlet)
+        app.router.add_get("/ha_chargers/{id}", self._ha_charger)
+        app.router.add_post("/ha_chargers/{id}", self._ha_charger)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", port)
@@ -556,6 +599,46 @@ class SiteSimulator:
             raise
         self._status_runner = runner
         self._status_port = int(runner.addresses[0][1])
+
+    def _other_of[T](self, request: web.Request, kind: type[T]) -> T:
+        other = self.others.get(request.match_info["id"])
+        if not isinstance(other, kind):
+            raise web.HTTPNotFound(text=f"no such {kind.kind}")  # type: ignore[attr-defined]
+        return other
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="a JSON object")
+        return body
+
+    async def _outlet(self, request: web.Request) -> web.Response:
+        """``GET``: ``{"on": …, "power_w": …}``; ``POST {"on": true}`` switches it."""
+        outlet = self._other_of(request, OutletPort)
+        if request.method == "POST":
+            on = (await self._body(request)).get("on")
+            if not isinstance(on, bool):
+                raise web.HTTPBadRequest(text='{"on": true} or {"on": false}')
+            outlet.switch(on)
+        return web.json_response(
+            {"on": outlet.on, "power_w": round(outlet.port.power_w, 1)}
+        )
+
+    async def _ha_charger(self, request: web.Request) -> web.Response:
+        """``GET``: the limit asked and applied; ``POST {"limit_a": 10}`` asks one."""
+        charger = self._other_of(request, HaChargerPort)
+        if request.method == "POST":
+            amps = (await self._body(request)).get("limit_a")
+            if isinstance(amps, bool) or not isinstance(amps, int | float):
+                raise web.HTTPBadRequest(text='{"limit_a": <amperes>}')
+            if not math.isfinite(amps):
+                raise web.HTTPBadRequest(text="a finite limit")
+            charger.request(amps)
+        return web.json_response(charger.status())
 
 
 # --- command line ---------------------------------------------------------------------
@@ -579,6 +662,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", help="scenario time of day to start at (HH:MM)")
     parser.add_argument(
         "--status-port", type=int, help="serve GET /status (JSON) on 127.0.0.1"
+    )
+    parser.add_argument(
+        "--charger-port",
+        type=int,
+        help="the first Modbus charger's port on 127.0.0.1 (the next: +1 …)",
     )
     parser.add_argument(
         "--log-interval", type=float, default=60.0, help="real seconds between logs"
@@ -615,6 +703,7 @@ async def run(args: argparse.Namespace) -> None:
         args.ocpp,
         meter_port=args.meter_port,
         status_port=args.status_port,
+        charger_port=args.charger_port,
         log_interval_s=args.log_interval,
     )
     try:
@@ -645,6 +734,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args))
     return 0
+
+
+def _port_figures(port: PortState) -> dict[str, Any]:
+    """What every port shows: its limit, transaction, vehicle and figures."""
+    vehicle = port.vehicle
+    return {
+        "limit_a": round(port.limit_a, 2),
+        "transaction": port.transaction,
+        "vehicle": None if vehicle is None else vehicle.spec.name,
+        "state": None if vehicle is None else vehicle.state,
+        "currents_a": [round(a, 2) for a in port.currents_a],
+        "power_w": round(port.power_w, 1),
+        "soc_pct": None if vehicle is None else round(vehicle.soc_pct, 1),
+        "session_kwh": None if vehicle is None else round(vehicle.energy_wh / 1000, 3),
+        "leaves": None if vehicle is None else format_time(port.leave_s),
+        "energy_kwh": round(port.register_wh / 1000, 3),
+    }
 
 
 def _reversals(limits: Sequence[float]) -> int:

@@ -24,12 +24,17 @@ import yaml  # type: ignore[import-untyped]  # no stubs in the dev venvs
 from custom_components.ev_power_share.const import SUPPLIES
 from custom_components.ev_power_share.core.model import CONNECTIONS, LEG_NAMES
 from custom_components.ev_power_share.modbus import PROFILES
+from custom_components.ev_power_share.modbus.charger_maps import CHARGER_MAPS
 
 from .vehicles import DAY_S, VehicleSpec
 
 SITE = "site"
 """The group id of the site itself (its main breaker)."""
 OCPP_VERSIONS = ("1.6", "2.0.1")
+KINDS = ("ocpp", "modbus", "outlet", "ha")
+"""How a charger is reached: OCPP (its own websocket), a Modbus TCP charger (a
+simulated one on loopback), a smart outlet (a switch the simulator holds, over
+HTTP) or a charger already in Home Assistant (a limit over HTTP it applies late)."""
 _MISSING: Any = object()
 
 
@@ -87,6 +92,13 @@ class ChargerSpec:
     password: str | None = None
     vendor: str = "EV Power Share"
     model: str = "Simulator"
+    kind: str = "ocpp"
+    """One of :data:`KINDS`; all but ``ocpp`` have one connector."""
+    map: str | None = None
+    """A Modbus charger's register map (``charger_maps``: ``heidelberg_ec`` …)."""
+    apply_delay_s: float = 4.0
+    """A charger already in Home Assistant: real seconds until a written limit
+    applies (and shows)."""
 
     @property
     def legs(self) -> tuple[int, ...]:
@@ -424,6 +436,7 @@ def _charger(f: _Fields, phases_of: Mapping[str, tuple[str, ...]]) -> ChargerSpe
         raise ConfigError(f"{f.where}.connection: {connection} not all in {group}")
     failsafe = f.number("failsafe_a", None, low=0, high=32)
     password = f.text("password", None)
+    kind, cmap = _kind(f)
     charger = ChargerSpec(
         id=charger_id,
         name=f.text("name", charger_id),
@@ -436,9 +449,27 @@ def _charger(f: _Fields, phases_of: Mapping[str, tuple[str, ...]]) -> ChargerSpe
         password=password,
         vendor=f.text("vendor", "EV Power Share"),
         model=f.text("model", "Simulator"),
+        kind=kind,
+        map=cmap,
+        apply_delay_s=f.number("apply_delay_s", 4.0, low=0, high=120),
     )
+    if kind != "ocpp" and charger.connectors != 1:
+        raise ConfigError(f"{f.where}.connectors: a {kind} charger has one")
     f.done()
     return charger
+
+
+def _kind(f: _Fields) -> tuple[str, str | None]:
+    """The charger's kind and, for a Modbus charger, its register map."""
+    kind = f.text("kind", "ocpp")
+    if kind not in KINDS:
+        raise ConfigError(f"{f.where}.kind: one of {', '.join(KINDS)}")
+    cmap = f.text("map", None)
+    if kind == "modbus" and cmap not in CHARGER_MAPS:
+        raise ConfigError(f"{f.where}.map: one of {', '.join(CHARGER_MAPS)}")
+    if kind != "modbus" and cmap is not None:
+        raise ConfigError(f"{f.where}.map: only for a modbus charger")
+    return kind, cmap
 
 
 def _meter(f: _Fields) -> MeterSpec:

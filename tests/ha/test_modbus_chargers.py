@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_power_share.const import SUBENTRY_MODBUS_CHARGER
 from custom_components.ev_power_share.core.model import Port, Vehicle
-from tests.modbus.charger_sim import SimulatedCharger
+from simulator.modbus_charger import SimulatedCharger
 from tests.modbus.conftest import free_port
 
 from .test_groups import _add, _device

@@ -22,8 +22,8 @@ from custom_components.ev_power_share.modbus.charger_maps import (
     KeepAlive,
 )
 from custom_components.ev_power_share.modbus.reading import MeterErrorReason
+from simulator.modbus_charger import SimulatedCharger
 
-from .charger_sim import SimulatedCharger
 from .conftest import REQUEST_TIMEOUT_S, TIMEOUT_S, free_port
 
 TIMEOUT_FOR_TESTS_S = 1.0

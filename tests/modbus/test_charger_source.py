@@ -18,8 +18,8 @@ from custom_components.ev_power_share.modbus_chargers import (
     ModbusChargerConfig,
     ModbusChargerSource,
 )
+from simulator.modbus_charger import SimulatedCharger
 
-from .charger_sim import SimulatedCharger
 from .conftest import TIMEOUT_S
 
 POLL_S = 0.05

@@ -31,7 +31,7 @@ def condo_data() -> dict[str, Any]:
 def test_condo_scenario() -> None:
     config = load_config(CONDO)
     assert config.site.supply == "three_phase_400"
-    assert config.site.main_breaker_a == 100
+    assert config.site.main_breaker_a == 125
     assert config.site.legs == 3
     assert [(g.id, g.kind, g.parent) for g in config.groups] == [
         ("garage", "panel", SITE),

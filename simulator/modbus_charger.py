@@ -13,7 +13,9 @@ and behaves as the charger does, as far as we rely on it:
   applies (up to the vehicle's maximum; nothing below 6 A), and its **energy**
   counts up;
 * :meth:`override` sets its limit as someone else would (it disobeys us);
-  ``respond = False`` keeps connections open but answers nothing.
+  ``respond = False`` keeps connections open but answers nothing;
+* :meth:`measure` hands it what a vehicle outside draws (the site simulator's
+  physics): its currents and energy then show that instead.
 
 Works with pymodbus 3.8 (a duck-typed per-unit datastore) and with the
 ``SimDevice`` API of 3.10 on, as :mod:`simulator.modbus_meter` does.
@@ -61,6 +63,8 @@ class SimSocket:
     energy_wh: float = 0.0
     energy_at: float = 0.0
     writes: int = 0
+    measured: tuple[float, ...] | None = None
+    """Currents set from outside (:meth:`SimulatedCharger.measure`), if any."""
 
 
 class SimulatedCharger:
@@ -110,6 +114,16 @@ class SimulatedCharger:
         """Someone else sets the limit (the charger no longer follows ours)."""
         self.sockets[socket].limit_a = amps
 
+    def measure(
+        self, socket: int, currents: tuple[float, ...], energy_wh: float
+    ) -> None:
+        """What a vehicle draws per phase and the energy register, as measured
+        outside (the charger shows these, not its own vehicle's)."""
+        state = self.sockets[socket]
+        width = len(self.map.currents)
+        state.measured = (tuple(currents) + (0.0,) * width)[:width]
+        state.energy_wh, state.energy_at = energy_wh, self.clock()
+
     def lapsed(self, socket: int = 1) -> bool:
         """Whether the socket fell back to its failsafe (its timeout passed)."""
         if self.map.failsafe.timeout is None and self.map.keep_alive.how != "limit":
@@ -126,6 +140,8 @@ class SimulatedCharger:
     def currents(self, socket: int = 1) -> tuple[float, ...]:
         """What the vehicle draws per phase."""
         state, applied = self.sockets[socket], self.applied(socket)
+        if state.measured is not None:
+            return state.measured
         if state.ev_max_a is None or applied < 6.0:
             return (0.0,) * len(self.map.currents)
         return (min(applied, state.ev_max_a),) * len(self.map.currents)
@@ -133,6 +149,9 @@ class SimulatedCharger:
     def _count(self, state: SimSocket) -> None:
         socket = next(s for s, v in self.sockets.items() if v is state)
         now = self.clock()
+        if state.measured is not None:  # the register is set from outside
+            state.energy_at = now
+            return
         amps = sum(self.currents(socket))
         state.energy_wh += amps * _VOLTAGE_V * (now - state.energy_at) / 3600.0
         state.energy_at = now
