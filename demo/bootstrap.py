@@ -606,7 +606,7 @@ def _ha_charger_answers(charger: ChargerSpec) -> dict[str, Any]:
         "charger_profile": "generic",
         "link": "local",
         "limit": f"number.{key}_current_limit",
-        "current": f"sensor.{key}_current",
+        "current_l1": f"sensor.{key}_current",
         "power": f"sensor.{key}_power",
     }
 

@@ -37,14 +37,25 @@ def test_condo_scenario() -> None:
         ("garage", "panel", SITE),
         ("circuit-a", "circuit", "garage"),
         ("circuit-b", "circuit", "garage"),
+        ("visitor", "panel", SITE),
+        ("visitor-sockets", "circuit", "visitor"),
     ]
-    assert len(config.chargers) == 6
-    assert len(config.ports()) == 8
-    assert sorted(c.connectors for c in config.chargers) == [1, 1, 1, 1, 2, 2]
-    assert {c.ocpp for c in config.chargers} == {"1.6", "2.0.1"}
-    assert {c.phases for c in config.chargers} == {1, 3}
-    assert {c.group for c in config.chargers} == {"circuit-a", "circuit-b"}
-    assert len({c.connection for c in config.chargers}) >= 4  # phase rotations
+    ocpp = [c for c in config.chargers if c.kind == "ocpp"]
+    assert len(ocpp) == 7
+    assert len(config.ports()) == 13
+    assert sorted(c.connectors for c in ocpp) == [1, 1, 1, 1, 1, 2, 2]
+    assert {c.ocpp for c in ocpp} == {"1.6", "2.0.1"}
+    assert {c.phases for c in ocpp} == {1, 3}
+    assert {c.group for c in ocpp} == {"circuit-a", "circuit-b", "visitor"}
+    assert len({c.connection for c in ocpp}) >= 4  # phase rotations
+    others = sorted((c.kind, c.group) for c in config.chargers if c.kind != "ocpp")
+    assert others == [
+        ("ha", "visitor"),
+        ("modbus", "visitor"),
+        ("outlet", "visitor-sockets"),
+        ("outlet", "visitor-sockets"),
+    ]
+    assert config.charger("visitor-2").map == "heidelberg_ec"
     assert config.meter is not None
     assert (config.meter.profile, config.meter.port, config.meter.group) == (
         "sdm630",

@@ -230,6 +230,7 @@ async def test_command_line_runs_and_logs(
         speedup=600.0,
         start="07:00",
         status_port=None,
+        charger_port=None,
         log_interval=0.5,
         duration=2.0,
         verbose=False,
@@ -240,11 +241,12 @@ async def test_command_line_runs_and_logs(
     summaries = [line for line in lines if "cp-01/1" in line]
     assert len(summaries) >= 2
     assert all(
-        f"cp-0{n}/" in summaries[-1] for n in range(1, 7)
+        f"cp-0{n}/" in summaries[-1] for n in (1, 2, 3, 4, 5, 6, 8)
     )  # every charger, each line
+    assert all(f"{p}/1" in summaries[-1] for p in ("visitor-2", "outlet-1"))
     assert "PV" in summaries[-1]
     booted = {line.split(":")[0] for line in lines if "booted" in line}
-    assert booted == {f"cp-0{n}" for n in range(1, 7)}
+    assert booted == {f"cp-0{n}" for n in (1, 2, 3, 4, 5, 6, 8)}
     assert not central.stations  # all closed at the end
 
 
