@@ -6,8 +6,9 @@
 integration and the dashboard as symlinks into this working tree, a
 ``configuration.yaml`` kept between runs and ``packages/ev_power_share_demo.yaml``
 rewritten on each run), starts the site simulator (``python -m simulator.site``:
-OCPP charge points, a Modbus TCP meter and a JSON status endpoint, all on
-127.0.0.1) and ``hass``, then sets Home Assistant up through its APIs
+OCPP charge points, a Modbus TCP meter, a Modbus TCP charger and a JSON status
+endpoint that also serves the smart outlets and the charger already in Home
+Assistant, all on 127.0.0.1) and ``hass``, then sets Home Assistant up through its APIs
 (:mod:`demo.bootstrap`), prints the login and runs until Ctrl-C (or SIGTERM),
 which stops both. A second run reuses the state: same login, nothing re-created.
 
