@@ -35,9 +35,9 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from ._compat import UNIT_KEYWORD, read_kwargs, tcp_client
-from .charger_maps import Block, ChargerMap, Field, get_map, plan_blocks
+from .charger_maps import ChargerMap, Field, get_map
 from .health import LinkHealth
-from .profiles import RegisterKind
+from .profiles import MODBUS_MAX_READ, ReadBlock, RegisterKind, plan_reads
 from .reading import MeterErrorReason, MeterUnavailableError
 from .replies import SentRequest, reply_problem
 
@@ -130,9 +130,9 @@ class ModbusCharger:
             f"ModbusCharger({self.host}:{self.port}, unit {self.unit}, {self.map.key})"
         )
 
-    def _plan(self, socket: int) -> tuple[Block, ...]:
+    def _plan(self, socket: int) -> tuple[ReadBlock, ...]:
         values = [self.map.socket_field(f, socket) for f in self.map.fields()]
-        return plan_blocks(values, self.map.max_gap)
+        return plan_reads(values, MODBUS_MAX_READ, self.map.max_gap)
 
     @property
     def connected(self) -> bool:
@@ -328,11 +328,11 @@ class ModbusCharger:
     async def _read_value(
         self, client: AsyncModbusTcpClient, socket: int, value: Field
     ) -> float:
-        block = Block(value.kind, value.address, value.count)
+        block = ReadBlock(value.kind, value.address, value.count)
         return value.decode(await self._read_block(client, socket, block))
 
     async def _read_block(
-        self, client: AsyncModbusTcpClient, socket: int, block: Block
+        self, client: AsyncModbusTcpClient, socket: int, block: ReadBlock
     ) -> list[int]:
         if block.kind is RegisterKind.INPUT:
             method = client.read_input_registers
@@ -356,7 +356,7 @@ class ModbusCharger:
             request = client.write_register(value.address, words[0], **unit)
         else:
             request = client.write_registers(value.address, words, **unit)
-        block = Block(value.kind, value.address, value.count)
+        block = ReadBlock(value.kind, value.address, value.count)
         response = await self._call(request, block)
         # A write's reply holds no registers to count: only its pairing and
         # whether it is an exception are checked.
@@ -364,7 +364,7 @@ class ModbusCharger:
         if problem is not None:
             raise self._failed(problem.reason, problem.message, block)
 
-    async def _call(self, request: object, block: Block) -> ModbusPDU:
+    async def _call(self, request: object, block: ReadBlock) -> ModbusPDU:
         self._sent = None
         try:
             async with asyncio.timeout(self._timeout + 1.0):
@@ -396,7 +396,7 @@ class ModbusCharger:
         self.programmed = {}
 
     def _failed(
-        self, reason: MeterErrorReason, message: str, block: Block | None = None
+        self, reason: MeterErrorReason, message: str, block: ReadBlock | None = None
     ) -> MeterUnavailableError:
         where = "" if block is None else f" {block.kind} {block.address}+{block.count}"
         self._drop()

@@ -31,7 +31,7 @@ import struct
 from types import MappingProxyType
 from typing import Literal
 
-from .profiles import MODBUS_MAX_READ, RegisterKind
+from .profiles import RegisterKind
 
 type ValueType = Literal[
     "uint16", "int16", "uint32", "int32", "float32", "float64", "int64", "string"
@@ -256,51 +256,6 @@ class ChargerMap:
     def unit_of(self, unit: int, socket: int) -> int:
         """The unit id of a socket (``unit``: the charger's first)."""
         return unit + socket - 1 if self.socket_units else unit
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One read request: ``count`` registers of one table from ``address`` on."""
-
-    kind: RegisterKind
-    address: int
-    count: int
-
-    @property
-    def end(self) -> int:
-        """Address just after the block."""
-        return self.address + self.count
-
-    def covers(self, value: Field) -> bool:
-        """Whether the block returns every word of ``value``."""
-        return (
-            value.kind is self.kind
-            and self.address <= value.address
-            and value.end <= self.end
-        )
-
-    def words_of(self, value: Field, words: Sequence[int]) -> Sequence[int]:
-        """The part of this block's ``words`` holding ``value``."""
-        start = value.address - self.address
-        return words[start : start + value.count]
-
-
-def plan_blocks(values: Sequence[Field], max_gap: int = 16) -> tuple[Block, ...]:
-    """As few read requests as cover ``values`` (gaps up to ``max_gap``)."""
-    blocks: list[Block] = []
-    for value in sorted(set(values), key=lambda v: (v.kind, v.address, -v.count)):
-        if blocks:
-            last = blocks[-1]
-            if (
-                value.kind is last.kind
-                and value.address - last.end <= max_gap
-                and value.end - last.address <= MODBUS_MAX_READ
-            ):
-                end = max(last.end, value.end)
-                blocks[-1] = Block(last.kind, last.address, end - last.address)
-                continue
-        blocks.append(Block(value.kind, value.address, value.count))
-    return tuple(blocks)
 
 
 _MODE3_CONNECTED = frozenset({"B1", "B2", "C1", "C2", "D1", "D2"})

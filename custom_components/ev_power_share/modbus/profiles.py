@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 import math
 from types import MappingProxyType
+from typing import Protocol
 
 from .codec import DataType, WordOrder, decode, encode
 
@@ -80,6 +81,27 @@ class Register:
         return encode(raw, self.data_type, self.word_order)
 
 
+class Span(Protocol):
+    """Consecutive registers of one table: a meter's :class:`Register`, or a
+    value of a charger's map (``charger_maps.Field``)."""
+
+    @property
+    def kind(self) -> RegisterKind:
+        """Holding or input registers."""
+
+    @property
+    def address(self) -> int:
+        """The first register."""
+
+    @property
+    def count(self) -> int:
+        """How many registers."""
+
+    @property
+    def end(self) -> int:
+        """Address just after the last one."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReadBlock:
     """One read request: ``count`` registers of one kind from ``address`` on."""
@@ -93,7 +115,7 @@ class ReadBlock:
         """Address just after the block."""
         return self.address + self.count
 
-    def covers(self, register: Register) -> bool:
+    def covers(self, register: Span) -> bool:
         """True if the block returns every word of ``register``."""
         return (
             register.kind is self.kind
@@ -101,14 +123,14 @@ class ReadBlock:
             and register.end <= self.end
         )
 
-    def words_of(self, register: Register, words: Sequence[int]) -> Sequence[int]:
+    def words_of(self, register: Span, words: Sequence[int]) -> Sequence[int]:
         """The part of this block's ``words`` that holds ``register``."""
         start = register.address - self.address
         return words[start : start + register.count]
 
 
 def plan_reads(
-    registers: Iterable[Register],
+    registers: Iterable[Span],
     max_registers: int = MODBUS_MAX_READ,
     max_gap: int = 0,
 ) -> tuple[ReadBlock, ...]:
