@@ -43,7 +43,7 @@ from custom_components.ev_power_share.core.outlets import (
     asked_to,
     observe,
     outlet_reading,
-    switch_to,
+    switch_for,
 )
 from custom_components.ev_power_share.core.ports import PortReadings, commanded
 from custom_components.ev_power_share.ha_charger_logic import Track, count, port, steps
@@ -214,13 +214,8 @@ class Outlet:
         """What the outlets' source does with the commands."""
         sample, memory, pid = self.sample, self.memory, self.config.port_id
         observe(self.config, SUPPLY, sample, memory, now)
-        if pid in commands:
-            wanted = commands[pid] > 0.0
-        elif sample.on and memory.asked is not None and not memory.asked.on:
-            wanted = False
-        else:
-            return
-        if switch_to(wanted, sample, memory, now):
+        wanted = switch_for(commands, pid, sample, memory, now)
+        if wanted is not None:
             asked_to(memory, wanted, now)
             self.relay.pending = (wanted, now)
 

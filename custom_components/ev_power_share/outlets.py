@@ -39,7 +39,7 @@ from .core.outlets import (
     outlet_reading,
     port_state,
     session_kwh,
-    switch_to,
+    switch_for,
 )
 from .core.ports import PortReadings, PortState, charger_of
 from .sensor_values import POWER, Quantity, sensor_value
@@ -200,13 +200,8 @@ class OutletSource:
             memory = self._memory[pid]
             sample = outlet_sample(self._hass, outlet)
             observe(outlet, self.supply, sample, memory, now)
-            if pid in commands:
-                wanted = commands[pid] > 0.0
-            elif sample.on and memory.asked is not None and not memory.asked.on:
-                wanted = False  # offline: it ignored being switched off
-            else:
-                continue
-            if switch_to(wanted, sample, memory, now):
+            wanted = switch_for(commands, pid, sample, memory, now)
+            if wanted is not None:
                 self._switch(pid, outlet, wanted, now)
 
     def _switch(self, pid: str, outlet: OutletConfig, on: bool, now: float) -> None:

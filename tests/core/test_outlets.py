@@ -40,6 +40,7 @@ from custom_components.ev_power_share.core.outlets import (
     outlet_reading,
     port_state,
     session_kwh,
+    switch_for,
     switch_to,
 )
 
@@ -396,14 +397,8 @@ def test_the_circuit_holds_while_relays_lag_ignore_and_vanish(
             relays, configs, memories, samples_now, strict=True
         ):
             observe(config, EU, sample, memory, now)
-            pid = config.port_id
-            if pid in commands:
-                wanted = commands[pid] > 0.0
-            elif sample.on and memory.asked is not None and not memory.asked.on:
-                wanted = False
-            else:
-                continue
-            if switch_to(wanted, sample, memory, now):
+            wanted = switch_for(commands, config.port_id, sample, memory, now)
+            if wanted is not None:
                 asked_to(memory, wanted, now)
                 relay.pending = (wanted, now)
     if all(b["ignores"] == "none" and not b["unavailable"] for b in behaviours):

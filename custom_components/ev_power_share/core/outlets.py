@@ -35,6 +35,7 @@ power while it is known on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import math
 
@@ -336,6 +337,25 @@ def switch_to(
     if sample.on is wanted_on:
         return False
     return asked is None or asked.on is not wanted_on or now - asked.at >= RETRY_S
+
+
+def switch_for(
+    commands: Mapping[str, float],
+    port_id: str,
+    sample: OutletSample,
+    memory: OutletMemory,
+    now: float,
+) -> bool | None:
+    """What to ask an outlet's switch now, from the cycle's ``commands`` (on:
+    more than 0 A); one not commanded (offline) that ignored being switched
+    off is asked off again. None: nothing to ask (see :func:`switch_to`)."""
+    if port_id in commands:
+        wanted = commands[port_id] > 0.0
+    elif sample.on and memory.asked is not None and not memory.asked.on:
+        wanted = False  # offline: it ignored being switched off
+    else:
+        return None
+    return wanted if switch_to(wanted, sample, memory, now) else None
 
 
 def asked_to(memory: OutletMemory, wanted_on: bool, now: float) -> None:
