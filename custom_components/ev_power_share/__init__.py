@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 import ssl
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
@@ -165,14 +165,7 @@ async def async_setup_entry(
             hass, entry, charger.subentry_id, charger.name, disobeys
         ),
     )
-    controller.forget_ports(
-        [
-            *ocpp.port_ids(),
-            *outlets.port_ids(),
-            *modbus_chargers.port_ids(),
-            *ha_chargers.port_ids(),
-        ]
-    )
+    controller.forget_ports(_port_ids((ocpp, outlets, modbus_chargers, ha_chargers)))
     port = _ocpp_port(entry)
     central = CentralSystem(
         host=OCPP_HOST,
@@ -334,6 +327,17 @@ async def _async_ssl_context(
         ) from err
 
 
+class _ServesPorts(Protocol):
+    def port_ids(self) -> list[str]: ...
+
+
+def _port_ids(sources: Iterable[_ServesPorts | None]) -> list[str]:
+    """Every port the site's sources serve (the ports whose settings are kept)."""
+    return [
+        pid for source in sources if source is not None for pid in source.port_ids()
+    ]
+
+
 def _group_phases(controller: SiteController) -> dict[str, tuple[int, ...]]:
     return {g.id: g.phases for g in controller.groups}
 
@@ -396,22 +400,20 @@ async def _async_entry_updated(
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))
-    outlet_ports: list[str] = []
     if runtime.outlets is not None:
         runtime.outlets.update_outlets(site_outlets(entry.subentries))
-        outlet_ports = runtime.outlets.port_ids()
-    ha_ports: list[str] = []
     if runtime.ha_chargers is not None:
         runtime.ha_chargers.site_failsafe_a = control.failsafe_a
         runtime.ha_chargers.update_chargers(site_ha_chargers(entry.subentries))
-        ha_ports = runtime.ha_chargers.port_ids()
     runtime.controller.forget_ports(
-        [
-            *runtime.ocpp.port_ids(),
-            *outlet_ports,
-            *(runtime.modbus_chargers.port_ids() if runtime.modbus_chargers else ()),
-            *ha_ports,
-        ]
+        _port_ids(
+            (
+                runtime.ocpp,
+                runtime.outlets,
+                runtime.modbus_chargers,
+                runtime.ha_chargers,
+            )
+        )
     )
     runtime.controller.reconfigure(
         runtime.settings.supply,
