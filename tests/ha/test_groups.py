@@ -74,12 +74,16 @@ async def _flow(
     entry: MockConfigEntry,
     user_input: dict[str, Any],
     subentry_id: str | None = None,
+    *,
+    subentry_type: str = SUBENTRY_GROUP,
 ) -> dict[str, Any]:
+    """A subentry's form (a new one, or ``subentry_id`` reconfigured) answered
+    with ``user_input``: its result."""
     context: dict[str, Any] = {"source": SOURCE_USER}
     if subentry_id is not None:
         context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
     result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_GROUP), context=context
+        (entry.entry_id, subentry_type), context=context
     )
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(

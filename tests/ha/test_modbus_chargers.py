@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
-    SOURCE_USER,
     ConfigEntryState,
 )
 from homeassistant.const import CONF_NAME
@@ -25,7 +23,7 @@ from custom_components.ev_power_share.core.model import Port, Vehicle
 from simulator.modbus_charger import SimulatedCharger
 from tests.modbus.conftest import free_port
 
-from .test_groups import _add, _device
+from .test_groups import _add, _device, _flow as group_flow
 from .test_site_control import FakeTransport, _setup
 
 
@@ -58,18 +56,9 @@ async def _flow(
     data: dict[str, Any],
     subentry_id: str | None = None,
 ) -> dict[str, Any]:
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if subentry_id is not None:
-        context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_MODBUS_CHARGER), context=context
+    return await group_flow(
+        hass, entry, data, subentry_id, subentry_type=SUBENTRY_MODBUS_CHARGER
     )
-    assert result["type"] is FlowResultType.FORM
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], data
-    )
-    await hass.async_block_till_done()
-    return dict(result)
 
 
 async def _until(check: Any) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME, EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
@@ -34,7 +34,7 @@ from custom_components.ev_power_share.core.outlets import CONFIRM_S
 from custom_components.ev_power_share.core.settings import LimitOverride
 from custom_components.ev_power_share.devices import outlet_device_identifier
 
-from .test_groups import _add, _device
+from .test_groups import _add, _device, _flow as group_flow
 
 RELAYS = ("a", "b", "stuck")
 
@@ -149,18 +149,9 @@ async def _flow(
     user_input: dict[str, Any],
     subentry_id: str | None = None,
 ) -> dict[str, Any]:
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if subentry_id is not None:
-        context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_OUTLET), context=context
+    return await group_flow(
+        hass, entry, user_input, subentry_id, subentry_type=SUBENTRY_OUTLET
     )
-    assert result["type"] is FlowResultType.FORM
-    result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], user_input
-    )
-    await hass.async_block_till_done()
-    return dict(result)
 
 
 async def _add_outlet(
