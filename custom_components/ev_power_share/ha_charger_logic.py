@@ -41,7 +41,7 @@ import math
 
 from .core.commands import Held, PortSteps, Unit
 from .core.model import CONNECTIONS, Port, Vehicle
-from .core.ports import PortId, PortState
+from .core.ports import PortState, port_text
 from .ha_profiles import (
     ROLE_PAUSE,
     Link,
@@ -98,7 +98,7 @@ class HaCharger:
     @property
     def port_id(self) -> str:
         """Its one port."""
-        return str(PortId(self.subentry_id, 1))
+        return port_text(self.subentry_id, 1)
 
     @property
     def phases(self) -> int:

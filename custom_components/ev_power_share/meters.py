@@ -322,7 +322,9 @@ class SiteMeters:
         failsafe caps under a failed meter."""
         if not self.meters:
             return site, Published()
-        draws = ev_draws(site, inputs.phase_currents)
+        draws = ev_draws(
+            site, inputs.phase_currents, {m.group for m in self.meters.values()}
+        )
         by_group: dict[str, LoadEstimate] = {}
         for mid, meter in self.meters.items():
             if meter.group not in draws:

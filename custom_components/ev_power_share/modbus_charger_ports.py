@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .core.commands import EPS, Held, PortSteps, WriteBudget
 from .core.model import CONNECTIONS, Port, Vehicle
-from .core.ports import PortId, PortReadings, PortState
+from .core.ports import PortReadings, PortState, port_text
 from .modbus.charger_client import SocketReading
 from .modbus.charger_maps import ChargerMap, get_map
 
@@ -64,7 +64,7 @@ class ModbusChargerConfig:
 
     def port_id(self, socket: int) -> str:
         """The allocator's id of one socket."""
-        return str(PortId(self.subentry_id, socket))
+        return port_text(self.subentry_id, socket)
 
     def port_ids(self) -> list[str]:
         """The ids of all its sockets."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .core.commands import PortSteps, Unit, WriteBudget
 from .core.model import CONNECTIONS
-from .core.ports import PortId
+from .core.ports import port_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class ChargerConfig:
 
     def port_id(self, connector: int) -> str:
         """The allocator's id of one connector."""
-        return str(PortId(self.charge_point_id, connector))
+        return port_text(self.charge_point_id, connector)
 
     def steps(
         self,

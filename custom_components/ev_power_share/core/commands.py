@@ -233,9 +233,10 @@ def plan_commands(
     wanted: dict[str, float] = {}
     commands: dict[str, float] = {}
     decreased = False
-    befores = {p: _before(p, state, held, steps.get(p, default)) for p in target}
+    port_steps_of = {p: steps.get(p, default) for p in target}
+    befores = {p: _before(p, state, held, port_steps_of[p]) for p in target}
     for port, amps in target.items():
-        want = wanted[port] = steps.get(port, default).whole(amps)
+        want = wanted[port] = port_steps_of[port].whole(amps)
         before = befores[port]
         commands[port] = min(want, before)
         if want < before:
@@ -248,7 +249,7 @@ def plan_commands(
     ) and not unconfirmed
     due: list[Command] = []
     for port in target:
-        port_steps = steps.get(port, default)
+        port_steps = port_steps_of[port]
         before = befores[port]
         want = wanted[port]
         if (
@@ -403,15 +404,19 @@ def _recent(
     steps: Mapping[str, PortSteps],
     now_s: float,
 ) -> dict[str, tuple[float, ...]]:
-    """The writes still inside their charger's budget window."""
-    windows = {
-        s.charger or port: s.budget.window_s
-        for port, s in steps.items()
-        if s.budget is not None
+    """The writes still inside their charger's budget window: the latest
+    ``budget.writes`` of them at most (all that telling whether the budget is
+    spent needs, also once the older ones leave the window; decreases sent
+    over budget would otherwise pile up)."""
+    budgets = {
+        s.charger or port: s.budget for port, s in steps.items() if s.budget is not None
     }
-    return {
-        charger: kept
-        for charger, times in writes.items()
-        if (window := windows.get(charger)) is not None
-        and (kept := tuple(t for t in times if now_s - t < window))
-    }
+    recent: dict[str, tuple[float, ...]] = {}
+    for charger, times in writes.items():
+        budget = budgets.get(charger)
+        if budget is None:
+            continue
+        kept = tuple(t for t in times if now_s - t < budget.window_s)
+        if kept:
+            recent[charger] = kept[-budget.writes :] if budget.writes > 0 else ()
+    return recent

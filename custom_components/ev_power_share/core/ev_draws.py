@@ -6,7 +6,7 @@ imports; no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 import math
 from typing import NamedTuple
@@ -56,7 +56,9 @@ def finite_or_zero(value: float) -> float:
 
 
 def ev_draws(
-    site: Site, phase_currents: Mapping[str, Sequence[float]] | None = None
+    site: Site,
+    phase_currents: Mapping[str, Sequence[float]] | None = None,
+    groups: Collection[str] | None = None,
 ) -> dict[str, EvDraw]:
     """What the online chargers under each group draw, from ``site``'s ports.
 
@@ -74,19 +76,23 @@ def ev_draws(
     limit in force). ``known`` names the online
     ports with a vehicle whose draw is given (0 A included), under each group,
     and ``ports`` gives each one's draw and the most it may draw.
+    ``groups``: only these groups' draws (default: every group's).
     """
     supply = site.supply
     legs = supply.legs
     parent = {g.id: g.parent for g in site.groups}
-    high = {g.id: [0.0] * legs for g in site.groups}
-    low = {g.id: [0.0] * legs for g in site.groups}
-    high_w = dict.fromkeys(parent, 0.0)
-    low_w = dict.fromkeys(parent, 0.0)
-    known: dict[str, set[str]] = {gid: set() for gid in parent}
-    own: dict[str, dict[str, PortDraw]] = {gid: {} for gid in parent}
+    wanted = [gid for gid in parent if groups is None or gid in groups]
+    chains = _chains(parent, groups)
+    high = {gid: [0.0] * legs for gid in wanted}
+    low = {gid: [0.0] * legs for gid in wanted}
+    high_w = dict.fromkeys(wanted, 0.0)
+    low_w = dict.fromkeys(wanted, 0.0)
+    known: dict[str, set[str]] = {gid: set() for gid in wanted}
+    own: dict[str, dict[str, PortDraw]] = {gid: {} for gid in wanted}
     for port in site.ports:
         ev = port.ev
-        if not port.online or ev is None:
+        chain = chains.get(port.group, [])
+        if not port.online or ev is None or not chain:
             continue
         per_leg = _port_draw(port, phase_currents)
         cap = ev.offered_a if ev.offered_a is not None else math.inf
@@ -98,11 +104,9 @@ def ev_draws(
                 # No limit of ours known: nothing says what it may draw.
                 min(cap, port.max_a, ev.max_a) if ev.offered_a is not None else 0.0,
             )
-            gid: str | None = port.group
-            while gid is not None:
+            for gid in chain:
                 known[gid].add(port.id)
                 own[gid][port.id] = figures
-                gid = parent[gid]
         if not per_leg:
             continue
         conn = port.conn
@@ -114,14 +118,12 @@ def ev_draws(
         else:
             w_high = supply.voltage_ln_v * sum(per_leg.values())
             w_low = supply.voltage_ln_v * sum(capped.values())
-        gid = port.group
-        while gid is not None:
+        for gid in chain:
             for leg, amps in per_leg.items():
                 high[gid][leg] += amps
                 low[gid][leg] += capped[leg]
             high_w[gid] += w_high
             low_w[gid] += w_low
-            gid = parent[gid]
     return {
         gid: EvDraw(
             currents_a=tuple(high[gid]),
@@ -131,8 +133,24 @@ def ev_draws(
             known=frozenset(known[gid]),
             ports=own[gid],
         )
-        for gid in parent
+        for gid in wanted
     }
+
+
+def _chains(
+    parent: Mapping[str, str | None], groups: Collection[str] | None
+) -> dict[str, list[str]]:
+    """Each group's ancestors (itself first) among ``groups`` (None: all)."""
+    chains: dict[str, list[str]] = {}
+    for gid in parent:
+        chain: list[str] = []
+        up: str | None = gid
+        while up is not None:
+            if groups is None or up in groups:
+                chain.append(up)
+            up = parent[up]
+        chains[gid] = chain
+    return chains
 
 
 def _port_draw(

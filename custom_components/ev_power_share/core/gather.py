@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .model import ModelError, Port, Supply, counted_at_most, validate_port
+from .model import ModelError, Port, Supply, check_port, counted_at_most
 from .ports import PortReadings
 from .settings import PortSettings, with_settings
 
@@ -44,7 +44,7 @@ class Gathered:
 class Topology:
     """What a port is checked against: the site's groups and supply."""
 
-    group_ids: Collection[str]
+    group_ids: frozenset[str]
     root: str
     supply: Supply
 
@@ -60,7 +60,7 @@ class Topology:
         if port.id in seen:
             return f"another port has the id {port.id!r}"
         try:
-            validate_port(port, self.group_ids, self.supply)
+            check_port(port, self.group_ids, self.supply)
         except ModelError as err:
             return str(err)
         if port.min_a is not None and port.min_a > port.max_a:

@@ -271,13 +271,64 @@ def validate_site(site: Site) -> None:
         _validate_group(group, f"groups[{i}]", index, site.supply)
         index[group.id] = i
     _validate_tree(site.groups, index)
+    groups = frozenset(index)
     port_ids: set[str] = set()
     for i, port in enumerate(site.ports):
-        where = f"ports[{i}]"
         if port.id in port_ids:
-            raise ModelError(f"{where}.id", f"duplicate port id {port.id!r}")
+            raise ModelError(f"ports[{i}].id", f"duplicate port id {port.id!r}")
         port_ids.add(port.id)
-        validate_port(port, index, site.supply, where)
+        check_port(port, groups, site.supply, f"ports[{i}]")
+
+
+def check_port(
+    port: Port, groups: frozenset[str], supply: Supply, where: str = "port"
+) -> None:
+    """:func:`validate_port`, once per port object and context: a port found
+    valid among the same group ids and supply is not checked again."""
+    context = _CHECKED.context(groups, supply)
+    if not _CHECKED.valid(port, context):
+        validate_port(port, groups, supply, where)
+        _CHECKED.add(port, context)
+
+
+class _Checked:
+    """Ports already found valid, each with the context it was checked in (the
+    site's group ids and supply: all a port's validity depends on besides its
+    own frozen fields).
+
+    A control cycle makes its site several times (a schedule, the measured
+    loads and the solar caps each replace a few fields); most of its ports are
+    the very same objects every time, and are not checked again. An entry holds
+    its port, so no other object can take its ``id()`` while it is kept; at
+    most :attr:`LIMIT` are kept (then they are forgotten, and checked anew).
+    """
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._context: tuple[frozenset[str], Supply] | None = None
+        self._ports: dict[int, tuple[Port, object]] = {}
+
+    def context(self, groups: frozenset[str], supply: Supply) -> object:
+        """One object per context (the same one as last time if it is equal)."""
+        last = self._context
+        if last is None or last != (groups, supply):
+            last = self._context = (groups, supply)
+        return last
+
+    def valid(self, port: Port, context: object) -> bool:
+        """Whether ``port`` itself was found valid in ``context``."""
+        entry = self._ports.get(id(port))
+        return entry is not None and entry[0] is port and entry[1] is context
+
+    def add(self, port: Port, context: object) -> None:
+        """Remember that ``port`` is valid in ``context``."""
+        if len(self._ports) >= self.LIMIT:
+            self._ports.clear()
+        self._ports[id(port)] = (port, context)
+
+
+_CHECKED = _Checked()
 
 
 def _validate_settings(site: Site) -> None:

@@ -41,7 +41,7 @@ import math
 
 from .commands import Held, PortSteps, WriteBudget
 from .model import CONNECTIONS, Port, Supply, Vehicle
-from .ports import PortId, PortState
+from .ports import PortState, port_text
 
 MOST_A = 80.0
 """A measured current above this (per phase) is a fault, not a measurement."""
@@ -82,7 +82,7 @@ class OutletConfig:
     @property
     def port_id(self) -> str:
         """Its one port."""
-        return str(PortId(self.id, 1))
+        return port_text(self.id, 1)
 
     def watts_per_amp(self, supply: Supply) -> float:
         """Its power per ampere (per phase) on its connection."""

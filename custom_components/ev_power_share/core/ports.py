@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal, Protocol, Self, runtime_checkable
 
@@ -58,6 +59,13 @@ def charger_of(port_id: str) -> str:
 
 def _frozen[K, V](mapping: Mapping[K, V]) -> Mapping[K, V]:
     return MappingProxyType(dict(mapping))
+
+
+@lru_cache(maxsize=4096)
+def port_text(charger: str, connector: int) -> str:
+    """``str(PortId(charger, connector))``, kept: sources name their ports
+    every cycle."""
+    return str(PortId(charger, connector))
 
 
 @dataclass(frozen=True, slots=True)
