@@ -15,6 +15,9 @@ answering cannot both be handled (nothing sheds a load whose relay is stuck),
 and a Modbus charger that falls back to its failsafe on its own leaves the
 others half its timeout to make room, which a vendor cloud's 30 s or a slow
 relay cannot (README, "Every kind of charger").
+
+``test_all_port_kinds_ocpp`` runs these with real OCPP chargers beside them
+(a central system and simulated charge points over real websockets).
 """
 
 from __future__ import annotations
