@@ -41,10 +41,10 @@ from .test_all_port_kinds import (
     INTERVAL_S,
     SUPPLY,
     World,
-    _lapses,
     ha_chargers,
     modbus_chargers,
     outlets,
+    sheds_in_time,
 )
 
 TIMEOUT_S = 10.0
@@ -309,11 +309,7 @@ def test_no_group_ever_carries_more_than_its_limit_with_ocpp_and_every_other_kin
     assume(failsafes + FAILSAFE_A * len(ocpp.chargers) <= min(site_a, panel_a))
     stuck = any(o.behaviour["ignores"] != "none" for o in world.outlets)
     assume(not (stuck and any(c.silent for c in world.modbus)))
-    lapsing = any(_lapses(c) for c in world.modbus)
-    slow = any(float(o.behaviour["delay"]) > 2.0 for o in world.outlets) or any(  # type: ignore[arg-type]
-        s.latency > 5.0 for s in world.ha.sims
-    )
-    assume(not (lapsing and slow))
+    assume(sheds_in_time(world))
     asyncio.run(_scenario(world, ocpp))
 
 

@@ -153,7 +153,7 @@ async def async_setup_entry(
         spawn=lambda coro, name: entry.async_create_background_task(hass, coro, name),
     )
     modbus_chargers = ModbusChargerSource(
-        site_modbus_chargers(subentries), on_change=changed
+        site_modbus_chargers(subentries, _watchdog_s(entry)), on_change=changed
     )
     ha_chargers = HaChargerSource(
         hass,

@@ -207,8 +207,11 @@ def site_outlets(subentries: Mapping[str, ConfigSubentry]) -> list[OutletConfig]
     ]
 
 
-def modbus_charger_config(subentry: ConfigSubentry) -> ModbusChargerConfig:
-    """A Modbus charger as its subentry stores it (its id is the subentry's)."""
+def modbus_charger_config(
+    subentry: ConfigSubentry, watchdog_s: float | None = None
+) -> ModbusChargerConfig:
+    """A Modbus charger as its subentry stores it (its id is the subentry's),
+    with the site's charger watchdog."""
     data = subentry.data
     unit = data.get(CONF_UNIT)
     return ModbusChargerConfig(
@@ -223,15 +226,16 @@ def modbus_charger_config(subentry: ConfigSubentry) -> ModbusChargerConfig:
         connection=data[CONF_CONNECTION],
         max_current_a=float(data[CONF_MAX_CURRENT_A]),
         failsafe_a=float(data[CONF_FAILSAFE_A]),
+        watchdog_s=watchdog_s,
     )
 
 
 def site_modbus_chargers(
-    subentries: Mapping[str, ConfigSubentry],
+    subentries: Mapping[str, ConfigSubentry], watchdog_s: float | None = None
 ) -> list[ModbusChargerConfig]:
-    """Every Modbus charger of a site."""
+    """Every Modbus charger of a site (``watchdog_s``: the site's)."""
     return [
-        modbus_charger_config(s)
+        modbus_charger_config(s, watchdog_s)
         for s in subentries.values()
         if s.subentry_type == SUBENTRY_MODBUS_CHARGER
     ]

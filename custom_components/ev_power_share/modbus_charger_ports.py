@@ -56,6 +56,9 @@ class ModbusChargerConfig:
     failsafe_a: float = 6.0
     poll_s: float = 2.0
     stale_s: float = 15.0
+    watchdog_s: float | None = None
+    """The site's charger watchdog: programmed as its communication timeout
+    where it takes one (see :attr:`timeout_s`)."""
 
     @property
     def map(self) -> ChargerMap:
@@ -74,7 +77,19 @@ class ModbusChargerConfig:
     def stale_after_s(self) -> float:
         """A reading older than this is not vouched for: the stale time, and at
         most half the charger's communication timeout."""
-        return min(self.stale_s, 0.5 * self.map.failsafe.timeout_s)
+        return min(self.stale_s, 0.5 * self.timeout_s)
+
+    @property
+    def timeout_s(self) -> float:
+        """After this long without hearing from us it falls back to its
+        failsafe: the site's watchdog where we program it, else its map's."""
+        return self.map.failsafe.timeout_for(self.watchdog_s)
+
+    @property
+    def margin_s(self) -> float:
+        """How long the others have, from the moment the site finds it silent
+        (:attr:`stale_after_s`), to make room before it falls back."""
+        return self.timeout_s - self.stale_after_s
 
 
 @dataclass(slots=True)
@@ -232,7 +247,7 @@ def socket_steps(config: ModbusChargerConfig, state: SocketState) -> PortSteps:
         refresh_s=cmap.refresh_s,
         # A limit kept alive by writing it again lapses to the failsafe after
         # the charger's validity time.
-        lapse_s=cmap.failsafe.timeout_s if cmap.keep_alive.how == "limit" else None,
+        lapse_s=config.timeout_s if cmap.keep_alive.how == "limit" else None,
         budget=None if cmap.budget is None else WriteBudget(*cmap.budget),
         failsafe_a=state.failsafe(config.failsafe_a),
     )

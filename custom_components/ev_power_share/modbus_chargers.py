@@ -54,6 +54,7 @@ def default_client(config: ModbusChargerConfig) -> ModbusCharger:
         unit=config.unit,
         sockets=config.sockets,
         failsafe_a=config.failsafe_a,
+        watchdog_s=config.watchdog_s,
         timeout=REQUEST_TIMEOUT_S,
     )
 

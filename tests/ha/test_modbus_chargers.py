@@ -124,8 +124,10 @@ async def test_site_balances_a_modbus_charger(
     # Alone on its panel, the car there is given all of it (16 A).
     await _until(lambda: heidelberg.applied(1) == pytest.approx(16.0))
     await _until(lambda: source.port_state(pid) == "charging")
-    # Its failsafe was programmed as it connected.
+    # Its failsafe was programmed as it connected, and the site's charger
+    # watchdog (120 s) as its timeout, as far as its register goes (65.535 s).
     assert heidelberg.sockets[1].failsafe_a == 6.0
+    assert heidelberg.timeout_s == pytest.approx(65.535)
     device = _device(dr.async_get(hass), f"{site_entry.entry_id}_{sid}")
     assert device is not None
     assert (device.manufacturer, device.model) == ("Heidelberg", "Energy Control")

@@ -213,3 +213,49 @@ async def test_two_sockets_are_separate() -> None:
     assert readings[1].limit_a == pytest.approx(7.0)
     assert readings[2].limit_a == pytest.approx(20.0)
     assert sim.sockets[2].limit_a == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "watchdog_s", "expected_s"),
+    [
+        # Heidelberg takes ms in a 16-bit register: at most 65.535 s.
+        ("heidelberg_ec", 120.0, 65.535),
+        ("heidelberg_ec", 30.0, 30.0),
+        ("webasto_unite", 120.0, 120.0),
+    ],
+)
+async def test_connect_programs_the_sites_watchdog_as_its_timeout(
+    key: str, watchdog_s: float, expected_s: float
+) -> None:
+    """The site's charger watchdog is the charger's communication timeout where
+    it takes one (within what its register holds), as an OCPP charger's is."""
+    cmap = CHARGER_MAPS[key]
+    sim = SimulatedCharger(cmap, failsafe_a=10.0, timeout_s=5.0)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sim.start()
+    client = ModbusCharger(
+        "127.0.0.1",
+        cmap,
+        port=sim.port,
+        failsafe_a=6.0,
+        watchdog_s=watchdog_s,
+        timeout=REQUEST_TIMEOUT_S,
+    )
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            await client.connect()
+        assert client.timeout_s == pytest.approx(expected_s)
+        assert sim.timeout_s == pytest.approx(expected_s)
+        assert client.programmed[1].timeout_s == pytest.approx(expected_s)
+    finally:
+        async with asyncio.timeout(TIMEOUT_S):
+            await client.close()
+            await sim.stop()
+
+
+def test_a_timeout_set_on_the_charger_is_not_the_sites_watchdog() -> None:
+    """Where the charger keeps its timeout in its own set-up (Alfen, CHARX),
+    the site cannot program it: its map's figure stands."""
+    for key in ("alfen_eve", "phoenix_charx"):
+        spec = CHARGER_MAPS[key].failsafe
+        assert spec.timeout_for(300.0) == spec.timeout_s == 60.0

@@ -92,6 +92,7 @@ class ModbusCharger:
         unit: int | None = None,
         sockets: int = 1,
         failsafe_a: float = 6.0,
+        watchdog_s: float | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
@@ -107,6 +108,9 @@ class ModbusCharger:
         self.sockets = sockets
         self.failsafe_a = failsafe_a
         """The failsafe current we program (where the charger takes one)."""
+        self.timeout_s = self.map.failsafe.timeout_for(watchdog_s)
+        """The communication timeout it uses: ``watchdog_s`` where we program
+        it (within its register), else its map's."""
         self._timeout = timeout
         self._monotonic = monotonic
         self._client: AsyncModbusTcpClient | None = None
@@ -222,7 +226,7 @@ class ModbusCharger:
             if spec.current_writable and not _same(failsafe, self.failsafe_a):
                 await self._write(client, socket, current, self.failsafe_a)
                 failsafe = await self._read_value(client, socket, current)
-        timeout_s = spec.timeout_s
+        timeout_s = self.timeout_s
         if spec.timeout is not None and spec.timeout_writable:
             await self._program_timeout(client, socket, spec.timeout)
         safe = self.failsafe_a if failsafe is None else failsafe
@@ -237,9 +241,9 @@ class ModbusCharger:
         spec, register = self.map.failsafe, self.map.socket_field(register, socket)
         if spec.timeout_readable:
             now = await self._read_value(client, socket, register)
-            if math.isfinite(now) and abs(now - spec.timeout_s) < 1e-3:
+            if math.isfinite(now) and abs(now - self.timeout_s) < 1e-3:
                 return
-        await self._write(client, socket, register, spec.timeout_s)
+        await self._write(client, socket, register, self.timeout_s)
 
     async def _write_limit(
         self, client: AsyncModbusTcpClient, socket: int, amps: float

@@ -77,6 +77,14 @@ class Field:
         return self.length if self.type == "string" else _FORMATS[self.type][1]
 
     @property
+    def most(self) -> float:
+        """The largest value it can hold, in our unit (for a whole number)."""
+        bits = {"uint16": 16, "uint32": 32, "int16": 15, "int32": 31, "int64": 63}
+        if self.type not in bits:
+            return math.inf
+        return float(2 ** bits[self.type] - 1) * self.scale
+
+    @property
     def end(self) -> int:
         """Address just after the value."""
         return self.address + self.count
@@ -183,9 +191,18 @@ class FailsafeSpec:
     """The timeout reads back where it is written (then it is written only
     where it differs: flash wear)."""
     timeout_s: float = 60.0
-    """What we program (where writable), else what the charger is assumed to use."""
+    """What we program where writable and no watchdog is asked for (see
+    :meth:`timeout_for`), else what the charger is assumed to use."""
     validity: Field | None = None
     """The time (s) the limit written is still valid (0: it lapsed to the failsafe)."""
+
+    def timeout_for(self, wanted_s: float | None) -> float:
+        """The communication timeout the charger uses when we want ``wanted_s``
+        (the site's charger watchdog): that, within what its register holds,
+        where we program it; else :attr:`timeout_s`."""
+        if wanted_s is None or self.timeout is None or not self.timeout_writable:
+            return self.timeout_s
+        return min(wanted_s, self.timeout.most)
 
 
 @dataclass(frozen=True, slots=True)
