@@ -356,6 +356,7 @@ def test_repair_issues_are_translated() -> None:
         "charger_without_password",
         "ha_charger_ignores_limits",
         "meter_unavailable",
+        "modbus_failsafe_too_soon",
         "group_removal_refused",
         "guarantee_below_minimum",
         "port_input_invalid",

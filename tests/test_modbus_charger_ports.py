@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hypothesis import given, settings, strategies as st
+import pytest
 
 from custom_components.ev_power_share.core.commands import EPS
 from custom_components.ev_power_share.modbus.charger_client import SocketReading
@@ -19,6 +20,7 @@ from custom_components.ev_power_share.modbus_charger_ports import (
     socket_port,
     socket_state,
     socket_steps,
+    too_slow,
 )
 
 CONFIG = ModbusChargerConfig(
@@ -163,3 +165,42 @@ def test_a_limit_with_a_validity_time_is_refreshed_before_it_lapses() -> None:
     assert steps.lapse_s == 60.0
     assert steps.refresh_s < steps.lapse_s
     assert socket_steps(CONFIG, SocketState()).lapse_s is None  # any request
+
+
+def _charger(
+    model: str, failsafe_a: float, watchdog_s: float = 120.0
+) -> ModbusChargerConfig:
+    return ModbusChargerConfig(
+        subentry_id=f"sub-{model}",
+        name=model,
+        group="site",
+        host="127.0.0.1",
+        model=model,
+        failsafe_a=failsafe_a,
+        watchdog_s=watchdog_s,
+    )
+
+
+def test_margin_is_the_timeout_after_the_site_finds_it_silent() -> None:
+    # Heidelberg's timeout register holds at most 65.535 s; Webasto takes the
+    # site's watchdog; Alfen keeps its own (60 s).
+    assert _charger("heidelberg_ec", 6.0).margin_s == pytest.approx(65.535 - 15.0)
+    assert _charger("webasto_unite", 6.0).margin_s == pytest.approx(105.0)
+    assert _charger("alfen_eve", 6.0).margin_s == pytest.approx(45.0)
+    # A short watchdog: the site finds it silent after half of it.
+    assert _charger("webasto_unite", 6.0, 20.0).margin_s == pytest.approx(10.0)
+
+
+def test_too_slow_names_the_chargers_a_slow_load_cannot_make_room_for() -> None:
+    chargers = [
+        _charger("heidelberg_ec", 6.0),  # 50.5 s: 40.5 s at 5 s cycles
+        _charger("webasto_unite", 6.0),  # 105 s: 95 s
+        _charger("alfen_eve", 0.0),  # falls back to nothing: never too soon
+    ]
+    assert too_slow(chargers, {}, 5.0) == {}
+    assert too_slow(chargers, {"Cloud": 30.0, "Outlet": 30.0}, 5.0) == {}
+    assert too_slow(chargers, {"Zaptec": 60.0, "Outlet": 30.0}, 5.0) == {
+        "sub-heidelberg_ec": ("Zaptec", 60.0)
+    }
+    # Slower cycles leave less of the margin.
+    assert set(too_slow(chargers, {"Cloud": 30.0}, 12.0)) == {"sub-heidelberg_ec"}

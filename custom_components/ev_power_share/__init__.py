@@ -61,6 +61,7 @@ from .issues import (
     async_ha_charger_disobeys,
     async_meter_problem,
     async_refused_removals,
+    async_sync_failsafe_margin_issues,
     async_sync_password_issues,
     async_update_charger_device,
 )
@@ -117,6 +118,7 @@ async def async_setup_entry(
     options = dict(entry.options)
     async_sync_devices(hass, entry)
     async_sync_password_issues(hass, entry)
+    async_sync_failsafe_margin_issues(hass, entry)
     control = control_settings(options)
     controller = SiteController(
         hass,
@@ -397,6 +399,7 @@ async def _async_entry_updated(
         return
     async_sync_devices(hass, entry)
     async_sync_password_issues(hass, entry)
+    async_sync_failsafe_margin_issues(hass, entry)
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))

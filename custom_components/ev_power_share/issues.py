@@ -23,13 +23,18 @@ from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_PASSWORD,
     CONF_REJECTED_CHARGERS,
+    CONF_WATCHDOG_S,
+    DEFAULT_WATCHDOG_S,
     DOMAIN,
     REFERENCE_KEYS,
     SUBENTRY_CHARGER,
     SUBENTRY_GROUP,
 )
+from .core.outlets import CONFIRM_S
 from .csms import Station
+from .data import control_settings, site_ha_chargers, site_modbus_chargers, site_outlets
 from .devices import charger_device_identifier
+from .modbus_charger_ports import too_slow
 
 ISSUE_REMOVAL_REFUSED = "group_removal_refused"
 
@@ -289,6 +294,50 @@ def async_sync_password_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
             translation_placeholders={
                 "charger": subentry.title,
                 "charge_point_id": str(subentry.data[CONF_CHARGE_POINT_ID]),
+                "site": entry.title,
+            },
+        )
+
+
+ISSUE_FAILSAFE_TOO_SOON = "modbus_failsafe_too_soon"
+
+
+@callback
+def async_sync_failsafe_margin_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A repair issue for each Modbus charger that may fall back to its failsafe
+    (when it stops answering) before the site's slowest load (a charger behind
+    a vendor cloud, a smart outlet's relay) has made room; withdrawn once it
+    may not (a failsafe of 0 A, a longer timeout, no such load)."""
+    watchdog_s = float(entry.options.get(CONF_WATCHDOG_S, DEFAULT_WATCHDOG_S))
+    chargers = site_modbus_chargers(entry.subentries, watchdog_s)
+    sheds = {c.name: c.latency_s for c in site_ha_chargers(entry.subentries)}
+    sheds |= {o.name: CONFIRM_S for o in site_outlets(entry.subentries)}
+    interval_s = control_settings(entry.options).interval_s
+    found = too_slow(chargers, sheds, interval_s)
+    prefix = f"{ISSUE_FAILSAFE_TOO_SOON}_{entry.entry_id}_"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if (
+            domain == DOMAIN
+            and issue_id.startswith(prefix)
+            and issue_id.removeprefix(prefix) not in found
+        ):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    for config in chargers:
+        if (slow := found.get(config.subentry_id)) is None:
+            continue
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            prefix + config.subentry_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_FAILSAFE_TOO_SOON,
+            translation_placeholders={
+                "charger": config.name,
+                "failsafe": f"{config.failsafe_a:g}",
+                "margin": f"{config.margin_s - 2 * interval_s:.0f}",
+                "load": slow[0],
+                "shed": f"{slow[1]:.0f}",
                 "site": entry.title,
             },
         )

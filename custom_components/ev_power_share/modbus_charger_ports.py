@@ -327,3 +327,26 @@ def socket_state(
         held = held_of(state)
         return "off" if held is not None and held.amps == 0.0 else "connected"
     return "idle"
+
+
+def too_slow(
+    chargers: Iterable[ModbusChargerConfig],
+    sheds: Mapping[str, float],
+    interval_s: float,
+) -> dict[str, tuple[str, float]]:
+    """Chargers that may fall back to their failsafe before the site's slowest
+    load has shed: by subentry id, that load's name and how long it takes.
+
+    ``sheds``: every load that takes long to lower what it draws (a vendor
+    cloud's latency, an outlet's relay), by name, in seconds. The site notices a
+    silent charger at its next cycle and the lowered limits go out in the one
+    after, so a load has ``margin_s - 2 × interval_s`` to shed. A charger whose
+    failsafe is 0 A only ever falls to less: it is never too fast."""
+    if not sheds:
+        return {}
+    name, slowest = max(sheds.items(), key=lambda item: item[1])
+    return {
+        config.subentry_id: (name, slowest)
+        for config in chargers
+        if config.failsafe_a > 0.0 and slowest + 2 * interval_s > config.margin_s
+    }
