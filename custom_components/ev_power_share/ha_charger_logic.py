@@ -17,7 +17,9 @@ availability and age, what it measures, its pause switch) and its
   (``held``), so that lowering it again waits for its entity.
 * **A limit written may still arrive** for :func:`flight_s` (a cloud may apply
   it late, after a later one): while an earlier, higher one may, the port is
-  offline at that. On the LAN a write has arrived once its call returned
+  offline at that. What the last run wrote before Home Assistant restarted is
+  not known: a new source takes a limit up to the charger's rating as written
+  at its start (:func:`restarted`). On the LAN a write has arrived once its call returned
   (:func:`settled`; one charger's calls run one at a time).
 * **Unavailable, unknown or stale** (not reported within its profile's
   ``stale_s``): offline at its full rating.
@@ -251,6 +253,13 @@ def _confirmed_by_draw(written: Written, draw: float | None, phases: bool) -> bo
     )
 
 
+def restarted(charger: HaCharger, now: float) -> Track:
+    """The track of a charger when its source starts: a limit up to its rating
+    may still reach it (one the last run wrote just before it stopped), until
+    its :func:`flight_s` has passed or its entity shows as much."""
+    return Track(recent=((charger.rated_a, now),))
+
+
 def in_flight_a(track: Track, now: float, latency_s: float) -> float:
     """The highest limit written that may still reach the charger (0: none)."""
     window = flight_s(latency_s)
@@ -289,10 +298,13 @@ def count(
     if track.disobeys:
         return offline(most, "disobeys", holds)
     written = track.written
-    if written is None:
-        return Counted(True, most, holds, Held(holds, now), _state(obs, draw), "ok")
     flying = in_flight_a(track, now, charger.latency_s)
     may_hold = max(holds, flying, draw or 0.0)
+    if written is None:
+        if flying > holds + TOLERANCE_A:
+            # A limit the last run wrote (Home Assistant restarted) may arrive.
+            return offline(may_hold, "unconfirmed", holds)
+        return Counted(True, most, holds, Held(holds, now), _state(obs, draw), "ok")
     if flying > written.amps + TOLERANCE_A or (
         holds > written.amps + TOLERANCE_A
         and not _confirmed_by_draw(written, draw, from_phases)

@@ -46,6 +46,7 @@ from .ha_charger_logic import (
     observe,
     port,
     resend_due,
+    restarted,
     settled,
     steps,
     worth_writing,
@@ -143,6 +144,8 @@ class HaChargerSource:
         """Writes that failed or timed out, per port (since the start)."""
         self._unsub: CALLBACK_TYPE | None = None
         self.update_chargers(chargers)
+        now = self._clock()
+        self._tracks = {pid: restarted(c, now) for pid, c in self.chargers.items()}
 
     # -- configuration -----------------------------------------------------
 

@@ -21,9 +21,11 @@ from custom_components.ev_power_share.ha_charger_logic import (
     count,
     disobey_s,
     finite,
+    flight_s,
     observe,
     port,
     resend_due,
+    restarted,
     settled,
     steps,
     worth_writing,
@@ -96,6 +98,24 @@ def test_an_earlier_higher_limit_still_on_its_way_counts() -> None:
     assert early.counted_a == 16.0
     later = count(charger, Observation(limit=6.0), track, 100.0 + confirm_s(30.0), V)
     assert later.online
+
+
+def test_after_a_restart_what_the_last_run_wrote_may_still_arrive() -> None:
+    """Home Assistant restarted: a limit the last run wrote just before may
+    still reach the charger (a vendor cloud applies it late). Until that can
+    no longer happen, it is counted at its rating, unless its entity shows it
+    holds as much already."""
+    charger = _charger(link="cloud", rated_a=32.0)
+    track = restarted(charger, 1000.0)
+    early = count(charger, Observation(limit=10.0), track, 1010.0, V)
+    assert not early.online
+    assert early.counted_a == 32.0
+    assert early.why == "unconfirmed"
+    assert count(charger, Observation(limit=32.0), track, 1010.0, V).online
+    later = 1000.0 + flight_s(charger.latency_s)
+    settled_down = count(charger, Observation(limit=10.0), track, later, V)
+    assert settled_down.online
+    assert settled_down.held == Held(10.0, later)
 
 
 def test_unavailable_counts_at_its_rating() -> None:
