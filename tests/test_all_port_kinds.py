@@ -376,6 +376,26 @@ class World:
         ]
         return found
 
+    def act(self, k: int, now: float) -> None:
+        """One interval: the devices act (writes land, relays switch, chargers
+        answer or not), and what they draw is checked at every moment."""
+        for charger in self.modbus:
+            charger.step(k, now)
+        for outlet in self.outlets:
+            _relay_step(outlet.relay, outlet.behaviour, k, now)
+        for at in self.ha.land(now):
+            self.check(at)
+        self.check(now)
+
+    def apply(self, commands: Commands, now: float) -> None:
+        """Each source handles the commands; checked again."""
+        for charger in self.modbus:
+            charger.apply(commands, now)
+        for outlet in self.outlets:
+            outlet.apply(commands, now)
+        self.ha.apply(commands, now)
+        self.check(now)
+
     def check(self, now: float) -> None:
         """What really flows through each group fits its limit, on every leg."""
         parent = {g.id: g.parent for g in self.groups}
@@ -390,6 +410,34 @@ class World:
             limit = g.limit_a
             assert limit is not None
             assert max(load[g.id]) <= limit + 1e-6, (now, g.id, load[g.id], limit)
+
+
+def decide(
+    groups: tuple[Group, ...],
+    readings: list[PortReadings],
+    state: CommandState,
+    rotation: RotationState | None,
+    now: float,
+) -> tuple[Commands, CommandState, RotationState]:
+    """What the site decides from this cycle's readings: the allocation, then
+    the command writer's commands."""
+    site = Site(
+        groups=groups,
+        ports=tuple(p for r in readings for p in r.ports),
+        supply=SUPPLY,
+        min_current_a=EV_MIN_A,
+        rotation_period_s=60.0,
+        now_s=now,
+    )
+    allocation = allocate(site, rotation)
+    target = {
+        pid: pa.current_a
+        for pid, pa in allocation.ports.items()
+        if pa.reason != "offline"
+    }
+    steps, held = commanded(readings)
+    commands, state = plan_commands(target, state, now, steps=steps, held=held)
+    return commands, state, allocation.rotation
 
 
 @settings(max_examples=300, deadline=None)
@@ -425,37 +473,10 @@ def test_no_group_ever_carries_more_than_its_limit_with_every_kind_of_port(
     state = CommandState()
     for k in range(CYCLES):
         now = 1000.0 + k * INTERVAL_S
-        for charger in world.modbus:
-            charger.step(k, now)
-        for outlet in world.outlets:
-            _relay_step(outlet.relay, outlet.behaviour, k, now)
-        for at in world.ha.land(now):
-            world.check(at)
-        world.check(now)
+        world.act(k, now)
         readings = world.readings(now, k)
-        site = Site(
-            groups=groups,
-            ports=tuple(p for r in readings for p in r.ports),
-            supply=SUPPLY,
-            min_current_a=EV_MIN_A,
-            rotation_period_s=60.0,
-            now_s=now,
-        )
-        allocation = allocate(site, rotation)
-        rotation = allocation.rotation
-        target = {
-            pid: pa.current_a
-            for pid, pa in allocation.ports.items()
-            if pa.reason != "offline"
-        }
-        steps, held = commanded(readings)
-        commands, state = plan_commands(target, state, now, steps=steps, held=held)
-        for charger in world.modbus:
-            charger.apply(commands, now)
-        for outlet in world.outlets:
-            outlet.apply(commands, now)
-        world.ha.apply(commands, now)
-        world.check(now)
+        commands, state, rotation = decide(groups, readings, state, rotation, now)
+        world.apply(commands, now)
 
 
 def test_the_simulated_devices_draw_what_they_are_given() -> None:
@@ -490,17 +511,9 @@ def test_the_simulated_devices_draw_what_they_are_given() -> None:
     drawn: list[tuple[float, float]] = []
     for k in range(30):
         now = 1000.0 + k * INTERVAL_S
-        charger.step(k, now)
-        _relay_step(outlet.relay, outlet.behaviour, k, now)
+        world.act(k, now)
         readings = world.readings(now)
-        site = Site(groups, tuple(p for r in readings for p in r.ports), SUPPLY)
-        site = replace(site, now_s=now)
-        allocation = allocate(site, rotation)
-        rotation = allocation.rotation
-        target = {p: a.current_a for p, a in allocation.ports.items()}
-        steps, held = commanded(readings)
-        commands, state = plan_commands(target, state, now, steps=steps, held=held)
-        charger.apply(commands, now)
-        outlet.apply(commands, now)
+        commands, state, rotation = decide(groups, readings, state, rotation, now)
+        world.apply(commands, now)
         drawn.append((charger.draw(now), outlet.draw()))
     assert drawn[-1] == (16.0, 10.0)

@@ -22,25 +22,24 @@ import time
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from custom_components.ev_power_share.core.allocator import RotationState, allocate
+from custom_components.ev_power_share.core.allocator import RotationState
 from custom_components.ev_power_share.core.commands import (
     Commands,
     CommandState,
-    plan_commands,
 )
-from custom_components.ev_power_share.core.model import Group, Site
-from custom_components.ev_power_share.core.ports import PortReadings, commanded
+from custom_components.ev_power_share.core.model import Group
+from custom_components.ev_power_share.core.ports import PortReadings
 from custom_components.ev_power_share.csms import CentralSystem, StationConfig
 from custom_components.ev_power_share.ocpp_source import ChargerConfig, OcppSource
 from simulator import SimulatedChargePoint
 
-from .core.test_outlets import _relay_step
 from .test_all_port_kinds import (
     CYCLES,
     EV_MIN_A,
     INTERVAL_S,
     SUPPLY,
     World,
+    decide,
     ha_chargers,
     modbus_chargers,
     outlets,
@@ -228,39 +227,12 @@ async def _run(world: MixedWorld, ocpp: OcppSite) -> list[tuple[float, bool]]:
         now = ocpp.clock.now = ocpp.clock.start + k * INTERVAL_S
         async with asyncio.timeout(TIMEOUT_S):
             await ocpp.step(k)
-        for charger in world.modbus:
-            charger.step(k, now)
-        for outlet in world.outlets:
-            _relay_step(outlet.relay, outlet.behaviour, k, now)
-        for at in world.ha.land(now):
-            world.check(at)
-        world.check(now)
+        world.act(k, now)
         readings = [*world.readings(now, k), ocpp.readings()]
-        site = Site(
-            groups=groups,
-            ports=tuple(p for r in readings for p in r.ports),
-            supply=SUPPLY,
-            min_current_a=EV_MIN_A,
-            rotation_period_s=60.0,
-            now_s=now,
-        )
-        allocation = allocate(site, rotation)
-        rotation = allocation.rotation
-        target = {
-            pid: pa.current_a
-            for pid, pa in allocation.ports.items()
-            if pa.reason != "offline"
-        }
-        steps, held = commanded(readings)
-        commands, state = plan_commands(target, state, now, steps=steps, held=held)
+        commands, state, rotation = decide(groups, readings, state, rotation, now)
         async with asyncio.timeout(TIMEOUT_S):
             await ocpp.apply(commands)
-        for charger in world.modbus:
-            charger.apply(commands, now)
-        for outlet in world.outlets:
-            outlet.apply(commands, now)
-        world.ha.apply(commands, now)
-        world.check(now)
+        world.apply(commands, now)
         first = ocpp.chargers[0]
         online = ocpp.source.online(first.config.charge_point_id)
         drawn.append((first.draw(ocpp.clock), online))
