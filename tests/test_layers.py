@@ -1,5 +1,6 @@
 """The layers ARCHITECTURE.md names as free of Home Assistant stay so: the core,
-the OCPP central system, the Modbus client, the OCPP port source, and the
+the OCPP central system, the Modbus client, the OCPP port source, the session
+ledger and its recorder, and the
 profiles and logic of chargers already in Home Assistant import nothing of
 Home Assistant (directly)."""
 
@@ -22,6 +23,8 @@ FREE = sorted(
         PACKAGE / "modbus_charger_ports.py",
         PACKAGE / "ha_profiles.py",
         PACKAGE / "ha_charger_logic.py",
+        PACKAGE / "ledger.py",
+        PACKAGE / "session_recorder.py",
     ]
 )
 
