@@ -1,8 +1,7 @@
 """The layers ARCHITECTURE.md names as free of Home Assistant stay so: the core,
 the OCPP central system, the Modbus client, the OCPP port source, the session
-ledger and its recorder, and the
-profiles and logic of chargers already in Home Assistant import nothing of
-Home Assistant (directly)."""
+ledger and its recorder, and the profiles and logic of chargers already in Home
+Assistant import nothing of Home Assistant (directly)."""
 
 from __future__ import annotations
 
