@@ -65,6 +65,7 @@ from .issues import (
     async_sync_password_issues,
     async_update_charger_device,
 )
+from .ledger_setup import async_open_ledger, async_remove_ledger
 from .meters import SiteMeters
 from .modbus_chargers import ModbusChargerSource
 from .ocpp_source import OcppSource
@@ -128,6 +129,7 @@ async def async_setup_entry(
         control,
     )
     await controller.async_load()
+    ledger = await async_open_ledger(hass, entry)
 
     @callback
     def changed() -> None:
@@ -269,6 +271,7 @@ async def async_setup_entry(
         outlets=outlets,
         modbus_chargers=modbus_chargers,
         ha_chargers=ha_chargers,
+        ledger=ledger,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:
@@ -468,6 +471,7 @@ async def async_remove_entry(
         f"{DOMAIN}.{entry.entry_id}.charger_limits",
     ):
         await Store[dict[str, Any]](hass, 1, key).async_remove()
+    await async_remove_ledger(hass, entry.entry_id)
     registry = ir.async_get(hass)
     ids = {entry.entry_id, *entry.subentries}
     for domain, issue_id in list(registry.issues):

@@ -86,6 +86,7 @@ from .energy import EnergyModes, EnergySettings
 from .ha_charger_logic import HaCharger
 from .ha_chargers import HaChargerSource
 from .ha_profiles import GENERIC, PROFILES, ROLES
+from .ledger import Ledger
 from .meters import MeterSettings, SiteMeters
 from .modbus_chargers import ModbusChargerConfig, ModbusChargerSource
 from .ocpp_source import ChargerConfig, OcppSource
@@ -379,6 +380,8 @@ class SiteRuntime:
     energy: EnergyModes
     ocpp_port: int
     """The port the central system was asked to listen on."""
+    ledger: Ledger
+    """The site's session ledger (open while the entry is loaded)."""
     data: dict[str, Any] = field(default_factory=dict)
     """The entry's data it runs with: new data (a reconfigure) reloads it."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -32,6 +34,15 @@ def ocpp_on_loopback(socket_enabled: None) -> Generator[None]:
         patch("custom_components.ev_power_share.DEFAULT_OCPP_PORT", 0),
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def config_dir_in_tmp_path(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """What a test writes to Home Assistant's configuration folder (a site's
+    session ledger) goes to its own temporary folder."""
+    if "hass" in request.fixturenames:
+        hass: HomeAssistant = request.getfixturevalue("hass")
+        hass.config.config_dir = str(tmp_path / "config")
 
 
 SITE_DATA = {

@@ -1,0 +1,101 @@
+"""The site's session ledger in Home Assistant: its file is made at set-up,
+kept across a reload, closed at unload and at shutdown, removed with the site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import threading
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_power_share.core.sessions import ClosedBy, MeterSample
+from custom_components.ev_power_share.ledger import Ledger
+
+T0 = 1_780_000_000.0
+
+
+def _ledger_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if "ledger" in t.name]
+
+
+def _path(hass: HomeAssistant, entry: MockConfigEntry) -> Path:
+    return Path(hass.config.path("ev_power_share", f"{entry.entry_id}.sqlite"))
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> Ledger:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    ledger = entry.runtime_data.ledger
+    assert isinstance(ledger, Ledger)
+    return ledger
+
+
+async def test_the_ledger_lives_with_the_site(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    ledger = await _set_up(hass, site_entry)
+    path = _path(hass, site_entry)
+    assert await hass.async_add_executor_job(_exists, path)
+    assert await ledger.site() == "Maple Court"
+    session = await ledger.open_session(
+        charger="cp-1", connector=1, port_id="cp-1:1", started_at=T0, meter_start_wh=0
+    )
+    await ledger.add_samples(session.id, [MeterSample(T0 + 60, 100.0)])
+
+    assert await hass.config_entries.async_reload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ledger.closed
+    reloaded = site_entry.runtime_data.ledger
+    assert reloaded is not ledger
+    [kept] = await reloaded.open_sessions()
+    assert (kept.id, kept.energy_wh) == (session.id, 100.0)
+    await reloaded.close_session(session.id, T0 + 120, 200.0, ClosedBy.CHARGER)
+
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert reloaded.closed
+    assert _ledger_threads() == []
+    assert await hass.async_add_executor_job(_exists, path)  # unloaded, not removed
+
+    assert await hass.config_entries.async_remove(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not await hass.async_add_executor_job(_exists, path)
+    assert not await hass.async_add_executor_job(_exists, Path(f"{path}-wal"))
+
+
+async def test_the_ledger_is_closed_when_home_assistant_stops(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    ledger = await _set_up(hass, site_entry)
+    assert _ledger_threads()
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    assert ledger.closed
+    assert _ledger_threads() == []
+
+
+async def test_a_ledger_that_cannot_be_opened_keeps_the_site_waiting(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    path = _path(hass, site_entry)
+
+    def corrupt() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"this is no database" * 200)
+
+    await hass.async_add_executor_job(corrupt)
+    site_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert site_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "session ledger cannot be opened" in str(site_entry.reason)
+    assert _ledger_threads() == []
