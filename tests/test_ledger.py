@@ -331,3 +331,8 @@ async def test_a_started_session_finds_its_transaction_and_latest(
     assert latest.id == sid
     assert await ledger.latest("cp-1:1", T0 - 1) is None
     assert (await ledger.last_sample(sid)).wh == 1000.0
+
+
+async def test_a_period_that_is_not_one_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        await ledger.sessions(math.nan, T0)

@@ -171,3 +171,20 @@ async def test_a_start_that_cannot_be_right_is_refused(
     with pytest.raises(ValueError, match="meter"):
         await recorder.stopped(PORT, T0, -5.0)
     assert await _all(recorder) == []
+
+
+async def test_a_stop_of_a_transaction_never_started_ends_nothing(
+    recorder: SessionRecorder,
+) -> None:
+    session = await recorder.started(PORT, "cp-1", 1, T0, 100.0, transaction_id="1")
+    assert await recorder.stopped(PORT, T0 + 60, 200.0, transaction_id="2") is None
+    again = await recorder.ledger.session(session.id)
+    assert again is not None
+    assert again.is_open
+
+
+async def test_a_start_refused_ends_no_session(recorder: SessionRecorder) -> None:
+    session = await recorder.started(PORT, "cp-1", 1, T0, 100.0)
+    with pytest.raises(ValueError, match="connector"):
+        await recorder.started(PORT, "cp-1", -1, T0 + 60, 200.0)
+    assert [s.id for s in await recorder.ledger.open_sessions()] == [session.id]

@@ -43,7 +43,6 @@ import math
 from pathlib import Path
 import secrets
 import sqlite3
-import sys
 from typing import Any
 
 from .core.sessions import ClosedBy, MeterSample, SessionRecord
@@ -95,7 +94,6 @@ MAX_W = 1e7
 EARLIEST_AT = 946_684_800.0  # 2000-01-01
 LATEST_AT = 4_102_444_800.0  # 2100-01-01
 PSEUDONYM_PREFIX = "resident-"
-_FLOAT_MAX = sys.float_info.max
 
 _SELECT_ONE = """SELECT id, charger, connector, port_id, started_at, meter_start_wh,
     user_id, token, transaction_id, stopped_at, meter_stop_wh, closed_by, peak_w
@@ -110,7 +108,7 @@ _SELECT = """SELECT id, charger, connector, port_id, started_at, meter_start_wh,
     AND (:user_id IS NULL OR user_id = :user_id)
     AND (NOT :open_only OR closed_by = 'open')
     AND started_at < :end AND started_at <= :until
-    AND coalesce(stopped_at, 1.7976931348623157e308) >= :start
+    AND coalesce(stopped_at, 9e999) >= :start
     ORDER BY started_at, id"""
 _SAMPLES = """SELECT session_id, at, wh, w FROM samples
     WHERE session_id IN (SELECT value FROM json_each(?))
@@ -182,11 +180,10 @@ class Query:
     """Started at or before this time."""
 
     def params(self) -> dict[str, Any]:
-        """The query's parameters (SQLite has no infinities: the largest floats)."""
-        values = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        for key in ("start", "end", "until"):
-            values[key] = max(-_FLOAT_MAX, min(_FLOAT_MAX, values[key]))
-        return values
+        """The query's parameters (ValueError if a time is not a number)."""
+        if any(math.isnan(t) for t in (self.start, self.end, self.until)):
+            raise ValueError("start, end: must be times, not NaN")
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True, slots=True)
@@ -602,6 +599,10 @@ class Ledger:
             token,
             transaction_id,
         )
+        return await self.add_session(new)
+
+    async def add_session(self, new: NewSession) -> SessionRecord:
+        """``open_session`` with what it starts with already checked."""
         return await self._run(lambda s: s.open_session(new))
 
     async def add_samples(self, session_id: str, samples: Iterable[MeterSample]) -> int:

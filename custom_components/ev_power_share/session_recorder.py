@@ -21,8 +21,9 @@ The rules:
   of other transactions end by the meter. A register more than
   ``RESET_DROP_WH`` below the session's latest reading shows a new session on
   the charger (its register was reset): the open one ends by the meter.
-- A stop goes to the session of its transaction, or to the port's latest
-  session that started before it; a repeat changes nothing.
+- A stop goes to the session of the transaction it names (none if the port
+  never started it), or, naming none, to the port's latest session that
+  started before it; a repeat changes nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import asyncio
 
 from .core.sessions import ClosedBy, MeterSample, SessionRecord
-from .ledger import Ledger, check_at, check_wh, plausible_w
+from .ledger import Ledger, NewSession, check_at, check_wh, plausible_w
 
 RESET_DROP_WH = 10.0
 """A register this far below the latest reading was reset; less is jitter
@@ -59,7 +60,9 @@ class SessionRecorder:
         transaction_id: str | None = None,
     ) -> SessionRecord:
         """A session started (ValueError or TypeError if the start cannot be right)."""
-        at, meter_wh = check_at(at), check_wh(meter_wh)
+        new = NewSession(
+            charger, connector, port_id, at, meter_wh, user_id, token, transaction_id
+        )
         async with self._lock:
             for session in await self.ledger.open_sessions(port_id):
                 ended = session.started_at < at and (
@@ -67,16 +70,7 @@ class SessionRecorder:
                 )
                 if ended:
                     await self.ledger.close_at_last_reading(session.id, at)
-            return await self.ledger.open_session(
-                charger=charger,
-                connector=connector,
-                port_id=port_id,
-                started_at=at,
-                meter_start_wh=meter_wh,
-                user_id=user_id,
-                token=token,
-                transaction_id=transaction_id,
-            )
+            return await self.ledger.add_session(new)
 
     async def metered(
         self,
@@ -143,10 +137,9 @@ class SessionRecorder:
         has none it could be (ValueError or TypeError if it cannot be right)."""
         at, meter_wh = check_at(at), check_wh(meter_wh)
         async with self._lock:
-            session = None
             if transaction_id is not None:
                 session = await self.ledger.transaction(port_id, transaction_id)
-            if session is None:
+            else:
                 session = await self.ledger.latest(port_id, at)
             if session is None:
                 return None
