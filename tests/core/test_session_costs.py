@@ -51,8 +51,17 @@ def plan(rule: PlanRule) -> TariffPlan:
     return TariffPlan("p", "Plan", "EUR", Decimal(21), Decimal(0), rule)
 
 
-def local(*args: int, tz: tzinfo = BRUSSELS, fold: int = 0) -> float:
-    return datetime(*args, tzinfo=tz, fold=fold).timestamp()  # type: ignore[misc]
+def local(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    *,
+    tz: tzinfo = BRUSSELS,
+    fold: int = 0,
+) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=tz, fold=fold).timestamp()
 
 
 def session(
