@@ -20,6 +20,8 @@ from custom_components.ev_power_share.core.tariff_plans import (
     TimeOfUse,
     TouWindow,
     plan_from_dict,
+    windows_from_text,
+    windows_text,
 )
 
 BASE = {"id": "p1", "name": "Residents", "currency": "EUR", "vat_percent": "21"}
@@ -224,3 +226,45 @@ def test_a_window_past_midnight_runs_into_the_next_day(
         Decimal("0.10"),
     )
     assert rule.price_at(local) == Decimal(price)
+
+
+def test_windows_are_typed_one_per_line() -> None:
+    text = (
+        "mon-fri 07:00-23:00 0.32\n\n sat,sun 00:00-24:00 0.2 \nfri-mon 22:00-06:00 0.1"
+    )
+    windows = windows_from_text(text)
+    assert [w["days"] for w in windows] == [
+        ["mon", "tue", "wed", "thu", "fri"],
+        ["sat", "sun"],
+        ["fri", "sat", "sun", "mon"],
+    ]
+    plan = plan_from_dict(
+        {**BASE, "rule": "time_of_use", "default_price": 1, "windows": windows}
+    )
+    assert isinstance(plan.rule, TimeOfUse)
+    assert windows_text(plan.rule) == (
+        "mon,tue,wed,thu,fri 07:00-23:00 0.32\n"
+        "sat,sun 00:00-00:00 0.2\n"
+        "mon,fri,sat,sun 22:00-06:00 0.1"
+    )
+    assert (
+        plan_from_dict(
+            {**plan.to_dict(), "windows": windows_from_text(windows_text(plan.rule))}
+        )
+        == plan
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("mon-fri 07:00 0.3", "windows[0]"),
+        ("mon 07:00-09:00 0.3\nmon-fri 0.3", "windows[1]"),
+        ("mon-xyz 07:00-09:00 0.3", "windows[0].days"),
+        ("mon 07:00-09:00-10:00 0.3", "windows[0]"),
+    ],
+)
+def test_windows_that_cannot_be_read_name_their_line(text: str, field: str) -> None:
+    with pytest.raises(TariffPlanError) as caught:
+        windows_from_text(text)
+    assert caught.value.field == field

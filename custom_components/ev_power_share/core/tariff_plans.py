@@ -365,3 +365,49 @@ def to_decimal(raw: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+def windows_from_text(text: str) -> list[dict[str, Any]]:
+    """Time-of-use windows typed one per line, as :func:`plan_from_dict`
+    reads them: ``days start-end price``, days a list of weekdays and ranges
+    (``mon-fri``, ``sat,sun``, ``fri-mon``), for example
+    ``mon-fri 07:00-23:00 0.32``. Blank lines are skipped."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    return [_window_words(words, f"windows[{i}]") for i, words in enumerate(lines)]
+
+
+def _window_words(words: list[str], where: str) -> dict[str, Any]:
+    if len(words) != 3 or words[1].count("-") != 1:
+        raise TariffPlanError(where, "must read: days start-end price")
+    start, end = words[1].split("-")
+    return {
+        "days": _day_names(words[0], where),
+        "start": start,
+        "end": end,
+        "price": words[2],
+    }
+
+
+def _day_names(text: str, where: str) -> list[str]:
+    names: list[str] = []
+    for item in text.lower().split(","):
+        first, _, last = item.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise TariffPlanError(f"{where}.days", f"unknown weekday in {item!r}")
+        span = (WEEKDAYS.index(last or first) - WEEKDAYS.index(first)) % 7
+        names += [WEEKDAYS[(WEEKDAYS.index(first) + k) % 7] for k in range(span + 1)]
+    return names
+
+
+def windows_text(rule: TimeOfUse) -> str:
+    """A time-of-use plan's windows as :func:`windows_from_text` reads them."""
+    return "\n".join(
+        " ".join(
+            (
+                ",".join(WEEKDAYS[d] for d in sorted(w.days)),
+                f"{w.start:%H:%M}-{w.end:%H:%M}",
+                str(w.price),
+            )
+        )
+        for w in rule.windows
+    )
