@@ -43,6 +43,7 @@ from .const import (
     SUBENTRY_MODBUS_CHARGER,
     SUBENTRY_OUTLET,
     SUBENTRY_SCHEDULE,
+    SUBENTRY_TARIFF,
     SUPPLIES,
 )
 from .csms.tls import TlsError, server_ssl_context
@@ -56,6 +57,7 @@ from .modbus_charger_flow import ModbusChargerSubentryFlow
 from .options_flow import EvPowerShareOptionsFlow
 from .outlet_flow import OutletSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
+from .tariff_flow import TariffSubentryFlow
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -156,6 +158,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_OUTLET: OutletSubentryFlow,
             SUBENTRY_MODBUS_CHARGER: ModbusChargerSubentryFlow,
             SUBENTRY_HA_CHARGER: HaChargerSubentryFlow,
+            SUBENTRY_TARIFF: TariffSubentryFlow,
         }
 
     async def async_step_user(

@@ -211,3 +211,7 @@ OUTLET_RANGES: Final[dict[str, tuple[float, float]]] = {
     CONF_OUTLET_MIN_ON_MIN: (0.0, 240.0),
     CONF_OUTLET_MIN_OFF_MIN: (0.0, 240.0),
 }
+
+# Tariff plans: config subentries of the site; each is one plan
+# (core.tariff_plans), its id the subentry's id.
+SUBENTRY_TARIFF: Final = "tariff"

@@ -122,7 +122,7 @@ class SessionCost:
     @property
     def amount(self) -> Decimal:
         """What the session costs (net of VAT): the sum of its lines."""
-        return sum((line.amount for line in self.lines), _ZERO)
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
 
     @property
     def closed_by_meter(self) -> bool:

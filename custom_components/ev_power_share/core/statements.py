@@ -38,7 +38,7 @@ from .session_costs import SessionCost, cents
 from .tariff_plans import TariffPlan
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-_ZERO = Decimal(0)
+_ZERO = Decimal("0.00")
 UNASSIGNED_NAME = "Unassigned"
 
 
@@ -170,7 +170,7 @@ def statement(
 ) -> Statement:
     """An account's statement for ``month`` from its priced sessions (all in
     the plan's currency, oldest first); the plan gives the VAT rate and,
-    for a current user, the monthly fee."""
+    for a current user, the monthly fee (to the cent)."""
     sessions = tuple(sorted(costs, key=lambda c: (c.session.started_at, c.session.id)))
     for cost in sessions:
         if cost.currency != plan.currency:
@@ -179,7 +179,7 @@ def statement(
                 f"session {cost.session.id} is in {cost.currency}, "
                 f"the plan {plan.id} in {plan.currency}",
             )
-    fee = plan.monthly_fee if account.kind is AccountKind.USER else _ZERO
+    fee = cents(plan.monthly_fee) if account.kind is AccountKind.USER else _ZERO
     return Statement(month, account, plan.currency, plan.vat_percent, fee, sessions)
 
 

@@ -342,7 +342,8 @@ def amount(
 ) -> Decimal:
     """A finite decimal number in ``[low, high]`` from a mapping (a string,
     an int or a float; a float is read by its shortest representation, so
-    ``0.1`` is ``Decimal("0.1")``). Missing: ``default`` if given."""
+    ``0.1`` is ``Decimal("0.1")``, ``21.0`` is ``Decimal(21)``). Missing:
+    ``default`` if given."""
     name = where or field
     raw = data.get(field)
     if raw is None and default is not None:
@@ -360,6 +361,8 @@ def to_decimal(raw: Any) -> Decimal | None:
     anything else (a bool, NaN, infinity, text)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
         return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # a form's 21.0 is 21
     try:
         value = Decimal(repr(raw) if isinstance(raw, float) else str(raw).strip())
     except InvalidOperation:
