@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, time, tzinfo
 from decimal import Decimal
 import itertools
+import json
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
+import pytest
 
 from custom_components.ev_power_share.core.planner import PriceSlot
 from custom_components.ev_power_share.core.session_costs import (
@@ -16,6 +18,8 @@ from custom_components.ev_power_share.core.session_costs import (
     SessionCost,
     cents,
     energy_curve,
+    line_from_dict,
+    line_to_dict,
     offset_changes,
     price_session,
 )
@@ -389,3 +393,44 @@ def test_a_stop_before_the_start_or_below_the_start_register_costs_nothing() -> 
     assert [(line.energy_wh, line.amount) for line in cost.lines] == [
         (Decimal(0), Decimal(0))
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(sessions(), rules, st.sampled_from(ZONES), price_slots())
+def test_cost_lines_read_back_exactly_what_they_write(
+    record: SessionRecord,
+    rule: PlanRule,
+    tz: ZoneInfo,
+    slots: tuple[PriceSlot, ...],
+) -> None:
+    cost = price_session(record, plan(rule), tz, slots)
+    stored = json.loads(json.dumps([line_to_dict(line) for line in cost.lines]))
+    assert tuple(line_from_dict(item) for item in stored) == cost.lines
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"kind": "parking"}, "kind: must be"),
+        ({"start": "noon"}, "start: must be a number"),
+        ({"end": float("nan")}, "end: must be a number"),
+        ({"start": True}, "start: must be a number"),
+        ({"amount": "lots"}, "amount: must be a number"),
+        ({"rate": None}, "rate: must be a number"),
+    ],
+)
+def test_a_stored_line_that_cannot_be_right_is_refused(
+    change: dict[str, object], message: str
+) -> None:
+    line = CostLine(
+        LineKind.ENERGY,
+        T0,
+        T0 + 60,
+        Decimal(1),
+        Decimal("0.001"),
+        "kWh",
+        Decimal(1),
+        Decimal(0),
+    )
+    with pytest.raises(ValueError, match=message):
+        line_from_dict({**line_to_dict(line), **change})

@@ -24,6 +24,8 @@ from custom_components.ev_power_share.core.sessions import (
 from custom_components.ev_power_share.core.statement_files import (
     BOARD_COLUMNS,
     board_csv,
+    export_files,
+    file_stem,
     safe_text,
     statement_csv,
     statement_html,
@@ -471,3 +473,27 @@ def test_totals_reconcile_to_the_cent_with_every_line(
         for x in (s.net, s.vat, s.gross)
     )
     assert all(s.gross >= 0 for s in board.statements)
+
+
+def test_a_months_files_are_named_by_account_and_never_collide() -> None:
+    billing = Billing(
+        {"u1": "Élodie Dupont", "u2": "élodie dupont", "u3": "***"},
+        {"u1": "resident", "u2": "resident", "u3": "resident"},
+        PLANS,
+        "resident",
+    )
+    files = export_files(
+        month_export(MARCH, priced(), billing, TZ), TZ, site="Maple Court"
+    )
+    stems = {
+        "account",
+        "elodie-dupont",
+        "elodie-dupont-2",
+        "unassigned",
+        *(file_stem(pseudonym(u)) for u in ("alice", "bob", "u-removed", "vera")),
+    }
+    assert set(files) == {"board-2025-03.csv"} | {
+        f"statement-2025-03-{stem}.{ext}" for stem in stems for ext in ("csv", "html")
+    }
+    assert "Maple Court" in files["statement-2025-03-unassigned.html"]
+    assert files["statement-2025-03-unassigned.csv"].startswith("session,charger,")

@@ -37,12 +37,13 @@ half up (:func:`cents`); a session costs the sum of its lines' amounts.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 import itertools
+from typing import Any
 
 from .planner import PriceSlot
 from .sessions import ClosedBy, SessionRecord
@@ -421,3 +422,52 @@ def _per_hour_lines(
             )
         )
     return lines
+
+
+def line_to_dict(line: CostLine) -> dict[str, str | float]:
+    """A cost line as JSON can hold it (decimals as strings, exactly), for a
+    ledger that keeps what each session cost."""
+    return {
+        "kind": str(line.kind),
+        "start": line.start,
+        "end": line.end,
+        "energy_wh": str(line.energy_wh),
+        "quantity": str(line.quantity),
+        "unit": line.unit,
+        "rate": str(line.rate),
+        "amount": str(line.amount),
+    }
+
+
+def line_from_dict(data: Mapping[str, Any]) -> CostLine:
+    """The cost line :func:`line_to_dict` wrote; ValueError naming the field
+    if it is not one."""
+    try:
+        kind = LineKind(str(data.get("kind")))
+    except ValueError:
+        raise ValueError("kind: must be energy, time or idle") from None
+    return CostLine(
+        kind,
+        _moment(data, "start"),
+        _moment(data, "end"),
+        _decimal(data, "energy_wh"),
+        _decimal(data, "quantity"),
+        str(data.get("unit", "")),
+        _decimal(data, "rate"),
+        _decimal(data, "amount"),
+    )
+
+
+def _moment(data: Mapping[str, Any], key: str) -> float:
+    value = data.get(key)
+    number = to_decimal(value) if isinstance(value, int | float) else None
+    if number is None:
+        raise ValueError(f"{key}: must be a number")
+    return float(number)  # exactly the float written (its shortest repr)
+
+
+def _decimal(data: Mapping[str, Any], key: str) -> Decimal:
+    value = to_decimal(data.get(key))
+    if value is None:
+        raise ValueError(f"{key}: must be a number")
+    return value

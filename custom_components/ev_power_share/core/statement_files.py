@@ -16,7 +16,10 @@ import csv
 from datetime import datetime, tzinfo
 from decimal import Decimal
 import io
+import itertools
+import re
 from typing import Any
+import unicodedata
 
 import jinja2
 
@@ -299,3 +302,30 @@ def _line_view(line: CostLine, tz: tzinfo) -> dict[str, str]:
     view = dict(zip(_LINE_KEYS, _line_cells(line, tz), strict=True))
     view["kind"] = _LINE_LABELS[view["kind"]]
     return view
+
+
+def file_stem(name: str) -> str:
+    """A file name's stem from an account's name: lower-case letters, digits
+    and dashes (``Vera <visitor>`` → ``vera-visitor``; nothing left: ``account``)."""
+    letters = unicodedata.normalize("NFKD", name.lower())
+    plain = "".join(c for c in letters if not unicodedata.combining(c))
+    stem = re.sub(r"[^a-z0-9]+", "-", plain)
+    return stem.strip("-")[:60] or "account"
+
+
+def export_files(board: BoardExport, tz: tzinfo, site: str = "") -> dict[str, str]:
+    """A month's files by name: the board's CSV, and a CSV and a printable
+    HTML statement per account (names made unique with a counter)."""
+    month = str(board.month)
+    files = {f"board-{month}.csv": board_csv(board, tz)}
+    stems: set[str] = set()
+    for item in board.statements:
+        base = stem = file_stem(item.account.name)
+        for counter in itertools.count(2):
+            if stem not in stems:
+                break
+            stem = f"{base}-{counter}"
+        stems.add(stem)
+        files[f"statement-{month}-{stem}.csv"] = statement_csv(item, tz)
+        files[f"statement-{month}-{stem}.html"] = statement_html(item, tz, site)
+    return files
