@@ -17,9 +17,9 @@ applied in this order so that every total is the sum of the figures shown:
 The board's totals are sums of the statements' figures, per currency.
 
 A session is booked to an account: a current user (by name; the plan's
-monthly fee applies), a **pseudonym** (a user who has been removed: their past
-sessions stay, under a stable name that does not reveal who they were; no
-fee), or **unassigned** (no user: a port without a card reader nobody was
+monthly fee applies), a **pseudonym** (a user who has been removed: the
+ledger keeps their past sessions under a stable name that does not reveal who
+they were, ``resident-3f2a``; no fee), or **unassigned** (no user: a port without a card reader nobody was
 chosen on; no fee).
 """
 
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
-import hashlib
 import re
 
 from .session_costs import SessionCost, cents
@@ -111,21 +110,16 @@ class Account:
     kind: AccountKind
 
 
-def pseudonym(user_id: str) -> str:
-    """A removed user's stable name: derived from their id, revealing nothing
-    of their name or cards."""
-    digest = hashlib.sha256(user_id.encode()).hexdigest()[:8]
-    return f"Former user {digest}"
-
-
 def account_for(user_id: str | None, names: Mapping[str, str]) -> Account:
     """The account of a session's ``user_id``: a current user (``names``:
-    user id → name), a pseudonym (an id no current user has) or unassigned."""
+    user id → name), a pseudonym (an id no current user has, shown as it is:
+    the ledger books a removed user's sessions to their pseudonym) or
+    unassigned."""
     if user_id is None:
         return Account(None, UNASSIGNED_NAME, AccountKind.UNASSIGNED)
     if user_id in names:
         return Account(user_id, names[user_id], AccountKind.USER)
-    return Account(user_id, pseudonym(user_id), AccountKind.PSEUDONYM)
+    return Account(user_id, user_id, AccountKind.PSEUDONYM)
 
 
 @dataclass(frozen=True, slots=True)
