@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 import itertools
 import logging
@@ -30,7 +30,10 @@ from typing import Any, Literal, Self, cast
 import uuid
 
 import aiohttp
-from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
+from ocpp.exceptions import (
+    NotImplementedError as OcppNotImplementedError,
+    NotSupportedError as OcppNotSupportedError,
+)
 from ocpp.routing import after as _after, on as _on
 from ocpp.v16 import (
     ChargePoint as ChargePoint16,
@@ -45,6 +48,7 @@ from ocpp.v201 import (
 )
 from ocpp.v201.enums import Action as Action201
 
+from .local_list import LocalAuthList, OfflineQueue
 from .smart import Profile, SmartCharging
 
 _LOGGER = logging.getLogger(__name__)
@@ -113,6 +117,7 @@ class SimulatedChargePoint:
         trigger_message: TriggerAnswer = "Accepted",
         rate_units: tuple[str, ...] = ("A", "W"),
         max_stack_level: int = 8,
+        local_auth_list: bool = True,
     ) -> None:
         """``composite_schedule=False``: GetCompositeSchedule is answered Rejected,
         as by chargers that do not implement it. ``obeys_profiles=False``:
@@ -127,7 +132,8 @@ class SimulatedChargePoint:
         ``ChargingScheduleAllowedChargingRateUnit`` (1.6) / SmartChargingCtrlr
         ``RateUnit`` (2.0.1); ``max_stack_level``: the highest stack level it
         takes (``ChargeProfileMaxStackLevel`` / ``ProfileStackLevel``). All may be
-        changed while it runs."""
+        changed while it runs. ``local_auth_list``: whether it keeps a local
+        authorisation list (1.6 feature profile LocalAuthListManagement)."""
         self.id = station_id
         self.url = f"{url.rstrip('/')}/{station_id}"
         self.version: Version = version
@@ -160,6 +166,15 @@ class SimulatedChargePoint:
         """The last currents, power and SoC sent per connector (reported again when
         asked, with the energy register)."""
         self.boot_status: str | None = None
+        self.local_list = LocalAuthList(supported=local_auth_list)
+        """Its local authorisation list (Authorize reads it while offline)."""
+        self.queue = OfflineQueue()
+        """Transaction messages made while offline, sent on reconnection."""
+        self.start_status: dict[int, str] = {}
+        """How the central system answered the id tag of each connector's last
+        transaction start."""
+        self._offline_ids = itertools.count(1)
+        self._assigned_ids: dict[str, str] = {}
         self.unlocked: list[int] = []
         self.resets: list[str] = []
         self._seq = itertools.count()
@@ -231,7 +246,8 @@ class SimulatedChargePoint:
         """Close the websocket and connect again, without booting: plugged vehicles,
         transactions, profiles and configuration are kept, as by a charger whose
         network blipped or whose central system restarted. Retries for ``within``
-        seconds while the central system is not there (then raises)."""
+        seconds while the central system is not there (then raises). Once
+        connected, the transaction messages queued meanwhile are sent."""
         await self.close()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
@@ -243,6 +259,7 @@ class SimulatedChargePoint:
                     raise
                 await asyncio.sleep(retry_s)
             else:
+                await self.queue.flush()
                 return
 
     async def __aenter__(self) -> Self:
@@ -365,8 +382,11 @@ class SimulatedChargePoint:
         )
 
     async def status(self, connector: int, status: str) -> None:
-        """StatusNotification with a raw status of the protocol version."""
+        """StatusNotification with a raw status of the protocol version (not
+        sent while offline: a charger reports its status when it reconnects)."""
         self.statuses[connector] = status
+        if not self.connected:
+            return
         if self.version == "1.6":
             await self._call(
                 call16.StatusNotification(
@@ -396,7 +416,9 @@ class SimulatedChargePoint:
         await self.status(connector, "Available")
 
     async def authorize(self, id_tag: str) -> bool:
-        """Authorize; True if accepted."""
+        """Authorize; True if accepted. Offline, its local list answers."""
+        if not self.connected:
+            return self.local_list.accepts(id_tag)
         if self.version == "1.6":
             result = await self._call(call16.Authorize(id_tag=id_tag))
             return bool(result.id_tag_info["status"] == "Accepted")
@@ -417,6 +439,19 @@ class SimulatedChargePoint:
             ],
         }
 
+    async def _send_or_queue(self, send: Callable[[], Awaitable[None]]) -> None:
+        """A transaction message: sent now, or queued while offline (then its
+        timestamp is when it happened, and it goes out on reconnection)."""
+        if self.connected:
+            await send()
+        else:
+            self.queue.add(send)
+
+    def _transaction_id(self, local_id: str) -> str:
+        """The id a (1.6) transaction got from the central system; one that
+        started offline has a local id until its StartTransaction is answered."""
+        return self._assigned_ids.get(local_id, local_id)
+
     async def start_transaction(
         self,
         connector: int,
@@ -425,47 +460,67 @@ class SimulatedChargePoint:
         meter_start_wh: float | None = None,
         remote_start_id: int | None = None,
     ) -> str:
-        """Start a transaction; returns its id (the central system's, in 1.6)."""
+        """Start a transaction; returns its id (the central system's, in 1.6;
+        offline, a local one until its queued start is answered). The answer to
+        its id tag is in :attr:`start_status`."""
         if meter_start_wh is not None:
             self.energy_wh[connector] = meter_start_wh
         if self.version == "1.6":
-            result = await self._call(
-                call16.StartTransaction(
-                    connector_id=connector,
-                    id_tag=id_tag,
-                    meter_start=int(self.energy_wh[connector]),
-                    timestamp=_ocpp_time(self.clock()),
-                )
-            )
-            transaction_id = str(result.transaction_id)
-            self.transactions[connector] = transaction_id
-            self._transaction_changed(connector, transaction_id)
+            transaction_id = await self._start_16(connector, id_tag)
             await self.status(connector, "Charging")
-        else:
-            transaction_id = uuid.uuid4().hex[:16]
-            self.transactions[connector] = transaction_id
-            self._transaction_changed(connector, transaction_id)
-            info: dict[str, Any] = {
-                "transaction_id": transaction_id,
-                "charging_state": "Charging",
-            }
-            if remote_start_id is not None:
-                info["remote_start_id"] = remote_start_id
-            await self._call(
-                call201.TransactionEvent(
-                    event_type="Started",
-                    timestamp=_ocpp_time(self.clock()),
-                    trigger_reason="RemoteStart"
-                    if remote_start_id is not None
-                    else "Authorized",
-                    seq_no=next(self._seq),
-                    transaction_info=info,
-                    evse={"id": connector, "connector_id": 1},
-                    id_token={"id_token": id_tag, "type": "ISO14443"},
-                    meter_value=[self._energy_sample(connector)],
-                )
-            )
+            return transaction_id
+        transaction_id = uuid.uuid4().hex[:16]
+        self.transactions[connector] = transaction_id
+        self._transaction_changed(connector, transaction_id)
+        info: dict[str, Any] = {
+            "transaction_id": transaction_id,
+            "charging_state": "Charging",
+        }
+        if remote_start_id is not None:
+            info["remote_start_id"] = remote_start_id
+        event = call201.TransactionEvent(
+            event_type="Started",
+            timestamp=_ocpp_time(self.clock()),
+            trigger_reason="RemoteStart"
+            if remote_start_id is not None
+            else "Authorized",
+            seq_no=next(self._seq),
+            transaction_info=info,
+            evse={"id": connector, "connector_id": 1},
+            id_token={"id_token": id_tag, "type": "ISO14443"},
+            meter_value=[self._energy_sample(connector)],
+            offline=None if self.connected else True,
+        )
+
+        async def send() -> None:
+            result = await self._call(event)
+            self.start_status[connector] = result.id_token_info["status"]
+
+        await self._send_or_queue(send)
         return transaction_id
+
+    async def _start_16(self, connector: int, id_tag: str) -> str:
+        start = call16.StartTransaction(
+            connector_id=connector,
+            id_tag=id_tag,
+            meter_start=int(self.energy_wh[connector]),
+            timestamp=_ocpp_time(self.clock()),
+        )
+        local_id = f"offline-{next(self._offline_ids)}"
+
+        async def send() -> None:
+            result = await self._call(start)
+            self.start_status[connector] = result.id_tag_info["status"]
+            assigned = str(result.transaction_id)
+            self._assigned_ids[local_id] = assigned
+            if self.transactions.get(connector) == local_id:
+                self.transactions[connector] = assigned
+                self._transaction_changed(connector, assigned)
+
+        self.transactions[connector] = local_id
+        self._transaction_changed(connector, local_id)
+        await self._send_or_queue(send)
+        return self.transactions[connector]
 
     async def stop_transaction(
         self,
@@ -474,23 +529,29 @@ class SimulatedChargePoint:
         meter_stop_wh: float | None = None,
         reason: str = "Local",
     ) -> None:
-        """Stop the transaction on a connector."""
+        """Stop the transaction on a connector (queued while offline)."""
         transaction_id = self.transactions.pop(connector)
         if meter_stop_wh is not None:
             self.energy_wh[connector] = meter_stop_wh
         self._transaction_changed(connector, None)
         if self.version == "1.6":
-            await self._call(
-                call16.StopTransaction(
-                    meter_stop=int(self.energy_wh[connector]),
-                    timestamp=_ocpp_time(self.clock()),
-                    transaction_id=int(transaction_id),
-                    reason=reason,
+            meter_stop, at = int(self.energy_wh[connector]), self.clock()
+
+            async def send() -> None:
+                await self._call(
+                    call16.StopTransaction(
+                        meter_stop=meter_stop,
+                        timestamp=_ocpp_time(at),
+                        transaction_id=int(self._transaction_id(transaction_id)),
+                        reason=reason,
+                    )
                 )
-            )
+
+            await self._send_or_queue(send)
             await self.status(connector, "Finishing")
-        else:
-            await self._call(
+            return
+        await self._send_or_queue(
+            self._sender(
                 call201.TransactionEvent(
                     event_type="Ended",
                     timestamp=_ocpp_time(self.clock()),
@@ -505,8 +566,18 @@ class SimulatedChargePoint:
                     },
                     evse={"id": connector, "connector_id": 1},
                     meter_value=[self._energy_sample(connector)],
+                    offline=None if self.connected else True,
                 )
             )
+        )
+
+    def _sender(self, payload: Any) -> Callable[[], Awaitable[None]]:
+        """Sends a message built now (its time is now) when it is sent."""
+
+        async def send() -> None:
+            await self._call(payload)
+
+        return send
 
     async def send_meter_values(
         self,
@@ -518,7 +589,9 @@ class SimulatedChargePoint:
         energy_unit: Literal["Wh", "kWh"] = "Wh",
         soc: float | None = None,
     ) -> None:
-        """MeterValues (or a 2.0.1 TransactionEvent Updated during a transaction)."""
+        """MeterValues (or a 2.0.1 TransactionEvent Updated during a
+        transaction); a transaction's are queued while offline, others are
+        not sent."""
         self.measurements[connector] = {
             "currents": currents,
             "power_w": power_w,
@@ -535,7 +608,39 @@ class SimulatedChargePoint:
             context="Sample.Periodic",
         )
         transaction_id = self.transactions.get(connector)
+        if transaction_id is None and not self.connected:
+            return
         if self.version == "1.6":
+            await self._meter_values_16(connector, meter_value, transaction_id)
+        elif transaction_id is not None:
+            await self._send_or_queue(
+                self._sender(
+                    call201.TransactionEvent(
+                        event_type="Updated",
+                        timestamp=_ocpp_time(self.clock()),
+                        trigger_reason="MeterValuePeriodic",
+                        seq_no=next(self._seq),
+                        transaction_info={
+                            "transaction_id": transaction_id,
+                            "charging_state": "Charging",
+                        },
+                        meter_value=meter_value,
+                        offline=None if self.connected else True,
+                    )
+                )
+            )
+        else:
+            await self._call(
+                call201.MeterValues(evse_id=connector, meter_value=meter_value)
+            )
+
+    async def _meter_values_16(
+        self, connector: int, meter_value: list[dict[str, Any]], local_id: str | None
+    ) -> None:
+        async def send() -> None:
+            transaction_id = (
+                None if local_id is None else self._transaction_id(local_id)
+            )
             await self._call(
                 call16.MeterValues(
                     connector_id=connector,
@@ -543,24 +648,8 @@ class SimulatedChargePoint:
                     transaction_id=int(transaction_id) if transaction_id else None,
                 )
             )
-        elif transaction_id is not None:
-            await self._call(
-                call201.TransactionEvent(
-                    event_type="Updated",
-                    timestamp=_ocpp_time(self.clock()),
-                    trigger_reason="MeterValuePeriodic",
-                    seq_no=next(self._seq),
-                    transaction_info={
-                        "transaction_id": transaction_id,
-                        "charging_state": "Charging",
-                    },
-                    meter_value=meter_value,
-                )
-            )
-        else:
-            await self._call(
-                call201.MeterValues(evse_id=connector, meter_value=meter_value)
-            )
+
+        await self._send_or_queue(send)
 
     def _meter_value(
         self,
@@ -707,6 +796,13 @@ class SimulatedChargePoint:
             await self.plug_in(connector)
         await self.start_transaction(connector, id_tag, remote_start_id=remote_start_id)
 
+    def feature_profiles(self) -> list[str]:
+        """The 1.6 feature profiles it reports (SupportedFeatureProfiles)."""
+        profiles = ["Core", "SmartCharging", "RemoteTrigger"]
+        if self.local_list.supported:
+            profiles.append("LocalAuthListManagement")
+        return profiles
+
     def connector_of(self, transaction_id: str) -> int | None:
         return next(
             (c for c, t in self.transactions.items() if t == transaction_id), None
@@ -740,6 +836,7 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
                 {"A": "Current", "W": "Power"}[u] for u in self.sim.rate_units
             ),
             "ChargeProfileMaxStackLevel": str(self.sim.max_stack_level),
+            "SupportedFeatureProfiles": ",".join(self.sim.feature_profiles()),
             **self.sim.configuration,
         }
         wanted = key or list(known)
@@ -751,6 +848,32 @@ class _Handler16(ChargePoint16):  # type: ignore[misc]
             ],
             unknown_key=[k for k in wanted if k not in known] or None,
         )
+
+    @on(Action16.get_local_list_version)
+    def on_get_local_list_version(self) -> Any:
+        self._log("GetLocalListVersion", {})
+        local_list = self.sim.local_list
+        version = local_list.version if local_list.supported else -1
+        return result16.GetLocalListVersion(list_version=version)
+
+    @on(Action16.send_local_list)
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+    ) -> Any:
+        items = local_authorization_list or []
+        self._log(
+            "SendLocalList",
+            {"list_version": list_version, "update_type": update_type, "items": items},
+        )
+        status = self.sim.local_list.update(
+            list_version,
+            update_type,
+            [(i["id_tag"], (i.get("id_tag_info") or {}).get("status")) for i in items],
+        )
+        return result16.SendLocalList(status=status)
 
     @on(Action16.set_charging_profile)
     def on_set_charging_profile(
@@ -918,6 +1041,45 @@ class _Handler201(ChargePoint201):  # type: ignore[misc]
                 result["attribute_value"] = known[name]
             results.append(result)
         return result201.GetVariables(get_variable_result=results)
+
+    @on(Action201.get_local_list_version)
+    def on_get_local_list_version(self, **_: Any) -> Any:
+        self._log("GetLocalListVersion", {})
+        if not self.sim.local_list.supported:
+            raise OcppNotSupportedError(description="no local authorization list")
+        return result201.GetLocalListVersion(version_number=self.sim.local_list.version)
+
+    @on(Action201.send_local_list)
+    def on_send_local_list(
+        self,
+        version_number: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> Any:
+        items = local_authorization_list or []
+        self._log(
+            "SendLocalList",
+            {
+                "version_number": version_number,
+                "update_type": update_type,
+                "items": items,
+            },
+        )
+        if not self.sim.local_list.supported:
+            raise OcppNotSupportedError(description="no local authorization list")
+        status = self.sim.local_list.update(
+            version_number,
+            update_type,
+            [
+                (
+                    i["id_token"]["id_token"],
+                    (i.get("id_token_info") or {}).get("status"),
+                )
+                for i in items
+            ],
+        )
+        return result201.SendLocalList(status=status)
 
     @on(Action201.set_charging_profile)
     def on_set_charging_profile(

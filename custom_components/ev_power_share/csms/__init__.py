@@ -9,10 +9,12 @@ schema validation, is done by the ``ocpp`` library.
 
 from .config import Admission, StationConfig, StationListener
 from .guard import ConnectionLimits
+from .id_tokens import IdTokens, LocalList, TokenAnswer
 from .meter import MeterReading, parse_meter_values
 from .server import CentralSystem
 from .state import ConnectorState, StationInfo
 from .station import Station
+from .tx_messages import TransactionMessage, TxKind, TxSample
 from .v16 import V16Station
 from .v201 import V201Station
 
@@ -21,11 +23,17 @@ __all__ = [
     "CentralSystem",
     "ConnectionLimits",
     "ConnectorState",
+    "IdTokens",
+    "LocalList",
     "MeterReading",
     "Station",
     "StationConfig",
     "StationInfo",
     "StationListener",
+    "TokenAnswer",
+    "TransactionMessage",
+    "TxKind",
+    "TxSample",
     "V16Station",
     "V201Station",
     "parse_meter_values",

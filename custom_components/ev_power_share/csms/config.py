@@ -3,11 +3,14 @@ settings they share, and the listener they tell."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict
 
+from .id_tokens import IdTokens
 from .logs import RateLimitedLog
+from .tx_messages import TransactionMessage
 
 if TYPE_CHECKING:
     from .station import Station
@@ -71,3 +74,7 @@ class StationOptions(TypedDict):
     log: NotRequired[RateLimitedLog | None]
     """Where its problems are written, rate limited (the central system shares
     one between its stations)."""
+    tokens: NotRequired[IdTokens | None]
+    """Who may charge (None: anyone; no local list is sent)."""
+    on_transaction: NotRequired[Callable[[TransactionMessage], None] | None]
+    """Told each transaction message (for the session ledger)."""

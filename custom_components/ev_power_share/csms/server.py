@@ -39,8 +39,10 @@ from .handshake import (
     refusal,
     station_id_of,
 )
+from .id_tokens import IdTokens
 from .logs import RateLimitedLog
 from .station import Station
+from .tx_messages import TransactionMessage
 from .v16 import V16Station
 from .v201 import V201Station
 
@@ -104,14 +106,21 @@ class CentralSystem:
         config: StationConfig = StationConfig(),  # noqa: B008 (frozen, shared safely)
         limits: ConnectionLimits = ConnectionLimits(),  # noqa: B008 (frozen)
         has_password: Callable[[str], bool] = lambda _station_id: False,
+        tokens: IdTokens | None = None,
+        on_transaction: Callable[[TransactionMessage], None] | None = None,
     ) -> None:
         """``authorize(id, password)`` admits a connection; ``has_password(id)``
         says whether an accepted id was checked against a password (then a
-        second connection for it may replace an online one)."""
+        second connection for it may replace an online one). ``tokens`` answers
+        the id tokens stations present and gives their local lists (None:
+        every token is accepted); ``on_transaction`` is told every
+        transaction message (see :mod:`.tx_messages`)."""
         self.host = host
         self._requested_port = port
         self._authorize = authorize
         self._has_password = has_password
+        self._tokens = tokens
+        self._on_transaction = on_transaction
         self._listener = listener
         self._ssl_context = ssl_context
         self._max_frame_bytes = max_frame_bytes
@@ -153,6 +162,13 @@ class CentralSystem:
     def refused_connections(self) -> int:
         """Connections closed so far by a limit or a timeout."""
         return self._guard.refused
+
+    def refresh_local_lists(self) -> None:
+        """The users changed: give every connected station its new local list
+        (in the background; each station only if its list changed)."""
+        for station in self._stations.values():
+            if station.commandable:
+                station.spawn(station.sync_local_list())
 
     async def start(self) -> None:
         """Bind and serve; OSError if the address is taken."""
@@ -210,6 +226,8 @@ class CentralSystem:
                 config=self.config,
                 next_transaction_id=lambda: next(self._transaction_ids),
                 log=self.log,
+                tokens=self._tokens,
+                on_transaction=self._on_transaction,
             )
         return V201Station(
             station_id,
@@ -218,6 +236,8 @@ class CentralSystem:
             listener=self._listener,
             config=self.config,
             log=self.log,
+            tokens=self._tokens,
+            on_transaction=self._on_transaction,
         )
 
     def _refuse(

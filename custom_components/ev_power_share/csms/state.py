@@ -32,6 +32,8 @@ class ConnectorState:
     vehicle_connected: bool = False
     transaction_id: str | None = None
     id_tag: str | None = None
+    user_id: str | None = None
+    """The user the id tag of its transaction belongs to, if known."""
     current_a: tuple[float, ...] = ()
     """Per phase (L1, L2, L3), as last measured."""
     power_w: float | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import abstractmethod
 import asyncio
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
@@ -23,6 +23,15 @@ from ocpp.exceptions import PropertyConstraintViolationError
 from ..core.commands import quantize  # noqa: TID252 - the one round-down (pure core)
 from .config import Admission, StationConfig, StationListener
 from .handler import Connection
+from .id_tokens import (
+    INVALID,
+    AcceptAll,
+    IdTokens,
+    LocalList,
+    TokenAnswer,
+    list_changes,
+    screened,
+)
 from .link import Link
 from .logs import RateLimitedLog, clip
 from .meter import MeterReading, parse_meter_values
@@ -42,6 +51,7 @@ from .smart_charging import (
 )
 from .state import ConnectorState, StationInfo, connector_state
 from .transactions import Transactions
+from .tx_messages import TransactionMessage
 
 _LOGGER = logging.getLogger(__name__)
 MAX_CONNECTOR_ID = 32
@@ -65,8 +75,16 @@ class Station(Link):
         listener: StationListener,
         config: StationConfig,
         log: RateLimitedLog | None = None,
+        tokens: IdTokens | None = None,
+        on_transaction: Callable[[TransactionMessage], None] | None = None,
     ) -> None:
         super().__init__(station_id, connection, admission=admission, log=log)
+        self._tokens: IdTokens = tokens or AcceptAll()
+        self._on_transaction = on_transaction
+        self.local_list: LocalList | None = None
+        """The local authorisation list it holds, as far as we know (learned
+        or sent on this connection)."""
+        self._list_lock = asyncio.Lock()
         self.booted = False
         self.info = StationInfo()
         self.smart_charging = SmartCharging()
@@ -148,6 +166,39 @@ class Station(Link):
             self.parse_meter(meter_value), datetime.now(UTC)
         )
 
+    def answer_token(self, connector_id: int, id_token: object) -> TokenAnswer:
+        """Whether an id token may charge at a connector (0: the station); an
+        authoriser that fails refuses it (and is logged)."""
+        try:
+            answer = self._tokens.authorize(self.id, connector_id, id_token)
+        except Exception:
+            self.log.log(
+                (self.id, "tokens"),
+                logging.ERROR,
+                "%s: the id token check failed; the token is refused",
+                self.id,
+                exc_info=True,
+                traceback=True,
+            )
+            return TokenAnswer(INVALID)
+        return screened(answer)
+
+    def tell_transaction(self, message: TransactionMessage) -> None:
+        """Hand a transaction message to whoever books sessions."""
+        if self._on_transaction is None:
+            return
+        try:
+            self._on_transaction(message)
+        except Exception:
+            self.log.log(
+                (self.id, "transaction"),
+                logging.ERROR,
+                "%s: booking a transaction message failed",
+                self.id,
+                exc_info=True,
+                traceback=True,
+            )
+
     def boot_accepted(
         self,
         vendor: str | None,
@@ -172,6 +223,7 @@ class Station(Link):
         """Set the meter sampling configuration, and read how the station takes
         charging profiles (:attr:`smart_charging`); :attr:`configured` is set
         once done (whatever the station answered)."""
+        self.spawn(self.sync_local_list())
         try:
             # At once (not to delay the station's control by a round trip).
             await asyncio.gather(
@@ -193,6 +245,58 @@ class Station(Link):
         """The unit the station takes limits in; after a boot, once it said."""
         await self._smart_charging_read.wait()
         return self.smart_charging.unit
+
+    # --- the local authorisation list ----------------------------------------
+
+    async def sync_local_list(self) -> bool:
+        """Give the station the list it is to keep (after its boot or resume,
+        and when the users change): nothing if it holds that version already, a
+        differential update from the list we sent on this connection, else the
+        full list. False if it has no list for us, or refused it."""
+        try:
+            wanted = self._tokens.local_list(self.id)
+        except Exception:
+            _LOGGER.exception("%s: the local list could not be made", self.id)
+            return False
+        if wanted is None or not self.commandable:
+            return False
+        async with self._list_lock:
+            if self.local_list is None:
+                version = await self._local_list_version()
+                if version is None:
+                    return False
+                self.local_list = LocalList(version)
+            if self.local_list.version == wanted.version:
+                self.local_list = wanted
+                return True
+            return await self._send_list(wanted)
+
+    async def _send_list(self, wanted: LocalList) -> bool:
+        sent = self.local_list
+        if sent is not None and sent.entries and 0 < sent.version < wanted.version:
+            changes = list_changes(sent.entries, wanted.entries)
+            if await self.succeeds(
+                self._send_list_call(wanted.version, changes, False)
+            ):
+                self.local_list = wanted
+                return True
+        full: Mapping[str, str | None] = dict(wanted.entries)
+        if await self.succeeds(self._send_list_call(wanted.version, full, True)):
+            self.local_list = wanted
+            return True
+        _LOGGER.info("%s: did not take local list %s", self.id, wanted.version)
+        return False
+
+    @abstractmethod
+    async def _local_list_version(self) -> int | None:
+        """The version of the station's local list; None if it has none for
+        us (it does not support one, or does not say)."""
+
+    @abstractmethod
+    def _send_list_call(
+        self, version: int, entries: Mapping[str, str | None], full: bool
+    ) -> Any:
+        """SendLocalList: the full list, or the changes (None: remove)."""
 
     @abstractmethod
     async def _configure_after_boot(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import logging
 from typing import Any, Unpack
 
@@ -16,21 +16,25 @@ from ocpp.v16.enums import (
     MessageTrigger,
     RegistrationStatus,
     ResetType,
+    UpdateType,
 )
 
 from ._ocpp import on
 from .config import StationOptions
 from .handler import Connection, StationHandler, ocpp_now
+from .id_tokens import TokenAnswer
 from .profiles import RateUnit, v16_profile
 from .smart_charging import SmartCharging, rate_units, stack_level
 from .station import Station
+from .tx_messages import TxKind, message, samples_of
 
 _LOGGER = logging.getLogger(__name__)
 
 RATE_UNIT_KEY = "ChargingScheduleAllowedChargingRateUnit"
 STACK_LEVEL_KEY = "ChargeProfileMaxStackLevel"
+FEATURE_PROFILES_KEY = "SupportedFeatureProfiles"
+LOCAL_LIST_PROFILE = "LocalAuthListManagement"
 MEASURANDS = "Energy.Active.Import.Register,Current.Import,Power.Active.Import,SoC"
-_ACCEPTED = {"status": AuthorizationStatus.accepted}
 _NO_TRANSACTION = frozenset({"Available", "Finishing", "Reserved", "Unavailable"})
 """1.6 statuses that say no transaction runs on the connector."""
 
@@ -65,17 +69,50 @@ class V16Station(Station):
             ):
                 _LOGGER.info("%s: %s not accepted", self.id, key)
 
-    async def _read_smart_charging(self) -> SmartCharging:
-        result = await self.call(
-            call.GetConfiguration(key=[RATE_UNIT_KEY, STACK_LEVEL_KEY])
-        )
+    async def _configuration(self, *keys: str) -> dict[str, object]:
+        """The values of configuration keys the station reports."""
+        result = await self.call(call.GetConfiguration(key=list(keys)))
         values: dict[str, object] = {}
         for item in getattr(result, "configuration_key", None) or ():
             if isinstance(item, dict):
                 values[str(item.get("key"))] = item.get("value")
+        return values
+
+    async def _read_smart_charging(self) -> SmartCharging:
+        values = await self._configuration(RATE_UNIT_KEY, STACK_LEVEL_KEY)
         return SmartCharging(
             rate_units=rate_units(values.get(RATE_UNIT_KEY)),
             max_stack_level=stack_level(values.get(STACK_LEVEL_KEY)),
+        )
+
+    async def _local_list_version(self) -> int | None:
+        """Asked only of a station with the LocalAuthListManagement feature
+        profile (or that does not say which it has); -1 says it has none."""
+        profiles = (await self._configuration(FEATURE_PROFILES_KEY)).get(
+            FEATURE_PROFILES_KEY
+        )
+        if isinstance(profiles, str) and LOCAL_LIST_PROFILE not in {
+            p.strip() for p in profiles.split(",")
+        }:
+            return None
+        result = await self.call(call.GetLocalListVersion())
+        version = getattr(result, "list_version", None)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            return None
+        return version
+
+    def _send_list_call(
+        self, version: int, entries: Mapping[str, str | None], full: bool
+    ) -> Any:
+        return call.SendLocalList(
+            list_version=version,
+            update_type=UpdateType.full if full else UpdateType.differential,
+            local_authorization_list=[
+                {"id_tag": token}
+                if status is None
+                else {"id_tag": token, "id_tag_info": {"status": status}}
+                for token, status in entries.items()
+            ],
         )
 
     _profile = staticmethod(v16_profile)
@@ -157,39 +194,120 @@ class V16Station(Station):
             self.transactions.adopt(connector_id, str(transaction_id))
             self.notify("on_status", connector_id)
         self._meter(connector_id, meter_value)
+        if transaction_id is not None:
+            self._tell_meter(connector_id, str(transaction_id), meter_value)
+
+    def _tell_meter(
+        self, connector_id: int, transaction_id: str, meter_value: list[Any]
+    ) -> None:
+        """Meter values of a transaction, for the session ledger."""
+        samples = samples_of(meter_value)
+        if not samples:
+            return
+        state = self.connector(connector_id)
+        self.tell_transaction(
+            message(
+                TxKind.UPDATED,
+                self.id,
+                connector_id,
+                transaction_id,
+                samples[-1].at,
+                user_id=state.user_id
+                if state.transaction_id == transaction_id
+                else None,
+                samples=samples,
+            )
+        )
 
     def start_transaction(
-        self, connector_id: int, id_tag: str, meter_start: int
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        answer: TokenAnswer,
+        station_time: object = None,
     ) -> int:
-        """StartTransaction: a new transaction id, the session starts at ``meter_start``."""
+        """StartTransaction: a new transaction id, the session starts at
+        ``meter_start`` (at the station's ``station_time``), booked to the user
+        of ``id_tag`` (``answer``)."""
         transaction_id = self._next_transaction_id()
         self.transactions.started(connector_id, str(transaction_id))
         state = self.connector(connector_id)
         state.id_tag = id_tag
+        state.user_id = answer.user_id
         state.session_start_wh = float(meter_start)
         state.energy_wh = float(meter_start)
         state.vehicle_connected = True
         self.notify("on_status", connector_id)
+        self.tell_transaction(
+            message(
+                TxKind.STARTED,
+                self.id,
+                connector_id,
+                str(transaction_id),
+                station_time,
+                id_token=id_tag,
+                user_id=answer.user_id,
+                status=answer.status,
+                meter_wh=float(meter_start),
+            )
+        )
         return transaction_id
 
     def stop_transaction(
-        self, transaction_id: int, meter_stop: int, data: list[Any] | None
-    ) -> None:
-        """StopTransaction: the register reads ``meter_stop``; the session is over.
+        self, transaction_id: int, meter_stop: int, stop: Mapping[str, Any]
+    ) -> TokenAnswer | None:
+        """StopTransaction: the register reads ``meter_stop``; the session is
+        over. ``stop``: its other fields (the id tag, why, when, the
+        transaction data). The answer to its id tag, if it names one.
 
         It names no connector: one that started before this connection (we did
         not see it start) is the one plugged-in connector without a known
-        transaction, if there is exactly one."""
+        transaction, if there is exactly one (else it is told as connector 0)."""
         connector_id = self.transactions.find(str(transaction_id))
-        if connector_id is None:
-            return
+        user_id = None
+        if connector_id is not None:
+            user_id = self._end(connector_id, transaction_id, meter_stop, stop)
+        id_tag = stop.get("id_tag")
+        answer = (
+            None if id_tag is None else self.answer_token(connector_id or 0, id_tag)
+        )
+        self.tell_transaction(
+            message(
+                TxKind.ENDED,
+                self.id,
+                connector_id or 0,
+                str(transaction_id),
+                stop.get("timestamp"),
+                id_token=id_tag,
+                user_id=user_id or (answer and answer.user_id),
+                status=None if answer is None else answer.status,
+                meter_wh=float(meter_stop),
+                samples=samples_of(stop.get("transaction_data")),
+                reason=stop.get("reason"),
+            )
+        )
+        return answer
+
+    def _end(
+        self,
+        connector_id: int,
+        transaction_id: int,
+        meter_stop: int,
+        stop: Mapping[str, Any],
+    ) -> str | None:
+        """End a connector's transaction; the user it was booked to."""
         if self.transactions.unknown(str(transaction_id)):
             self.transactions.adopt(connector_id, str(transaction_id))
-        if data:
+        if data := stop.get("transaction_data"):
             self._meter(connector_id, data)
-        self.connector(connector_id).energy_wh = float(meter_stop)
+        state = self.connector(connector_id)
+        user_id = state.user_id
+        state.energy_wh = float(meter_stop)
+        state.user_id = None
         self.transactions.ended(connector_id)
         self.notify("on_status", connector_id)
+        return user_id
 
 
 class _Handler16(StationHandler, _ChargePoint):  # type: ignore[misc]
@@ -246,30 +364,41 @@ class _Handler16(StationHandler, _ChargePoint):  # type: ignore[misc]
 
     @on(Action.start_transaction)
     def on_start_transaction(
-        self, connector_id: int, id_tag: str, meter_start: int, **_: Any
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        **_: Any,
     ) -> Any:
+        connector = self.station.check_connector(connector_id)
+        answer = self.station.answer_token(connector, id_tag)
         transaction_id = self.station.start_transaction(
-            self.station.check_connector(connector_id), id_tag, meter_start
+            connector, id_tag, meter_start, answer, timestamp
         )
         return call_result.StartTransaction(
-            transaction_id=transaction_id, id_tag_info=_ACCEPTED
+            transaction_id=transaction_id, id_tag_info=_tag_info(answer)
         )
 
     @on(Action.stop_transaction)
     def on_stop_transaction(
         self, transaction_id: int, meter_stop: int, **kwargs: Any
     ) -> Any:
-        self.station.stop_transaction(
-            transaction_id, meter_stop, kwargs.get("transaction_data")
-        )
-        if kwargs.get("id_tag") is None:
+        answer = self.station.stop_transaction(transaction_id, meter_stop, kwargs)
+        if answer is None:
             return call_result.StopTransaction()
-        return call_result.StopTransaction(id_tag_info=_ACCEPTED)
+        return call_result.StopTransaction(id_tag_info=_tag_info(answer))
 
     @on(Action.authorize)
-    def on_authorize(self, **_: Any) -> Any:
-        return call_result.Authorize(id_tag_info=_ACCEPTED)
+    def on_authorize(self, id_tag: str, **_: Any) -> Any:
+        answer = self.station.answer_token(0, id_tag)
+        return call_result.Authorize(id_tag_info=_tag_info(answer))
 
     @on(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:
         return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+
+def _tag_info(answer: TokenAnswer) -> dict[str, Any]:
+    """1.6 IdTagInfo of an answer (its status is one 1.6 knows: screened)."""
+    return {"status": AuthorizationStatus(answer.status)}

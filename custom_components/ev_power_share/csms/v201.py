@@ -6,8 +6,10 @@ and buildings we serve); connector 0 is the station as a whole.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import itertools
 import logging
+import re
 from typing import Any, Unpack
 
 from ocpp.v201 import ChargePoint as _ChargePoint, call, call_result
@@ -28,15 +30,18 @@ from ocpp.v201.enums import (
     MessageTriggerEnumType,
     RegistrationStatusEnumType,
     ResetEnumType,
+    UpdateEnumType,
 )
 
 from ._ocpp import on
 from .config import StationOptions
 from .handler import Connection, StationHandler, ocpp_now
+from .id_tokens import TokenAnswer
 from .profiles import RateUnit, v201_profile
 from .smart_charging import SmartCharging, rate_units, stack_level
 from .state import ConnectorState
 from .station import Station
+from .tx_messages import TxKind, message, register_of, samples_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,7 +50,8 @@ RATE_UNIT = "RateUnit"
 STACK_LEVEL = "ProfileStackLevel"
 """The maximum stack level (1.6's ChargeProfileMaxStackLevel)."""
 MEASURANDS = "Energy.Active.Import.Register,Current.Import,Power.Active.Import,SoC"
-_ACCEPTED = {"status": AuthorizationStatusEnumType.accepted}
+_RFID_UID = re.compile(r"(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})")
+"""A card's uid in hex: 4, 7 or 10 bytes (ISO 14443)."""
 _VEHICLE_STATES = frozenset({"Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE"})
 
 
@@ -110,6 +116,28 @@ class V201Station(Station):
         return SmartCharging(
             rate_units=rate_units(values.get(RATE_UNIT)),
             max_stack_level=stack_level(values.get(STACK_LEVEL)),
+        )
+
+    async def _local_list_version(self) -> int | None:
+        result = await self.call(call.GetLocalListVersion())
+        version = getattr(result, "version_number", None)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            return None
+        return version
+
+    def _send_list_call(
+        self, version: int, entries: Mapping[str, str | None], full: bool
+    ) -> Any:
+        items: list[dict[str, Any]] = []
+        for token, status in entries.items():
+            item: dict[str, Any] = {"id_token": _id_token(token)}
+            if status is not None:
+                item["id_token_info"] = {"status": status}
+            items.append(item)
+        return call.SendLocalList(
+            version_number=version,
+            update_type=UpdateEnumType.full if full else UpdateEnumType.differential,
+            local_authorization_list=items,
         )
 
     _profile = staticmethod(v201_profile)
@@ -180,29 +208,88 @@ class V201Station(Station):
         self,
         event_type: str,
         transaction_info: dict[str, Any],
-        evse: dict[str, Any] | None,
-        id_token: dict[str, Any] | None,
-        meter_value: list[Any] | None,
-    ) -> None:
-        """TransactionEvent Started / Updated / Ended."""
+        event: Mapping[str, Any],
+    ) -> TokenAnswer | None:
+        """TransactionEvent Started / Updated / Ended (``event``: its other
+        fields); the answer to its id token, if it names one."""
         transaction_id = str(transaction_info["transaction_id"])
-        evse_id = self._evse_of(transaction_id, evse)
+        evse_id = self._evse_of(transaction_id, event.get("evse"))
+        id_token = event.get("id_token")
+        answer = None
+        if isinstance(id_token, dict):
+            answer = self.answer_token(evse_id or 0, id_token.get("id_token"))
+        user_id = None if answer is None else answer.user_id
         if evse_id is None:
             _LOGGER.info("%s: event of unknown transaction %s", self.id, transaction_id)
-            return
+        else:
+            user_id = self._track(evse_id, event_type, transaction_info, event, answer)
+        self._tell_event(
+            event_type, evse_id or 0, transaction_info, event, answer, user_id
+        )
+        return answer
+
+    def _track(
+        self,
+        evse_id: int,
+        event_type: str,
+        transaction_info: dict[str, Any],
+        event: Mapping[str, Any],
+        answer: TokenAnswer | None,
+    ) -> str | None:
+        """Keep what an event tells of its EVSE; the user its transaction is
+        booked to."""
+        transaction_id = str(transaction_info["transaction_id"])
         state = self.connector(evse_id)
         changed = self._runs(evse_id, event_type, transaction_id)
-        if id_token:
-            state.id_tag = id_token.get("id_token")
+        if answer is not None:
+            state.id_tag = event["id_token"].get("id_token")
+            state.user_id = answer.user_id
+        user_id = state.user_id
         changed = _new_charging_state(state, transaction_info) or changed
-        metered = self.take_meter_values(evse_id, meter_value)
+        metered = self.take_meter_values(evse_id, event.get("meter_value"))
         if event_type == "Ended":
             self.transactions.ended(evse_id)
+            state.user_id = None
             changed = True
         if changed:
             self.notify("on_status", evse_id)
         if metered:
             self.notify("on_meter", evse_id)
+        return user_id
+
+    def _tell_event(
+        self,
+        event_type: str,
+        evse_id: int,
+        transaction_info: dict[str, Any],
+        event: Mapping[str, Any],
+        answer: TokenAnswer | None,
+        user_id: str | None,
+    ) -> None:
+        """A transaction event, for the session ledger."""
+        kind = {"Started": TxKind.STARTED, "Ended": TxKind.ENDED}.get(
+            event_type, TxKind.UPDATED
+        )
+        samples = samples_of(event.get("meter_value"))
+        id_token = event.get("id_token") or {}
+        self.tell_transaction(
+            message(
+                kind,
+                self.id,
+                evse_id,
+                str(transaction_info["transaction_id"]),
+                event.get("timestamp"),
+                offline=bool(event.get("offline", False)),
+                id_token=id_token.get("id_token"),
+                user_id=user_id,
+                status=None if answer is None else answer.status,
+                meter_wh=None
+                if kind is TxKind.UPDATED
+                else register_of(samples, last=kind is TxKind.ENDED),
+                samples=samples,
+                reason=transaction_info.get("stopped_reason"),
+            )
+        )
 
     def _evse_of(self, transaction_id: str, evse: dict[str, Any] | None) -> int | None:
         """The EVSE of a transaction event: the ``evse`` it carries (a station
@@ -297,27 +384,37 @@ class _Handler201(StationHandler, _ChargePoint):  # type: ignore[misc]
     def on_transaction_event(
         self, event_type: str, transaction_info: dict[str, Any], **kwargs: Any
     ) -> Any:
-        id_token = kwargs.get("id_token")
         evse = kwargs.get("evse")
         if isinstance(evse, dict) and "id" in evse:
             self.station.check_connector(evse["id"])
-        self.station.transaction_event(
-            event_type,
-            transaction_info,
-            kwargs.get("evse"),
-            id_token,
-            kwargs.get("meter_value"),
-        )
-        if id_token is None:
+        answer = self.station.transaction_event(event_type, transaction_info, kwargs)
+        if answer is None:
             return call_result.TransactionEvent()
-        return call_result.TransactionEvent(id_token_info=_ACCEPTED)
+        return call_result.TransactionEvent(id_token_info=_token_info(answer))
 
     @on(Action.authorize)
-    def on_authorize(self, **_: Any) -> Any:
-        return call_result.Authorize(id_token_info=_ACCEPTED)
+    def on_authorize(self, id_token: dict[str, Any], **_: Any) -> Any:
+        answer = self.station.answer_token(0, id_token.get("id_token"))
+        return call_result.Authorize(id_token_info=_token_info(answer))
 
     @on(Action.data_transfer)
     def on_data_transfer(self, **_: Any) -> Any:
         return call_result.DataTransfer(
             status=DataTransferStatusEnumType.unknown_vendor_id
         )
+
+
+def _token_info(answer: TokenAnswer) -> dict[str, Any]:
+    """2.0.1 IdTokenInfo of an answer (its status is one 2.0.1 knows: screened)."""
+    return {"status": AuthorizationStatusEnumType(answer.status)}
+
+
+def _id_token(token: str) -> dict[str, str]:
+    """An IdToken of a list entry: a card's uid is ISO 14443, any other token
+    one of the site's own (Local)."""
+    kind = (
+        IdTokenEnumType.iso14443
+        if _RFID_UID.fullmatch(token)
+        else IdTokenEnumType.local
+    )
+    return {"id_token": token, "type": kind}
