@@ -361,6 +361,7 @@ def test_repair_issues_are_translated() -> None:
         "guarantee_below_minimum",
         "port_input_invalid",
         "site_input_failed",
+        "unknown_card",
         "unknown_charger",
     }
     for key in raised:

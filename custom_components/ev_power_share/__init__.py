@@ -72,6 +72,7 @@ from .ocpp_source import OcppSource
 from .outlets import OutletSource
 from .schedules import ScheduledLimits
 from .services import async_setup_services
+from .users import SiteTokens
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [
@@ -171,6 +172,8 @@ async def async_setup_entry(
     )
     controller.forget_ports(_port_ids((ocpp, outlets, modbus_chargers, ha_chargers)))
     port = _ocpp_port(entry)
+    tokens = SiteTokens(hass, entry, ocpp)
+    await tokens.async_update()
     central = CentralSystem(
         host=OCPP_HOST,
         port=port,
@@ -179,6 +182,8 @@ async def async_setup_entry(
         listener=ocpp,
         config=ocpp.config,
         ssl_context=await _async_ssl_context(hass, entry),
+        tokens=tokens.authority,
+        on_transaction=ocpp.transaction,
     )
     try:
         await central.start()
@@ -272,6 +277,7 @@ async def async_setup_entry(
         modbus_chargers=modbus_chargers,
         ha_chargers=ha_chargers,
         ledger=ledger,
+        tokens=tokens,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:
@@ -406,6 +412,7 @@ async def _async_entry_updated(
     control = control_settings(entry.options)
     runtime.ocpp.site_failsafe_a = control.failsafe_a
     runtime.ocpp.update_chargers(site_chargers(entry.subentries))
+    await _async_update_tokens(runtime)
     if runtime.outlets is not None:
         runtime.outlets.update_outlets(site_outlets(entry.subentries))
     if runtime.ha_chargers is not None:
@@ -435,6 +442,12 @@ async def _async_entry_updated(
     _async_admit_added_chargers(hass, entry, runtime.ocpp.chargers)
     if added := [sid for sid in entry.subentries if sid not in before]:
         async_dispatcher_send(hass, signal_subentries_added(entry.entry_id), added)
+
+
+async def _async_update_tokens(runtime: SiteRuntime) -> None:
+    """Answer cards from the users as they are now; chargers get new lists."""
+    if runtime.tokens is not None and await runtime.tokens.async_update():
+        runtime.central.refresh_local_lists()
 
 
 @callback
@@ -469,6 +482,7 @@ async def async_remove_entry(
     for key in (
         f"{DOMAIN}.{entry.entry_id}",
         f"{DOMAIN}.{entry.entry_id}.charger_limits",
+        f"{DOMAIN}.{entry.entry_id}.local_list",
     ):
         await Store[dict[str, Any]](hass, 1, key).async_remove()
     await async_remove_ledger(hass, entry.entry_id)

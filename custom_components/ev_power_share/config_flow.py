@@ -25,6 +25,7 @@ from homeassistant.helpers.selector import (
 from .charger_flow import ChargerSubentryFlow
 from .compat import async_update_and_abort, vol
 from .const import (
+    CONF_ACCESS_MODE,
     CONF_CONTINUOUS_FACTOR,
     CONF_MAIN_BREAKER_A,
     CONF_OCPP_PORT,
@@ -44,8 +45,10 @@ from .const import (
     SUBENTRY_OUTLET,
     SUBENTRY_SCHEDULE,
     SUBENTRY_TARIFF,
+    SUBENTRY_USER,
     SUPPLIES,
 )
+from .core.access import AccessSetting
 from .csms.tls import TlsError, server_ssl_context
 from .data import SiteSettings, site_groups
 from .form_checks import async_port_errors, configured_port, in_range
@@ -58,6 +61,7 @@ from .options_flow import EvPowerShareOptionsFlow
 from .outlet_flow import OutletSubentryFlow
 from .schedule_flow import ScheduleLimitSubentryFlow
 from .tariff_flow import TariffSubentryFlow
+from .user_flow import UserSubentryFlow
 
 SITE_SCHEMA = vol.Schema(
     {
@@ -159,6 +163,7 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_MODBUS_CHARGER: ModbusChargerSubentryFlow,
             SUBENTRY_HA_CHARGER: HaChargerSubentryFlow,
             SUBENTRY_TARIFF: TariffSubentryFlow,
+            SUBENTRY_USER: UserSubentryFlow,
         }
 
     async def async_step_user(
@@ -180,7 +185,12 @@ class EvPowerShareConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=data[CONF_NAME],
                     data=data,
-                    options={CONF_OCPP_PORT: int(float(user_input[CONF_OCPP_PORT]))},
+                    options={
+                        CONF_OCPP_PORT: int(float(user_input[CONF_OCPP_PORT])),
+                        # A new site: open while it has no users (a home),
+                        # authorised once it has one (a condo).
+                        CONF_ACCESS_MODE: AccessSetting.AUTO.value,
+                    },
                 )
         return self.async_show_form(
             step_id="user",

@@ -215,3 +215,18 @@ OUTLET_RANGES: Final[dict[str, tuple[float, float]]] = {
 # Tariff plans: config subentries of the site; each is one plan
 # (core.tariff_plans), its id the subentry's id.
 SUBENTRY_TARIFF: Final = "tariff"
+# Users (issue 15): who may charge, with their cards; the site's access mode.
+SUBENTRY_USER: Final = "user"
+CONF_USER_PERSON: Final = "person"
+CONF_USER_TOKENS: Final = "tokens"
+CONF_USER_TARIFF: Final = "tariff_plan"
+CONF_USER_PRIORITY: Final = "priority_tier"
+CONF_USER_CAP_KWH: Final = "monthly_cap_kwh"
+CONF_USER_ALLOWED: Final = "allowed"
+CONF_ACCESS_MODE: Final = "access_mode"
+USER_RANGES: Final[dict[str, tuple[float, float]]] = {
+    CONF_USER_PRIORITY: (0.0, 9.0),
+    CONF_USER_CAP_KWH: (1.0, 100000.0),
+}
+USER_MAX_TOKENS: Final = 20
+"""Cards per user at most."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_NAME
@@ -92,6 +92,9 @@ from .modbus_chargers import ModbusChargerConfig, ModbusChargerSource
 from .ocpp_source import ChargerConfig, OcppSource
 from .outlets import OutletSource
 from .schedules import ScheduledLimit, ScheduledLimits
+
+if TYPE_CHECKING:
+    from .users import SiteTokens
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
 
@@ -392,3 +395,5 @@ class SiteRuntime:
     """The site's Modbus chargers (a port source)."""
     ha_chargers: HaChargerSource | None = None
     """The chargers already in Home Assistant (their port source)."""
+    tokens: SiteTokens | None = None
+    """Who may charge: the site's users as the chargers' id token authority."""

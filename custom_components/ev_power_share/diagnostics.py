@@ -3,7 +3,7 @@
 ``last_allocation_input`` is a scenario document in the format of
 ``shared/contracts/allocation-scenario.md``: save it to a file and
 ``scripts/allocate FILE`` reproduces ``last_allocation_output`` exactly.
-Names, passwords and hosts are redacted; each charger's charge point id (often
+Names, passwords, hosts, users' cards and persons are redacted; each charger's charge point id (often
 its serial number) is replaced everywhere by a stand-in (``charger_1``, …).
 """
 
@@ -16,11 +16,25 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CHARGE_POINT_ID, CONF_REJECTED_CHARGERS, SUBENTRY_CHARGER
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_REJECTED_CHARGERS,
+    CONF_USER_PERSON,
+    CONF_USER_TOKENS,
+    SUBENTRY_CHARGER,
+)
 from .core.ports import PortId
 from .data import EvPowerShareConfigEntry
 
-TO_REDACT = {CONF_NAME, "title", "password", "host", CONF_REJECTED_CHARGERS}
+TO_REDACT = {
+    CONF_NAME,
+    "title",
+    "password",
+    "host",
+    CONF_REJECTED_CHARGERS,
+    CONF_USER_TOKENS,
+    CONF_USER_PERSON,
+}
 
 
 def _pseudonyms(entry: EvPowerShareConfigEntry) -> dict[str, str]:

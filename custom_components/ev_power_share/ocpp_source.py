@@ -42,7 +42,7 @@ import time
 from .core.commands import Commands, PortSteps
 from .core.model import CONNECTIONS
 from .core.ports import PortId, PortReadings, charger_of
-from .csms import Admission, Station, StationConfig
+from .csms import Admission, Station, StationConfig, TransactionMessage
 from .csms.logs import RateLimitedLog
 from .ocpp_chargers import ChargerConfig
 from .ocpp_limits import SentLimits
@@ -68,13 +68,15 @@ class OcppSource:
         on_disobeys: Callable[[str, bool], None] = lambda _cp_id, _disobeys: None,
         clock: Callable[[], float] = time.time,
         voltage_v: float = 230.0,
+        on_transaction: Callable[[TransactionMessage], None] = lambda _message: None,
     ) -> None:
         """``on_unknown(id)`` is asked about a charger nobody configured: True
         holds it as pending (announced to the user), False rejects it.
         ``on_disobeys(id, True)`` tells that a charger applies more than our
         limit (someone else drives it); ``(id, False)`` that it follows it again
         (or was removed). ``voltage_v``: line to neutral, to send W to a
-        charger that takes only W."""
+        charger that takes only W. ``on_transaction`` is told the transaction
+        messages of the site's chargers (see :meth:`transaction`)."""
         self._chargers: dict[str, ChargerConfig] = {}
         self.config = config
         self.site_failsafe_a = site_failsafe_a
@@ -82,6 +84,7 @@ class OcppSource:
         self._on_unknown = on_unknown
         self._on_boot = on_boot
         self._on_disobeys = on_disobeys
+        self._on_transaction = on_transaction
         self._log = RateLimitedLog(_LOGGER)
         """Refusals, at most once a minute per charger (a charger configured
         with an old password retries every few seconds, for days)."""
@@ -267,6 +270,13 @@ class OcppSource:
         else:
             self._arrived.pop(pid, None)
         self._on_change()
+
+    def transaction(self, message: TransactionMessage) -> None:
+        """A transaction message (the central system's ``on_transaction``):
+        those of the site's chargers go on, for the session ledger; a
+        stranger's are not kept."""
+        if message.station in self._chargers:
+            self._on_transaction(message)
 
     def on_meter(self, station: Station, connector_id: int) -> None:
         """New measurements on a connector."""

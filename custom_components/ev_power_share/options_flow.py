@@ -24,6 +24,7 @@ from homeassistant.helpers.selector import (
 from .compat import vol
 from .const import (
     BATTERY_SIGNS,
+    CONF_ACCESS_MODE,
     CONF_BATTERY_IS_SURPLUS,
     CONF_BATTERY_POWER_ENTITY,
     CONF_BATTERY_POWER_SIGN,
@@ -47,6 +48,7 @@ from .const import (
     FORM_RANGES,
     POWER_SIGNS,
 )
+from .core.access import AccessSetting
 from .core.model import Policy
 from .form_checks import async_port_errors, in_range, within
 from .form_parts import box
@@ -91,6 +93,13 @@ OPTIONS_SCHEMA = vol.Schema(
             )
         ),
         vol.Optional(CONF_BATTERY_IS_SURPLUS, default=False): BooleanSelector(),
+        vol.Optional(CONF_ACCESS_MODE): SelectSelector(
+            SelectSelectorConfig(
+                options=[s.value for s in AccessSetting],
+                mode=SelectSelectorMode.DROPDOWN,
+                translation_key=CONF_ACCESS_MODE,
+            )
+        ),
         vol.Optional(CONF_PRICE_ENTITY): EntitySelector(
             EntitySelectorConfig(domain="sensor")
         ),
@@ -198,6 +207,7 @@ class EvPowerShareOptionsFlow(OptionsFlow):
                     data[CONF_REJECTED_CHARGERS] = still
                 return self.async_create_entry(data=data)
         current = {
+            CONF_ACCESS_MODE: AccessSetting.OPEN.value,  # a site from before it
             CONF_OCPP_PORT: DEFAULT_OCPP_PORT,
             CONF_WATCHDOG_S: DEFAULT_WATCHDOG_S,
             **DEFAULT_OPTIONS,

@@ -3,6 +3,7 @@
 - A refused group removal is explained; confirming dismisses it.
 - An unknown charger that connects can be added (its id prefilled) or rejected.
 - A charger without a password gets one.
+- An unknown card that was refused is given to a user, or dismissed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .card_repair import UnknownCardRepairFlow
 from .charger_flow import (
     charger_data,
     charger_schema,
@@ -38,6 +40,7 @@ from .const import (
 )
 from .data import EvPowerShareConfigEntry, SiteSettings, site_groups
 from .issues import ISSUE_NO_PASSWORD, ISSUE_UNKNOWN_CHARGER
+from .users import ISSUE_UNKNOWN_CARD
 
 
 class UnknownChargerRepairFlow(RepairsFlow):
@@ -192,4 +195,6 @@ async def async_create_fix_flow(
             return UnknownChargerRepairFlow(entry, str(data["charge_point_id"]))
         if issue_id.startswith(f"{ISSUE_NO_PASSWORD}_"):
             return ChargerPasswordRepairFlow(entry, str(data["subentry_id"]))
+        if issue_id.startswith(f"{ISSUE_UNKNOWN_CARD}_"):
+            return UnknownCardRepairFlow(entry, str(data["token"]), str(data["where"]))
     return ConfirmRepairFlow()

@@ -9,6 +9,7 @@ from custom_components.ev_power_share.core.access import (
     MAX_TOKEN_LENGTH,
     AccessList,
     AccessMode,
+    AccessSetting,
     AuthStatus,
     Place,
     Reason,
@@ -18,6 +19,7 @@ from custom_components.ev_power_share.core.access import (
     decide,
     local_list,
     normalise_token,
+    site_mode,
     token_owners,
 )
 
@@ -145,6 +147,23 @@ def test_local_list_holds_the_tokens_allowed_at_a_charger() -> None:
         "0A0B0C": AuthStatus.ACCEPTED,
     }
     assert local_list(access, STREET) == {"04A21F9C": AuthStatus.ACCEPTED}
+
+
+@pytest.mark.parametrize(
+    ("setting", "has_users", "mode"),
+    [
+        (None, True, AccessMode.OPEN),  # a site from before: as it was
+        (None, False, AccessMode.OPEN),
+        ("open", True, AccessMode.OPEN),
+        ("authorised", False, AccessMode.AUTHORISED),
+        (AccessSetting.AUTO, False, AccessMode.OPEN),
+        (AccessSetting.AUTO, True, AccessMode.AUTHORISED),
+        ("garbage", False, AccessMode.AUTHORISED),
+        (42, True, AccessMode.AUTHORISED),
+    ],
+)
+def test_site_mode(setting: object, has_users: bool, mode: AccessMode) -> None:
+    assert site_mode(setting, has_users) is mode
 
 
 # --- properties ---------------------------------------------------------------

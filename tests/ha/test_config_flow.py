@@ -16,6 +16,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_power_share.const import (
+    CONF_ACCESS_MODE,
     CONF_CONTINUOUS_FACTOR,
     CONF_MAIN_BREAKER_A,
     CONF_OCPP_PORT,
@@ -79,7 +80,11 @@ async def test_create_site(hass: HomeAssistant) -> None:
     # Generated, not the name's slug: a site may be renamed, names look alike.
     assert GENERATED_ID.fullmatch(entry.unique_id or "")
     assert entry.minor_version == 2
-    assert entry.options == {CONF_OCPP_PORT: FORM[CONF_OCPP_PORT]}
+    # A new site's access is automatic: open until it has users.
+    assert entry.options == {
+        CONF_OCPP_PORT: FORM[CONF_OCPP_PORT],
+        CONF_ACCESS_MODE: "auto",
+    }
 
 
 @pytest.mark.usefixtures("no_setup")

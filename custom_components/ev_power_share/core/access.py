@@ -36,6 +36,32 @@ class AccessMode(StrEnum):
     AUTHORISED = "authorised"
 
 
+class AccessSetting(StrEnum):
+    """The site's access option, as the user picks it."""
+
+    OPEN = "open"
+    AUTHORISED = "authorised"
+    AUTO = "auto"
+    """Open while the site has no users; authorised once it has one (what a new
+    site starts with: a home without users keeps charging any card, a condo
+    is closed to strangers from its first resident on)."""
+
+
+def site_mode(setting: object, has_users: bool) -> AccessMode:
+    """The access mode of a site's setting (a site from before the setting
+    existed has none: open, as it always was; an unreadable one: authorised,
+    the safe side)."""
+    if setting is None:
+        return AccessMode.OPEN
+    try:
+        chosen = AccessSetting(str(setting))
+    except ValueError:
+        return AccessMode.AUTHORISED
+    if chosen is AccessSetting.AUTO:
+        return AccessMode.AUTHORISED if has_users else AccessMode.OPEN
+    return AccessMode(chosen.value)
+
+
 class AuthStatus(StrEnum):
     """An id token's status, as OCPP 1.6 and 2.0.1 both spell it."""
 
