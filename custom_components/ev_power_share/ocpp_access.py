@@ -53,7 +53,9 @@ def list_digest(access: AccessList) -> str:
     """What the chargers' local lists are made of (tokens and where each user
     may charge): when it changes, the site's list version goes up."""
     content = [
-        [user.id, sorted(user.tokens), sorted(user.allowed)] for user in access.users
+        [user.id, sorted(user.tokens), sorted(user.allowed)]
+        for user in access.users
+        if user.tokens
     ]
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 

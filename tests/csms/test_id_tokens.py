@@ -27,9 +27,16 @@ from custom_components.ev_power_share.csms import (
     TxKind,
 )
 from custom_components.ev_power_share.ocpp_access import OcppAccess, SitePlaces
+from custom_components.ev_power_share.ocpp_source import ChargerConfig
 from simulator import SimulatedChargePoint
 
-from .conftest import TIMEOUT_S, RecordingListener, authorize, wait_until
+from .conftest import (
+    TIMEOUT_S,
+    RecordingListener,
+    authorize,
+    ocpp_source,
+    wait_until,
+)
 
 ALICE = User("u-alice", "Alice", ("04A21F9C",))
 BOB = User("u-bob", "Bob", ("0B0B0B0B",), allowed=frozenset({"garage"}))
@@ -290,3 +297,16 @@ async def test_online_transaction_messages_carry_the_chargers_times(
     assert not any(m.offline for m in site.messages)
     assert site.messages[-1].reason == "EVDisconnected"
     assert site.messages[-1].meter_wh == 100
+
+
+def test_the_ocpp_source_passes_on_its_chargers_messages() -> None:
+    """One callback for the session ledger: the site's chargers' messages
+    only (a stranger's are not kept)."""
+    told: list[TransactionMessage] = []
+    source = ocpp_source(
+        [ChargerConfig("cp-1", "Space 1", "site")], on_transaction=told.append
+    )
+    ours = TransactionMessage(TxKind.STARTED, "cp-1", 1, "7", 1.0, 2.0)
+    source.transaction(ours)
+    source.transaction(TransactionMessage(TxKind.STARTED, "cp-x", 1, "8", 1.0, 2.0))
+    assert told == [ours]
