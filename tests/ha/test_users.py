@@ -26,6 +26,7 @@ from custom_components.ev_power_share.const import (
     CONF_USER_CAP_KWH,
     CONF_USER_PERSON,
     CONF_USER_PRIORITY,
+    CONF_USER_TARIFF,
     CONF_USER_TOKENS,
     DOMAIN,
     SUBENTRY_USER,
@@ -38,6 +39,7 @@ from simulator.chargepoint import SimulatedChargePoint
 from .conftest import SITE_DATA
 from .test_ocpp_site import _add_charger
 from .test_site_control import _setup
+from .test_tariffs import PLAN as TARIFF, _add as add_tariff
 from .test_unknown_chargers import _fix
 
 ALICE = "04A21F9C"
@@ -337,3 +339,24 @@ async def test_list_version_survives_a_restart(
     assert sim.local_list.updates == [(version, "Full")]
     assert entry.runtime_data.tokens is not None
     assert entry.runtime_data.tokens.authority.version == version
+
+
+async def test_a_user_is_billed_by_one_of_the_sites_tariff_plans(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    """The plan is picked from the site's tariff subentries (its id stored)."""
+    await _setup(hass, site_entry)
+    plan = await add_tariff(hass, site_entry, TARIFF, {"price": 0.25})
+    flow = await hass.config_entries.subentries.async_init(
+        (site_entry.entry_id, SUBENTRY_USER), context={"source": SOURCE_USER}
+    )
+    select = flow["data_schema"].schema[CONF_USER_TARIFF]
+    assert select.config["options"] == [{"value": plan, "label": "Residents"}]
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {CONF_NAME: "Flat 3B", CONF_USER_TARIFF: plan}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (user,) = [
+        s for s in site_entry.subentries.values() if s.subentry_type == SUBENTRY_USER
+    ]
+    assert user.data[CONF_USER_TARIFF] == plan
