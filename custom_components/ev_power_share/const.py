@@ -230,3 +230,9 @@ USER_RANGES: Final[dict[str, tuple[float, float]]] = {
 }
 USER_MAX_TOKENS: Final = 20
 """Cards per user at most."""
+
+
+def signal_sessions_changed(entry_id: str) -> str:
+    """Dispatcher signal: the site's ledger booked something (a session started,
+    read or ended; its id is the signal's argument): per-user figures follow."""
+    return f"{DOMAIN}_{entry_id}_sessions_changed"
