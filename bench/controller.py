@@ -230,8 +230,14 @@ async def bench_loop_time(
     muted = [(handler, handler.level) for handler in root.handlers]
     for handler, _ in muted:
         handler.setLevel(logging.CRITICAL + 1)
+    # The site's session ledger goes to a folder of its own, removed at the end.
+    import tempfile  # noqa: PLC0415
+
+    config_dir = tempfile.TemporaryDirectory()
+    hass.config.config_dir = config_dir.name
     # The embedded OCPP central system listens on 127.0.0.1, on a free port.
     with (
+        config_dir,
         patch("custom_components.ev_power_share.OCPP_HOST", "127.0.0.1"),
         patch("custom_components.ev_power_share.DEFAULT_OCPP_PORT", 0),
     ):
