@@ -24,6 +24,12 @@ reading, and a run of equal readings keeps only its first and last). A
 20-charger condo whose chargers each deliver about 3 h a day keeps some 1.3
 million samples a year: about 30 MB (some 23 bytes a sample, measured).
 
+Prices. A price sensor plan bills each interval at the price its sensor
+showed then, so the ledger keeps every change of those sensors' prices (a
+price, or none while the sensor had none): Home Assistant's own history is
+purged after some days and may exclude the sensor, a statement may be made
+months later.
+
 Schema. ``PRAGMA user_version`` is the schema's version; ``MIGRATIONS`` lists,
 for each version, the statements that bring the one before it there. A file of
 a newer version is refused, never changed.
@@ -45,6 +51,7 @@ import secrets
 import sqlite3
 from typing import Any
 
+from .core.price_history import PricePoint
 from .core.sessions import ClosedBy, MeterSample, SessionRecord
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -81,6 +88,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE pseudonyms (
             user_hash TEXT PRIMARY KEY,
             pseudonym TEXT NOT NULL UNIQUE) WITHOUT ROWID""",
+    ),
+    (  # 2: what a price sensor's price was over time (price sensor plans)
+        """CREATE TABLE prices (
+            entity_id TEXT NOT NULL,
+            at REAL NOT NULL,
+            price TEXT,
+            PRIMARY KEY (entity_id, at)) WITHOUT ROWID""",
     ),
 )
 """The schema, as the statements that bring each version from the one before."""
@@ -485,6 +499,29 @@ class _Store:
             at, wh = row["at"], row["wh"]
         return self.close_session(key, at, wh, ClosedBy.METER)
 
+    def add_price(self, entity_id: str, at: float, price: str | None) -> bool:
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT price FROM prices WHERE entity_id = ? AND at <= ?"
+                " ORDER BY at DESC LIMIT 1",
+                (entity_id, at),
+            ).fetchone()
+            if row is not None and row[0] == price:
+                return False  # the price in force already
+            db.execute(
+                "INSERT OR REPLACE INTO prices VALUES (?, ?, ?)", (entity_id, at, price)
+            )
+            return True
+
+    def prices(self, entity_id: str, start: float, end: float) -> list[PricePoint]:
+        rows = self.db.execute(
+            "SELECT at, price FROM prices WHERE entity_id = :e AND at < :end AND at >="
+            " coalesce((SELECT max(at) FROM prices WHERE entity_id = :e"
+            " AND at <= :start), :start) ORDER BY at",
+            {"e": entity_id, "start": start, "end": end},
+        ).fetchall()
+        return [PricePoint.of(row[0], row[1]) for row in rows]
+
     def forget_user(self, user_id: str) -> str:
         with self.transaction() as db:
             pseudonym = self._pseudonym(user_id)
@@ -683,6 +720,20 @@ class Ledger:
         the pseudonym (``resident-7f3a``)."""
         _text(user_id, "user_id", optional=False)
         return await self._run(lambda s: s.forget_user(user_id))
+
+    async def add_price(self, entity_id: str, at: float, price: str | None) -> bool:
+        """A price sensor's price from ``at`` on (None: it had none); False if
+        it is the price already in force then."""
+        _text(entity_id, "entity_id", optional=False)
+        moment = check_at(at)
+        return await self._run(lambda s: s.add_price(entity_id, moment, price))
+
+    async def prices(
+        self, entity_id: str, start: float, end: float
+    ) -> list[PricePoint]:
+        """A price sensor's prices over [start, end): the one in force at the
+        start (if any is known), then every change, oldest first."""
+        return await self._run(lambda s: s.prices(entity_id, start, end))
 
     async def close(self) -> None:
         """Close the file (and the ledger's thread); a second close is a no-op."""
