@@ -313,19 +313,37 @@ def file_stem(name: str) -> str:
     return stem.strip("-")[:60] or "account"
 
 
-def export_files(board: BoardExport, tz: tzinfo, site: str = "") -> dict[str, str]:
-    """A month's files by name: the board's CSV, and a CSV and a printable
-    HTML statement per account (names made unique with a counter)."""
-    month = str(board.month)
-    files = {f"board-{month}.csv": board_csv(board, tz)}
-    stems: set[str] = set()
+def account_stems(board: BoardExport) -> list[str]:
+    """Each statement's file stem, in the board's order (names made unique
+    with a counter: ``flat-3b``, ``flat-3b-2``)."""
+    stems: list[str] = []
     for item in board.statements:
         base = stem = file_stem(item.account.name)
         for counter in itertools.count(2):
             if stem not in stems:
                 break
             stem = f"{base}-{counter}"
-        stems.add(stem)
-        files[f"statement-{month}-{stem}.csv"] = statement_csv(item, tz)
-        files[f"statement-{month}-{stem}.html"] = statement_html(item, tz, site)
+        stems.append(stem)
+    return stems
+
+
+def statement_names(month: str, stem: str) -> tuple[str, str]:
+    """An account's two files: its CSV and its printable HTML statement."""
+    return (f"statement-{month}-{stem}.csv", f"statement-{month}-{stem}.html")
+
+
+def board_name(month: str) -> str:
+    """The board's export of a month."""
+    return f"board-{month}.csv"
+
+
+def export_files(board: BoardExport, tz: tzinfo, site: str = "") -> dict[str, str]:
+    """A month's files by name: the board's CSV, and a CSV and a printable
+    HTML statement per account (:func:`account_stems`)."""
+    month = str(board.month)
+    files = {board_name(month): board_csv(board, tz)}
+    for item, stem in zip(board.statements, account_stems(board), strict=True):
+        csv_name, html_name = statement_names(month, stem)
+        files[csv_name] = statement_csv(item, tz)
+        files[html_name] = statement_html(item, tz, site)
     return files
