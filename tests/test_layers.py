@@ -24,6 +24,7 @@ FREE = sorted(
         PACKAGE / "ha_charger_logic.py",
         PACKAGE / "ledger.py",
         PACKAGE / "session_recorder.py",
+        PACKAGE / "statement_store.py",
     ]
 )
 

@@ -72,6 +72,7 @@ from .ocpp_source import OcppSource
 from .outlets import OutletSource
 from .schedules import ScheduledLimits
 from .services import async_setup_services
+from .user_figures import async_start_figures
 from .users import SiteTokens
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -262,6 +263,7 @@ async def async_setup_entry(
     entry.async_on_unload(ha_chargers.async_start())
     entry.async_on_unload(controller.add_source(ha_chargers))
     await controller.async_config_entry_first_refresh()
+    figures = await async_start_figures(hass, entry, ledger)
     entry.runtime_data = SiteRuntime(
         settings=settings,
         meters=meters,
@@ -278,6 +280,7 @@ async def async_setup_entry(
         ha_chargers=ha_chargers,
         ledger=ledger,
         tokens=tokens,
+        figures=figures,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:

@@ -236,3 +236,7 @@ def signal_sessions_changed(entry_id: str) -> str:
     """Dispatcher signal: the site's ledger booked something (a session started,
     read or ended; its id is the signal's argument): per-user figures follow."""
     return f"{DOMAIN}_{entry_id}_sessions_changed"
+
+
+# Statements (issue 15): the plan of sessions no user's own plan prices.
+CONF_DEFAULT_TARIFF: Final = "default_tariff_plan"

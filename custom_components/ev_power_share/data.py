@@ -94,6 +94,7 @@ from .outlets import OutletSource
 from .schedules import ScheduledLimit, ScheduledLimits
 
 if TYPE_CHECKING:
+    from .user_figures import SiteFigures
     from .users import SiteTokens
 
 type EvPowerShareConfigEntry = ConfigEntry[SiteRuntime]
@@ -397,3 +398,5 @@ class SiteRuntime:
     """The chargers already in Home Assistant (their port source)."""
     tokens: SiteTokens | None = None
     """Who may charge: the site's users as the chargers' id token authority."""
+    figures: SiteFigures | None = None
+    """Each user's figures this month (None: the ledger cannot be read)."""

@@ -16,6 +16,7 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -28,6 +29,7 @@ from .const import (
     CONF_BATTERY_IS_SURPLUS,
     CONF_BATTERY_POWER_ENTITY,
     CONF_BATTERY_POWER_SIGN,
+    CONF_DEFAULT_TARIFF,
     CONF_FAILSAFE_A,
     CONF_GRID_POWER_ENTITY,
     CONF_GRID_POWER_SIGN,
@@ -53,6 +55,7 @@ from .core.model import Policy
 from .form_checks import async_port_errors, in_range, within
 from .form_parts import box
 from .meter_flow import POWER_UNITS
+from .user_flow import tariff_plans
 
 OPTIONS_SCHEMA = vol.Schema(
     {
@@ -158,6 +161,20 @@ def _validate_energy(
     return errors
 
 
+def _with_default_plan(schema: vol.Schema, plans: Mapping[str, str]) -> vol.Schema:
+    """The site's default tariff plan, picked from its plans (if it has any)."""
+    if not plans:
+        return schema
+    choices = [SelectOptionDict(value=sid, label=name) for sid, name in plans.items()]
+    return schema.extend(
+        {
+            vol.Optional(CONF_DEFAULT_TARIFF): SelectSelector(
+                SelectSelectorConfig(options=choices, mode=SelectSelectorMode.DROPDOWN)
+            )
+        }
+    )
+
+
 class EvPowerShareOptionsFlow(OptionsFlow):
     """Change how a site shares power; applied at once, without a restart."""
 
@@ -167,7 +184,7 @@ class EvPowerShareOptionsFlow(OptionsFlow):
         """One form with every option (and the rejected chargers, if any)."""
         options = self.config_entry.options
         rejected = list(options.get(CONF_REJECTED_CHARGERS, ()))
-        schema = OPTIONS_SCHEMA
+        schema = _with_default_plan(OPTIONS_SCHEMA, tariff_plans(self.config_entry))
         if rejected:
             schema = schema.extend(
                 {

@@ -17,7 +17,7 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import SITE_GROUP_ID, SUBENTRY_GROUP, SUBENTRY_METER
+from .const import SITE_GROUP_ID, SUBENTRY_GROUP, SUBENTRY_METER, SUBENTRY_USER
 from .controller import ControllerSnapshot, SiteController
 from .core.model import CONNECTIONS
 from .csms import ConnectorState
@@ -32,6 +32,7 @@ from .entity import (
 from .entity_setup import charger_entities, platform_setup
 from .meter_sensor import CURRENT, POWER_KW, current_per_leg, meter_sensors
 from .ocpp_source import ChargerConfig
+from .user_sensor import site_sensors, user_sensors
 
 
 def _leg_load(leg: int) -> Callable[[ControllerSnapshot, str], float | None]:
@@ -291,10 +292,13 @@ class ConnectorSensor(
         return (True, self.native_value, reason)
 
 
-def _site_sensors(entry: EvPowerShareConfigEntry) -> list[GroupSensor]:
+def _site_sensors(entry: EvPowerShareConfigEntry) -> list[Entity]:
     controller = entry.runtime_data.controller
     site = (*_group_sensors(controller), *SITE_SENSORS)
-    return [GroupSensor(controller, SITE_GROUP_ID, d) for d in site]
+    sensors: list[Entity] = [GroupSensor(controller, SITE_GROUP_ID, d) for d in site]
+    if (figures := entry.runtime_data.figures) is not None:
+        sensors += site_sensors(figures, entry.entry_id)
+    return sensors
 
 
 def _subentry_sensors(
@@ -311,7 +315,13 @@ def _subentry_sensors(
         per_port=PORT_SENSORS,
     )
 
+    figures = entry.runtime_data.figures
+
     def make(sub: ConfigSubentry) -> list[Entity]:
+        if sub.subentry_type == SUBENTRY_USER:
+            return (
+                [] if figures is None else [*user_sensors(figures, entry.entry_id, sub)]
+            )
         if sub.subentry_type == SUBENTRY_GROUP:
             return [GroupSensor(controller, sub.subentry_id, d) for d in per_group]
         if sub.subentry_type == SUBENTRY_METER:

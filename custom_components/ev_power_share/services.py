@@ -31,6 +31,11 @@ from .core.model import Policy
 from .core.settings import LimitOverride
 from .data import EvPowerShareConfigEntry, SiteRuntime
 from .devices import charger_device_identifier
+from .statement_service import (
+    EXPORT_SCHEMA,
+    SERVICE_EXPORT_STATEMENTS,
+    async_export_statements,
+)
 
 CONF_CONFIG_ENTRY_ID = "config_entry_id"
 SERVICE_SET_LIMIT = "set_limit"
@@ -206,3 +211,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     for service in CHARGER_SERVICES:
         hass.services.async_register(DOMAIN, service, _charger_command, CHARGER_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_EXPORT_STATEMENTS,
+        async_export_statements,
+        EXPORT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
