@@ -43,7 +43,7 @@ def price_slots(points: Sequence[PricePoint]) -> list[PriceSlot]:
     without end); a stretch without a price has no slot (the plan's fallback
     price applies)."""
     ordered = sorted(points, key=lambda p: p.at)
-    ends = [p.at for p in ordered[1:]] + [math.inf]
+    ends = [p.at for p in ordered[1:]] + [math.inf] if ordered else []
     return [
         PriceSlot(point.at, end, float(point.price))
         for point, end in zip(ordered, ends, strict=True)

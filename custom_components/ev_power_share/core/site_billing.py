@@ -151,10 +151,11 @@ class MonthFigures:
         return None
 
     def totals(self) -> tuple[Totals, ...]:
-        """Per currency, the sums of the priced accounts' figures (an account
-        without a plan costs nothing: its energy is in :attr:`energy_wh`)."""
-        priced = tuple(a.statement for a in self.accounts if a.priced)
-        return BoardExport(self.board.month, priced).totals()
+        """Per currency, the sums of the accounts' figures, as the board's
+        file shows them (an account without a plan adds its energy, at no
+        cost, in the site's currency)."""
+        statements = tuple(a.statement for a in self.accounts)
+        return BoardExport(self.board.month, statements).totals()
 
 
 def month_figures(
