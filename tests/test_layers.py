@@ -25,6 +25,7 @@ FREE = sorted(
         PACKAGE / "ledger.py",
         PACKAGE / "session_recorder.py",
         PACKAGE / "statement_store.py",
+        PACKAGE / "session_bookings.py",
     ]
 )
 

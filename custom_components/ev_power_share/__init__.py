@@ -65,13 +65,14 @@ from .issues import (
     async_sync_password_issues,
     async_update_charger_device,
 )
-from .ledger_setup import async_open_ledger, async_remove_ledger
+from .ledger_setup import async_remove_ledger
 from .meters import SiteMeters
 from .modbus_chargers import ModbusChargerSource
 from .ocpp_source import OcppSource
 from .outlets import OutletSource
 from .schedules import ScheduledLimits
 from .services import async_setup_services
+from .site_sessions import SiteSessions
 from .user_figures import async_start_figures
 from .users import SiteTokens
 
@@ -131,7 +132,6 @@ async def async_setup_entry(
         control,
     )
     await controller.async_load()
-    ledger = await async_open_ledger(hass, entry)
 
     @callback
     def changed() -> None:
@@ -139,6 +139,12 @@ async def async_setup_entry(
             hass, controller.async_request_refresh(), f"{DOMAIN} charger event"
         )
 
+    sessions = SiteSessions(
+        hass,
+        entry,
+        controller,
+        lambda station, connector: _ocpp_port_of(ocpp, station, connector),
+    )
     ocpp = OcppSource(
         site_chargers(subentries),
         config=StationConfig(watchdog_s=_watchdog_s(entry)),
@@ -150,6 +156,7 @@ async def async_setup_entry(
             hass, entry, cp_id, disobeys
         ),
         voltage_v=settings.supply.voltage_ln_v,
+        on_transaction=sessions.transaction,
     )
     outlets = OutletSource(
         hass,
@@ -172,8 +179,11 @@ async def async_setup_entry(
         ),
     )
     controller.forget_ports(_port_ids((ocpp, outlets, modbus_chargers, ha_chargers)))
+    await sessions.async_start(
+        ((ha_chargers, False), (outlets, True), (modbus_chargers, False))
+    )
     port = _ocpp_port(entry)
-    tokens = SiteTokens(hass, entry, ocpp)
+    tokens = SiteTokens(hass, entry, ocpp, sessions.month_kwh)
     await tokens.async_update()
     central = CentralSystem(
         host=OCPP_HOST,
@@ -263,7 +273,7 @@ async def async_setup_entry(
     entry.async_on_unload(ha_chargers.async_start())
     entry.async_on_unload(controller.add_source(ha_chargers))
     await controller.async_config_entry_first_refresh()
-    figures = await async_start_figures(hass, entry, ledger)
+    figures = await async_start_figures(hass, entry, sessions.ledger)
     entry.runtime_data = SiteRuntime(
         settings=settings,
         meters=meters,
@@ -278,9 +288,10 @@ async def async_setup_entry(
         outlets=outlets,
         modbus_chargers=modbus_chargers,
         ha_chargers=ha_chargers,
-        ledger=ledger,
+        ledger=sessions.ledger,
         tokens=tokens,
         figures=figures,
+        sessions=sessions,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     if entry.data != data or entry.subentries != subentries or entry.options != options:
@@ -350,6 +361,14 @@ def _port_ids(sources: Iterable[_ServesPorts | None]) -> list[str]:
     return [
         pid for source in sources if source is not None for pid in source.port_ids()
     ]
+
+
+def _ocpp_port_of(ocpp: OcppSource, station: str, connector: int) -> str | None:
+    """The port of one of an OCPP charger's connectors (None: not the site's)."""
+    charger = ocpp.chargers.get(station)
+    if charger is None or not 1 <= connector <= charger.connectors:
+        return None
+    return charger.port_id(connector)
 
 
 def _group_phases(controller: SiteController) -> dict[str, tuple[int, ...]]:

@@ -94,6 +94,7 @@ from .outlets import OutletSource
 from .schedules import ScheduledLimit, ScheduledLimits
 
 if TYPE_CHECKING:
+    from .site_sessions import SiteSessions
     from .user_figures import SiteFigures
     from .users import SiteTokens
 
@@ -384,8 +385,9 @@ class SiteRuntime:
     energy: EnergyModes
     ocpp_port: int
     """The port the central system was asked to listen on."""
-    ledger: Ledger
-    """The site's session ledger (open while the entry is loaded)."""
+    ledger: Ledger | None
+    """The site's session ledger (open while the entry is loaded; None while
+    its file cannot be used: see :mod:`.site_sessions`)."""
     data: dict[str, Any] = field(default_factory=dict)
     """The entry's data it runs with: new data (a reconfigure) reloads it."""
     subentries: dict[str, ConfigSubentry] = field(default_factory=dict)
@@ -400,3 +402,5 @@ class SiteRuntime:
     """Who may charge: the site's users as the chargers' id token authority."""
     figures: SiteFigures | None = None
     """Each user's figures this month (None: the ledger cannot be read)."""
+    sessions: SiteSessions | None = None
+    """What books the site's sessions in its ledger."""

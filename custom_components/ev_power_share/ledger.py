@@ -522,6 +522,12 @@ class _Store:
         ).fetchall()
         return [PricePoint.of(row[0], row[1]) for row in rows]
 
+    def assign(self, key: int, user_id: str | None) -> SessionRecord:
+        with self.transaction() as db:
+            self.row(key)
+            db.execute("UPDATE sessions SET user_id = ? WHERE id = ?", (user_id, key))
+            return self.record(key)
+
     def forget_user(self, user_id: str) -> str:
         with self.transaction() as db:
             pseudonym = self._pseudonym(user_id)
@@ -714,6 +720,13 @@ class Ledger:
 
     async def _read(self, query: Query) -> list[SessionRecord]:
         return await self._run(lambda s: s.records(query))
+
+    async def assign_user(self, session_id: str, user_id: str | None) -> SessionRecord:
+        """Book a session to another user (None: unassigned), as when the user
+        chosen on a port without a card reader changes during it."""
+        key = _session_key(session_id)
+        _text(user_id, "user_id")
+        return await self._run(lambda s: s.assign(key, user_id))
 
     async def forget_user(self, user_id: str) -> str:
         """Book a user's sessions to a stable pseudonym and drop their tokens:

@@ -1,14 +1,15 @@
 """The site's session ledger in Home Assistant: its file in the configuration
-folder (``ev_power_share/<entry id>.sqlite``), opened with the entry, closed
-when it unloads or Home Assistant stops, removed with the entry."""
+folder (``ev_power_share/<entry id>.sqlite``), opened with the entry, removed
+with the entry. A ledger that cannot be opened never stops the site: a repair
+issue says sessions are not being recorded and why (its owner,
+:mod:`.site_sessions`, tries again and closes the ledger)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN
 from .data import EvPowerShareConfigEntry
@@ -16,6 +17,7 @@ from .ledger import Ledger, LedgerError
 
 LEDGER_SUFFIXES = ("", "-wal", "-shm")
 """The ledger's file and the two SQLite keeps beside it in WAL mode."""
+ISSUE_LEDGER_UNAVAILABLE = "ledger_unavailable"
 
 
 def ledger_path(hass: HomeAssistant, entry_id: str) -> Path:
@@ -23,33 +25,41 @@ def ledger_path(hass: HomeAssistant, entry_id: str) -> Path:
     return Path(hass.config.path(DOMAIN, f"{entry_id}.sqlite"))
 
 
+def ledger_issue_id(entry_id: str) -> str:
+    """The repair issue of a site whose ledger cannot be opened."""
+    return f"{ISSUE_LEDGER_UNAVAILABLE}_{entry_id}"
+
+
 async def async_open_ledger(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
-) -> Ledger:
-    """Open the site's ledger, to be closed when the entry unloads (or Home
-    Assistant stops: entries are not unloaded then, and the ledger's thread
-    must end). Not ready (retried) if its file cannot be used."""
+) -> Ledger | None:
+    """Open the site's ledger (withdrawing the issue that it could not be);
+    None, with a repair issue saying why, if its file cannot be used."""
+    path = ledger_path(hass, entry.entry_id)
     try:
-        ledger = await Ledger.open(ledger_path(hass, entry.entry_id), site=entry.title)
-    except LedgerError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="ledger_unavailable",
-            translation_placeholders={"error": str(err)},
-        ) from err
-
-    async def close(_event: Event | None = None) -> None:
-        await ledger.close()
-
-    entry.async_on_unload(close)
-    entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, close)
-    )
+        ledger = await Ledger.open(path, site=entry.title)
+    except (LedgerError, OSError) as err:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            ledger_issue_id(entry.entry_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_LEDGER_UNAVAILABLE,
+            translation_placeholders={
+                "site": entry.title,
+                "path": str(path),
+                "error": str(err),
+            },
+        )
+        return None
+    ir.async_delete_issue(hass, DOMAIN, ledger_issue_id(entry.entry_id))
     return ledger
 
 
 async def async_remove_ledger(hass: HomeAssistant, entry_id: str) -> None:
     """Delete a removed site's ledger (its entry was unloaded: it is closed)."""
+    ir.async_delete_issue(hass, DOMAIN, ledger_issue_id(entry_id))
     path = ledger_path(hass, entry_id)
 
     def remove() -> None:

@@ -10,7 +10,7 @@ because nobody has it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -95,8 +95,13 @@ class SiteTokens:
     """A site's id token authority, kept up to date with its users."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, ocpp: OcppSource
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        ocpp: OcppSource,
+        month_kwh: Callable[[str], float] = lambda _user_id: 0.0,
     ) -> None:
+        """``month_kwh(user id)``: what a user charged this month (their cap)."""
         self._hass = hass
         self._entry = entry
         self._ocpp = ocpp
@@ -104,7 +109,7 @@ class SiteTokens:
             hass, 1, f"{DOMAIN}.{entry.entry_id}.local_list"
         )
         self._digest: str | None = None
-        self.authority = OcppAccess(on_refused=self._refused)
+        self.authority = OcppAccess(month_kwh=month_kwh, on_refused=self._refused)
 
     async def async_update(self) -> bool:
         """Read the users afresh; True if the chargers' lists changed (their

@@ -1,18 +1,29 @@
 """The site's session ledger in Home Assistant: its file is made at set-up,
-kept across a reload, closed at unload and at shutdown, removed with the site."""
+kept across a reload, closed at unload and at shutdown, removed with the site;
+one that cannot be opened leaves the site running (a repair says so) and is
+tried again until it opens."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 import threading
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
+from custom_components.ev_power_share.const import DOMAIN
 from custom_components.ev_power_share.core.sessions import ClosedBy, MeterSample
 from custom_components.ev_power_share.ledger import Ledger
+from custom_components.ev_power_share.site_sessions import RETRY_EVERY
+from tests.csms.conftest import wait_until
 
 T0 = 1_780_000_000.0
 
@@ -83,19 +94,36 @@ async def test_the_ledger_is_closed_when_home_assistant_stops(
     assert _ledger_threads() == []
 
 
-async def test_a_ledger_that_cannot_be_opened_keeps_the_site_waiting(
-    hass: HomeAssistant, site_entry: MockConfigEntry
+async def test_a_ledger_that_cannot_be_opened_leaves_the_site_running(
+    hass: HomeAssistant,
+    site_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
 ) -> None:
     path = _path(hass, site_entry)
-
-    def corrupt() -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"this is no database" * 200)
-
-    await hass.async_add_executor_job(corrupt)
+    # A directory where the file should be: it cannot be opened.
+    await hass.async_add_executor_job(partial(path.mkdir, parents=True))
     site_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(site_entry.entry_id)
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
     await hass.async_block_till_done()
-    assert site_entry.state is ConfigEntryState.SETUP_RETRY
-    assert "session ledger cannot be opened" in str(site_entry.reason)
+    assert site_entry.state is ConfigEntryState.LOADED  # load management runs
+    assert site_entry.runtime_data.ledger is None
+    issue_id = f"ledger_unavailable_{site_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert not issue.is_fixable
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["site"] == "Maple Court"
+    assert "cannot" in issue.translation_placeholders["error"]
+
+    # Once it can be used, the next try opens it, and the issue goes.
+    await hass.async_add_executor_job(path.rmdir)
+    async_fire_time_changed(hass, dt_util.utcnow() + RETRY_EVERY)
+    await wait_until(lambda: site_entry.runtime_data.ledger is not None)
+    ledger = site_entry.runtime_data.ledger
+    assert isinstance(ledger, Ledger)
+    assert await ledger.site() == "Maple Court"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ledger.closed
     assert _ledger_threads() == []

@@ -38,6 +38,9 @@ class PortSettings:
     """Scheduled mode: the energy to add in a session."""
     departure: dt.time = dt.time(7, 0)
     """Scheduled mode: when the vehicle leaves (local time, the next one)."""
+    user_id: str | None = None
+    """Who a session of a port without a card reader is booked to (a user's
+    id); None: unassigned."""
 
     @property
     def wants_charge(self) -> bool:
@@ -52,6 +55,7 @@ class PortSettings:
             "mode": self.mode.value,
             "energy_kwh": self.energy_kwh,
             "departure": self.departure.isoformat(timespec="minutes"),
+            "user_id": self.user_id,
         }
 
     @classmethod
@@ -75,6 +79,9 @@ class PortSettings:
                 settings.departure = dt.time.fromisoformat(departure).replace(
                     second=0, microsecond=0, tzinfo=None
                 )
+        user_id = data.get("user_id")
+        if isinstance(user_id, str) and user_id:
+            settings.user_id = user_id
         return settings
 
 
