@@ -3,7 +3,8 @@ came. No Home Assistant imports.
 
 :class:`BookingQueue` takes bookings without waiting (``put`` is called from the
 central system's message handling and after the control cycle) and runs them on
-a task of its own, each after the one before: a start is booked before its
+a task of its own (started when there are some, ended when there are none left),
+each after the one before: a start is booked before its
 readings. A booking that fails is logged (once, until one succeeds again) and
 never raised; while the site has no ledger (it could not be opened) bookings
 wait, at most :data:`MAX_WAITING` of them.
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 import logging
+from typing import Any
 
 from .core.port_sessions import PortEvent, PortEventKind
 from .core.ports import PortId
@@ -47,15 +49,16 @@ class BookingQueue:
         self,
         on_booked: Callable[[str], None] = lambda _session_id: None,
         *,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] | None = None,
         limit: int = MAX_WAITING,
     ) -> None:
-        """``on_booked(session id)`` after each booking that touched one."""
+        """``on_booked(session id)`` after each booking that touched one;
+        ``spawn`` runs the bookings' task (it ends when none are left)."""
         self._on_booked = on_booked
+        self._spawn = spawn or asyncio.ensure_future
         self._limit = limit
         self._jobs: deque[tuple[str, Booking]] = deque()
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._worker: asyncio.Task[None] | None = None
         self._recorder: SessionRecorder | None = None
         self._closing = False
         self._failing = False
@@ -69,7 +72,7 @@ class BookingQueue:
     def set_recorder(self, recorder: SessionRecorder | None) -> None:
         """Book into this recorder from now on (None: keep them waiting)."""
         self._recorder = recorder
-        self._wake.set()
+        self._kick()
 
     def put(self, what: str, booking: Booking) -> None:
         """Run ``booking`` after those before it (``what`` names it in the log)."""
@@ -83,21 +86,16 @@ class BookingQueue:
                 self._dropping = True
             return
         self._jobs.append((what, booking))
-        self._idle.clear()
-        self._wake.set()
+        self._kick()
 
-    async def run(self) -> None:
-        """Run the bookings as they come, until :meth:`close` (then those
-        still waiting first, if there is a recorder)."""
-        while True:
-            recorder = self._recorder
-            if recorder is None or not self._jobs:
-                if self._closing:
-                    return
-                self._idle.set()
-                self._wake.clear()
-                await self._wake.wait()
-                continue
+    def _kick(self) -> None:
+        """Start the task that books, unless it runs (or cannot book yet)."""
+        running = self._worker is not None and not self._worker.done()
+        if not running and self._jobs and self._recorder is not None:
+            self._worker = self._spawn(self._run())
+
+    async def _run(self) -> None:
+        while self._jobs and (recorder := self._recorder) is not None:
             what, booking = self._jobs.popleft()
             await self._book(what, booking, recorder)
 
@@ -121,15 +119,15 @@ class BookingQueue:
                 _LOGGER.exception("Session ledger: telling of session %s", session_id)
 
     async def idle(self) -> None:
-        """Wait until every booking put so far ran (or waits for a ledger)."""
-        while self._jobs and self._recorder is not None:
-            await self._idle.wait()
-            await asyncio.sleep(0)
+        """Wait until every booking put so far ran (those waiting for a
+        ledger excepted)."""
+        while (worker := self._worker) is not None and not worker.done():
+            await asyncio.shield(worker)
 
-    def close(self) -> None:
-        """Take no more; :meth:`run` ends once those waiting ran."""
+    async def close(self) -> None:
+        """Take no more, and wait for those waiting to be booked."""
         self._closing = True
-        self._wake.set()
+        await self.idle()
 
 
 def _connector(port_id: str) -> tuple[str, int]:

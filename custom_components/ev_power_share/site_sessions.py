@@ -17,10 +17,10 @@ the ledger is closed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
@@ -85,11 +85,10 @@ class SiteSessions:
         self._controller = controller
         self._sources: list[tuple[StatusSource, bool]] = []
         self.ledger: Ledger | None = None
-        self.queue = BookingQueue(self._booked)
+        self.queue = BookingQueue(self._booked, spawn=self._spawn)
         self.ocpp = OcppBookings(port_of)
         self.ports = PortSessions()
         self.month = MonthEnergy(month_of, _now)
-        self._task: asyncio.Task[None] | None = None
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._retry: CALLBACK_TYPE | None = None
         self._opening = asyncio.Lock()
@@ -101,11 +100,6 @@ class SiteSessions:
         ``sources``: the port sources without card readers, each with whether
         it tells no vehicle from a switched-off port (an outlet)."""
         self._sources = list(sources)
-        # Not the entry's: those are cancelled at unload, before what is still
-        # waiting was booked (this ends at close).
-        self._task = self._hass.async_create_background_task(
-            self.queue.run(), f"{DOMAIN} session bookings"
-        )
         self._entry.async_on_unload(self.async_close)
         self._entry.async_on_unload(
             self._hass.bus.async_listen_once(
@@ -193,6 +187,13 @@ class SiteSessions:
                 )
         return views
 
+    def _spawn(self, booking: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        # Not the entry's: those are cancelled at unload, before what is still
+        # waiting was booked.
+        return self._hass.async_create_background_task(
+            booking, f"{DOMAIN} session bookings"
+        )
+
     @callback
     def _booked(self, session_id: str) -> None:
         async_dispatcher_send(
@@ -226,12 +227,11 @@ class SiteSessions:
             self._retry()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        self.queue.close()
-        if self._task is not None:
-            try:
-                async with asyncio.timeout(CLOSE_WITHIN_S):
-                    await asyncio.shield(self._task)
-            except TimeoutError:
-                _LOGGER.warning("%s: bookings left unbooked", self._entry.title)
-        if self.ledger is not None:
-            await self.ledger.close()
+        try:
+            async with asyncio.timeout(CLOSE_WITHIN_S):
+                await self.queue.close()
+        except TimeoutError:
+            _LOGGER.warning("%s: bookings left unbooked", self._entry.title)
+        async with self._opening:
+            if self.ledger is not None:
+                await self.ledger.close()
