@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
@@ -217,3 +219,31 @@ async def test_a_reached_cap_refuses_the_next_start(
     assert not await sim.authorize(ALICE)  # Blocked: the cap is reached
     await sim.start_transaction(1, ALICE, meter_start_wh=11000)
     await wait_until(lambda: sim.start_status.get(1) == "Blocked")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_a_failing_ledger_leaves_the_chargers_balanced(
+    hass: HomeAssistant, sims: list[SimulatedChargePoint], version: str
+) -> None:
+    entry = _site("authorised")
+    entry.add_to_hass(hass)
+    path = Path(hass.config.path("ev_power_share", f"{entry.entry_id}.sqlite"))
+    await hass.async_add_executor_job(partial(path.mkdir, parents=True))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.ledger is None
+    await _add_user(hass, entry, "Flat 1A", ALICE)
+    sim = await _charger(hass, entry, sims, version)
+    await sim.plug_in(1)
+    await sim.start_transaction(1, ALICE, meter_start_wh=0)
+    await sim.send_meter_values(1, currents=(16.0, 16.0, 16.0), energy_wh=500)
+    assert sim.start_status.get(1) == "Accepted"
+    controller = entry.runtime_data.controller
+    await controller.async_refresh()
+    # Controlled all along: the charger holds the share the allocator gave it.
+    allocated = controller.data.allocation.ports["cp-1:1"].current_a
+    await wait_until(lambda: sim.effective_limit(1) == allocated)
+    assert allocated > 0
+    sessions = entry.runtime_data.sessions
+    assert sessions is not None
+    assert sessions.queue.waiting >= 2  # kept for when the ledger opens
