@@ -355,6 +355,7 @@ def test_repair_issues_are_translated() -> None:
         "charger_ignores_limits",
         "charger_without_password",
         "ha_charger_ignores_limits",
+        "ledger_unavailable",
         "meter_unavailable",
         "modbus_failsafe_too_soon",
         "group_removal_refused",

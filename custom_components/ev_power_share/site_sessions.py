@@ -133,12 +133,11 @@ class SiteSessions:
         self.queue.set_recorder(SessionRecorder(ledger))
 
     async def _async_resume(self, ledger: Ledger) -> None:
-        """Continue what was open before: the sessions of ports without a
-        card reader (those without a transaction) and the month's figures."""
+        """Continue what was open before: the sessions of the ports without a
+        card reader that are still the site's, and the month's figures."""
+        served = {pid for source, _ in self._sources for pid in source.port_ids()}
         for session in await ledger.open_sessions():
-            if session.transaction_id is None and not self.ports.is_open(
-                session.port_id
-            ):
+            if session.port_id in served and not self.ports.is_open(session.port_id):
                 last = await ledger.last_sample(session.id)
                 self.ports.resume(session.port_id, last.wh, session.user_id)
         await self.month.reload(ledger)
