@@ -396,26 +396,9 @@ async def configure_site(
     else:
         entry_id = entry["entry_id"]
 
-    # Options: only the OCPP port differs from the defaults.
-    path = "/api/config/config_entries/options/flow"
-    form = await api.request("POST", path, json_body={"handler": entry_id})
-    current = {
-        f["name"]: (f.get("description") or {}).get("suggested_value")
-        for f in form.get("data_schema") or []
-    }
-    if current.get("ocpp_port") != ocpp_port:
-        data = fill_form(form, {"ocpp_port": ocpp_port})
-        result = await api.request("POST", f"{path}/{form['flow_id']}", json_body=data)
-        if result.get("type") != "create_entry":
-            raise DemoError(f"options refused: {result.get('errors')}")
-        created.append(f"option ocpp_port {ocpp_port}")
-        # A new port restarts the site (a reload it schedules). Subentries added
-        # while that reload runs get entities before their devices (ids like
-        # sensor.none_load_l1), so reload here too: this waits for the pending one
-        # and returns once the site is up again.
-        await api.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
-    else:
-        await api.request("DELETE", f"{path}/{form['flow_id']}")
+    # Options: only the OCPP port differs from the defaults (the access option
+    # once the users are there, below).
+    created += await _set_options(api, entry_id, {"ocpp_port": ocpp_port})
 
     ws = await api.websocket()
     try:
@@ -466,6 +449,9 @@ async def configure_site(
             )
             created.append(f"charger {charger.name} ({charger.id})")
             new_chargers.append(charger.id)
+        created += await _add_tariffs_and_users(api, ws, entry_id, site, say)
+        if site.access is not None:
+            created += await _set_options(api, entry_id, {"access_mode": site.access})
         meter = site.meter
         if meter is not None and ("meter", METER_NAME) in subentries:
             # Already there: follow the simulator's port if it changed (its
@@ -525,6 +511,34 @@ async def configure_site(
 
 
 SUBENTRY_OF_KIND = {"modbus": "modbus_charger", "outlet": "outlet", "ha": "ha_charger"}
+
+
+async def _set_options(
+    api: HomeAssistantApi, entry_id: str, wanted: Mapping[str, Any]
+) -> list[str]:
+    """Set the site's options in ``wanted`` that differ (those its options form
+    has), keeping the others."""
+    path = "/api/config/config_entries/options/flow"
+    form = await api.request("POST", path, json_body={"handler": entry_id})
+    current = {
+        f["name"]: (f.get("description") or {}).get("suggested_value")
+        for f in form.get("data_schema") or []
+    }
+    changes = {k: v for k, v in wanted.items() if k in current and current[k] != v}
+    if not changes:
+        await api.request("DELETE", f"{path}/{form['flow_id']}")
+        return []
+    result = await api.request(
+        "POST", f"{path}/{form['flow_id']}", json_body=fill_form(form, changes)
+    )
+    if result.get("type") != "create_entry":
+        raise DemoError(f"options refused: {result.get('errors')}")
+    # New options reload the site (a reload they schedule). Subentries added
+    # while that reload runs get entities before their devices (ids like
+    # sensor.none_load_l1), so reload here too: this waits for the pending one
+    # and returns once the site is up again.
+    await api.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
+    return [f"option {key} {value}" for key, value in changes.items()]
 
 
 def entity_key(name: str) -> str:
@@ -593,6 +607,36 @@ async def _add_other_ports(
             what = f"charger already in Home Assistant {charger.name} (generic)"
         await api.run_flow(flow, {"handler": [entry_id, kind]}, answers)
         created.append(what)
+    return created
+
+
+async def _add_tariffs_and_users(
+    api: HomeAssistantApi, ws: Websocket, entry_id: str, site: SiteConfig, say: Say
+) -> list[str]:
+    """Add the scenario's tariff plans, then its users (with their cards and
+    plan), that are missing, each through its subentry flow."""
+    supported = await api.subentry_types(entry_id)
+    if not {"tariff", "user"} <= supported:
+        if site.tariffs or site.users:
+            say("warning: this EV Power Share has no users or tariff plans")
+        return []
+    created: list[str] = []
+    flow = "/api/config/config_entries/subentries/flow"
+    subentries = await _subentries(ws, entry_id)
+    for tariff in site.tariffs:
+        if ("tariff", tariff.name) not in subentries:
+            answers = {"name": tariff.name, **tariff.fields}
+            await api.run_flow(flow, {"handler": [entry_id, "tariff"]}, answers)
+            created.append(f"tariff plan {tariff.name} ({tariff.fields['rule']})")
+    subentries = await _subentries(ws, entry_id)
+    for user in site.users:
+        if ("user", user.name) in subentries:
+            continue
+        answers: dict[str, Any] = {"name": user.name, "tokens": list(user.cards)}
+        if user.tariff is not None:
+            answers["tariff_plan"] = subentries["tariff", user.tariff]
+        await api.run_flow(flow, {"handler": [entry_id, "user"]}, answers)
+        created.append(f"user {user.name} ({len(user.cards)} cards)")
     return created
 
 

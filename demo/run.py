@@ -82,6 +82,7 @@ EXTRA_CHARGER = {
 }
 EXTRA_VEHICLE = {
     "name": "Guest EV",
+    "id_tag": "04715171",  # the visitors' second card (the scenario's users)
     "port": "cp-07/1",
     "capacity_kwh": 64,
     "max_a": 16,

@@ -167,6 +167,29 @@ class PlacedVehicle:
 
 
 @dataclass(frozen=True, slots=True)
+class TariffSpec:
+    """A tariff plan (a tariff subentry): its name and the fields of the tariff
+    form and of its rule's form, as the form takes them (``rule``: per_kwh,
+    per_hour, time_of_use, price_sensor)."""
+
+    name: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UserSpec:
+    """Someone who may charge (a user subentry): their cards and plan."""
+
+    name: str
+    cards: tuple[str, ...] = ()
+    tariff: str | None = None
+    """The name of a plan in ``tariffs``."""
+    ports: tuple[str, ...] = ()
+    """Ports without a card reader (``charger id/connector``) whose charging user
+    the demo sets to this user."""
+
+
+@dataclass(frozen=True, slots=True)
 class SiteConfig:
     """A whole scenario."""
 
@@ -178,6 +201,12 @@ class SiteConfig:
     solar: SolarSpec = SolarSpec()
     base_load: BaseLoadSpec = BaseLoadSpec()
     vehicles: tuple[PlacedVehicle, ...] = ()
+    tariffs: tuple[TariffSpec, ...] = ()
+    users: tuple[UserSpec, ...] = ()
+    access: str | None = None
+    """The site's access option (open, authorised, auto); None: its default."""
+    default_tariff: str | None = None
+    """The plan (by name) of sessions booked to no user."""
     seed: int = 1
     start_s: float = 0.0
     """Time of day the simulation starts at."""
@@ -331,6 +360,22 @@ def parse_config(data: object) -> SiteConfig:
     )
     _unique([v.spec.name for v in vehicles], "vehicles")
     _check_visits(vehicles)
+    tariffs = tuple(
+        _tariff(_Fields(t, f"tariffs[{i}]")) for i, t in enumerate(top.items("tariffs"))
+    )
+    _unique([t.name for t in tariffs], "tariffs")
+    users = tuple(
+        _user(_Fields(u, f"users[{i}]"), {t.name for t in tariffs}, by_id)
+        for i, u in enumerate(top.items("users"))
+    )
+    _unique([u.name for u in users], "users")
+    _unique([c for u in users for c in u.cards], "users' cards")
+    default_tariff = top.text("default_tariff", None)
+    if default_tariff is not None and default_tariff not in {t.name for t in tariffs}:
+        raise ConfigError(f"config.default_tariff: no tariff {default_tariff!r}")
+    access = top.text("access", None)
+    if access not in (None, "open", "authorised", "auto"):
+        raise ConfigError("config.access: open, authorised or auto")
     config = SiteConfig(
         name=name,
         site=site,
@@ -340,6 +385,10 @@ def parse_config(data: object) -> SiteConfig:
         solar=solar,
         base_load=base,
         vehicles=vehicles,
+        tariffs=tariffs,
+        users=users,
+        access=access,
+        default_tariff=default_tariff,
         seed=top.number("seed", 1, integer=True),
         start_s=parse_time(top.raw("start", "00:00"), "config.start"),
         speedup=top.number("speedup", 1.0, low=0.01, high=100000),
@@ -348,6 +397,34 @@ def parse_config(data: object) -> SiteConfig:
     )
     top.done()
     return config
+
+
+def _tariff(f: _Fields) -> TariffSpec:
+    name = f.text("name")
+    rule = f.text("rule")
+    if rule not in ("per_kwh", "per_hour", "time_of_use", "price_sensor"):
+        raise ConfigError(
+            f"{f.where}.rule: per_kwh, per_hour, time_of_use or price_sensor"
+        )
+    f.used.update(f.data)  # the rest goes to the forms, which check it
+    return TariffSpec(name, {str(k): v for k, v in f.data.items() if k != "name"})
+
+
+def _user(
+    f: _Fields, tariffs: set[str], chargers: Mapping[str, ChargerSpec]
+) -> UserSpec:
+    name = f.text("name")
+    cards = tuple(str(c) for c in f.items("cards"))
+    tariff = f.text("tariff", None)
+    if tariff is not None and tariff not in tariffs:
+        raise ConfigError(f"{f.where}.tariff: no tariff {tariff!r}")
+    ports = tuple(str(p) for p in f.items("ports"))
+    for port in ports:
+        charger_id, _, connector = port.rpartition("/")
+        if charger_id not in chargers or not connector.isdigit():
+            raise ConfigError(f"{f.where}.ports: 'charger id/connector', not {port!r}")
+    f.done()
+    return UserSpec(name, cards, tariff, ports)
 
 
 def _unique(ids: list[str], where: str) -> None:
