@@ -67,6 +67,22 @@ def test_condo_scenario() -> None:
     ports = {f"{c.id}/{n}" for c, n in config.ports()}
     assert {v.port for v in config.vehicles} == ports  # every port gets visitors
     assert {v.spec.phases for v in config.vehicles} == {1, 3}
+    # Who may charge: every OCPP car presents a card of one of the users; the
+    # ports without a card reader are the visitor's.
+    cards = {c: u.name for u in config.users for c in u.cards}
+    ocpp_ids = {c.id for c in ocpp}
+    tags = [v.spec.id_tag for v in config.vehicles if v.charger in ocpp_ids]
+    assert len(tags) == 12
+    assert all(tag in cards for tag in tags)
+    assert {t.name: t.fields["rule"] for t in config.tariffs} == {
+        "Residents": "time_of_use",
+        "Visitors": "per_hour",
+    }
+    visitor = next(u for u in config.users if u.name == "Visitor")
+    assert set(visitor.ports) == ports - {
+        f"{c.id}/{n}" for c, n in config.ports() if c.kind == "ocpp"
+    }
+    assert (config.access, config.default_tariff) == ("authorised", "Visitors")
     id3 = next(v.spec for v in config.vehicles if v.spec.name == "ID.3")
     assert id3.soc_pct == pytest.approx(80 - 25 / 58 * 100)  # from energy_kwh
 
@@ -136,6 +152,12 @@ def _broken(path: str, value: object) -> dict[str, Any]:
         ("vehicles.0.colour", "red", "unknown key"),
         ("speedup", 0, r"speedup: 0 is not in"),
         ("solar.connection", "L1-L2", "solar.connection"),
+        ("users.0.tariff", "Gold", "no tariff 'Gold'"),
+        ("users.1.cards", ["04A21F9C"], "cards: '04A21F9C' appears twice"),
+        ("users.6.ports", ["nowhere/1"], "charger id/connector"),
+        ("tariffs.0.rule", "flat", "per_kwh, per_hour"),
+        ("default_tariff", "Gold", "no tariff 'Gold'"),
+        ("access", "anyone", "open, authorised or auto"),
     ],
 )
 def test_refused(path: str, value: object, message: str) -> None:
