@@ -450,8 +450,13 @@ async def configure_site(
             created.append(f"charger {charger.name} ({charger.id})")
             new_chargers.append(charger.id)
         created += await _add_tariffs_and_users(api, ws, entry_id, site, say)
+        options: dict[str, Any] = {}
         if site.access is not None:
-            created += await _set_options(api, entry_id, {"access_mode": site.access})
+            options["access_mode"] = site.access
+        if site.default_tariff is not None:
+            plans = await _subentries(ws, entry_id)
+            options["default_tariff_plan"] = plans.get(("tariff", site.default_tariff))
+        created += await _set_options(api, entry_id, options)
         meter = site.meter
         if meter is not None and ("meter", METER_NAME) in subentries:
             # Already there: follow the simulator's port if it changed (its
@@ -533,11 +538,13 @@ async def _set_options(
     )
     if result.get("type") != "create_entry":
         raise DemoError(f"options refused: {result.get('errors')}")
-    # New options reload the site (a reload they schedule). Subentries added
-    # while that reload runs get entities before their devices (ids like
-    # sensor.none_load_l1), so reload here too: this waits for the pending one
-    # and returns once the site is up again.
-    await api.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
+    if "ocpp_port" in changes:
+        # A new port restarts the site (a reload it schedules). Subentries added
+        # while that reload runs get entities before their devices (ids like
+        # sensor.none_load_l1), so reload here too: this waits for the pending
+        # one and returns once the site is up again. Other options apply to the
+        # running site.
+        await api.request("POST", f"/api/config/config_entries/entry/{entry_id}/reload")
     return [f"option {key} {value}" for key, value in changes.items()]
 
 

@@ -4,7 +4,8 @@
 // then watch the site: every group (the visitor panel of mixed ports too) within
 // its limit on every phase at every look, the Modbus charger and the charger
 // already in Home Assistant given current their cars draw, the outlets taking
-// turns, no limit hunting.
+// turns, no limit hunting; then each resident's energy and cost this month, and
+// a statement exported (export_statements) and opened through its signed link.
 //
 //   node demo/e2e.mjs READY_FILE ARTIFACTS_DIR
 //
@@ -53,6 +54,17 @@ async function api(pathname) {
     signal: AbortSignal.timeout(10_000),
   });
   if (!resp.ok) throw new Error(`GET ${pathname}: HTTP ${resp.status}`);
+  return resp.json();
+}
+
+async function apiPost(pathname, body) {
+  const resp = await fetch(ready.url + pathname, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${ready.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!resp.ok) throw new Error(`POST ${pathname}: HTTP ${resp.status}: ${await resp.text()}`);
   return resp.json();
 }
 
@@ -321,6 +333,48 @@ try {
     await page.locator('state-history-charts').first().waitFor({ timeout: 30_000 });
     await page.waitForTimeout(2000);
     await shot(page, '06-new-charger-history');
+  }
+  step('residents this month: energy and cost per resident');
+  const USERS = ready.users || [];
+  let energyKwh = 0;
+  for (const name of USERS) {
+    const energy = await api(`/api/states/sensor.${slug(name)}_energy_this_month`);
+    const cost = await api(`/api/states/sensor.${slug(name)}_cost_this_month`);
+    if (!Number.isFinite(Number(energy.state))) {
+      throw new Error(`${name}: energy this month is ${energy.state}`);
+    }
+    energyKwh += Number(energy.state);
+    console.log(
+      `[e2e]          ${name}: ${energy.state} kWh, ` +
+        `${cost.state} ${cost.attributes.unit_of_measurement ?? ''}`,
+    );
+  }
+  if (USERS.length && !(energyKwh > 0)) throw new Error('no resident has charged any energy');
+
+  if (USERS.length) {
+    step("export this month's statements and open one in the browser");
+    const config = await api('/api/config');
+    const month = new Intl.DateTimeFormat('en-CA', {
+      timeZone: config.time_zone,
+      year: 'numeric',
+      month: '2-digit',
+    }).format(new Date());
+    const answer = await apiPost('/api/services/ev_power_share/export_statements?return_response', {
+      config_entry_id: ready.entry_id,
+      month,
+    });
+    const exported = answer.service_response;
+    const account = exported.accounts.find((a) => a.kind === 'user' && a.sessions > 0);
+    if (!account) throw new Error(`no resident's statement has a session: ${JSON.stringify(exported)}`);
+    const html = account.files.find((f) => f.name.endsWith('.html'));
+    console.log(
+      `[e2e]          ${month}: ${exported.accounts.length} statements, ${account.name}: ` +
+        `${account.sessions} session(s), ${account.energy_kwh} kWh, ${account.gross} ${account.currency}`,
+    );
+    await page.goto(ready.url + html.url);
+    await page.getByText(account.name).first().waitFor({ timeout: 30_000 });
+    await page.getByText(account.gross).first().waitFor({ timeout: 30_000 });
+    await shot(page, '07-statement', { fullPage: true });
   }
   step('done');
 } catch (err) {

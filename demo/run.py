@@ -569,6 +569,7 @@ async def setup(
             "password": login.password,
             "token": api.token,
             "entry_id": outcome.entry_id,
+            "users": [u.name for u in site.users],
             "subentries": outcome.subentries,
             "status_url": status_url,
             "ports": ports,
