@@ -510,6 +510,13 @@ async def configure_site(
         modes = {cp: mode for cp, mode in charge_modes.items() if cp in new_chargers}
         if modes:
             await _set_charge_modes(ws, entry_id, modes, found, say)
+        users = {
+            port.rpartition("/")[0]: user.name
+            for user in site.users
+            for port in user.ports
+        }
+        if users:
+            await _set_charging_users(ws, entry_id, users, found, say)
     finally:
         await ws.close()
     return Outcome(entry_id, created, found)
@@ -737,6 +744,39 @@ async def _set_charge_modes(
             await asyncio.sleep(1.0)
     if wanted:
         say(f"warning: no charge mode select found for {sorted(wanted)}")
+
+
+async def _set_charging_users(
+    ws: Websocket,
+    entry_id: str,
+    users: Mapping[str, str],
+    subentry_of: Mapping[str, str],
+    say: Say,
+) -> None:
+    """Book the sessions of ports without a card reader to a user: their
+    "Charging user" select (by scenario charger id: the user's name)."""
+    wanted = {subentry_of[cp]: name for cp, name in users.items() if cp in subentry_of}
+    deadline = time.monotonic() + 30
+    while wanted and time.monotonic() < deadline:
+        for item in await ws.call("config/entity_registry/list"):
+            sid = item.get("config_subentry_id")
+            if (
+                item.get("config_entry_id") == entry_id
+                and sid in wanted
+                and item.get("translation_key") == "charging_user"
+            ):
+                await ws.call(
+                    "call_service",
+                    domain="select",
+                    service="select_option",
+                    service_data={"option": wanted[sid]},
+                    target={"entity_id": item["entity_id"]},
+                )
+                say(f"charging user of {item['entity_id']}: {wanted.pop(sid)}")
+        if wanted:
+            await asyncio.sleep(1.0)
+    if wanted:
+        say(f"warning: no charging user select found for {sorted(wanted)}")
 
 
 async def chargers_online(api: HomeAssistantApi, entry_id: str) -> tuple[int, int]:
