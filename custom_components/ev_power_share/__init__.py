@@ -383,6 +383,16 @@ def _watchdog_s(entry: EvPowerShareConfigEntry) -> float:
     return float(entry.options.get(CONF_WATCHDOG_S, DEFAULT_WATCHDOG_S))
 
 
+def _forget_removed_users(
+    runtime: SiteRuntime,
+    before: Mapping[str, ConfigSubentry],
+    entry: EvPowerShareConfigEntry,
+) -> None:
+    """A removed user's past sessions stay in the ledger under a pseudonym."""
+    if runtime.sessions is not None:
+        runtime.sessions.forget_removed_users(before, entry.subentries)
+
+
 async def _async_entry_updated(
     hass: HomeAssistant, entry: EvPowerShareConfigEntry
 ) -> None:
@@ -420,6 +430,7 @@ async def _async_entry_updated(
         hass.loop.call_soon(restore)
         return
     runtime.subentries = dict(entry.subentries)
+    _forget_removed_users(runtime, before, entry)
     if (
         _ocpp_port(entry) != runtime.ocpp_port
         or _watchdog_s(entry) != runtime.ocpp.config.watchdog_s

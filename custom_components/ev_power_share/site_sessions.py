@@ -17,11 +17,12 @@ the ledger is closed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta
 import logging
 from typing import Any, Protocol
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import (
@@ -147,6 +148,31 @@ class SiteSessions:
             self._retry()
             self._retry = None
 
+    def forget_removed_users(
+        self,
+        before: Mapping[str, ConfigSubentry],
+        after: Mapping[str, ConfigSubentry],
+    ) -> None:
+        """The users of ``before`` that ``after`` no longer has are forgotten
+        (:meth:`forget_user`)."""
+        for sid, subentry in before.items():
+            if subentry.subentry_type == SUBENTRY_USER and sid not in after:
+                self.forget_user(sid)
+
+    def forget_user(self, user_id: str) -> None:
+        """A user was removed: their sessions are booked to a pseudonym and
+        their cards dropped (in their turn: after what was booked to them)."""
+
+        async def forget(recorder: SessionRecorder) -> None:
+            pseudonym = await recorder.ledger.forget_user(user_id)
+            _LOGGER.info(
+                "%s: a removed user's sessions are kept as %s",
+                self._entry.title,
+                pseudonym,
+            )
+
+        self.queue.put("forgetting a removed user", forget)
+
     def transaction(self, message: TransactionMessage) -> None:
         """A transaction message: booked in its turn."""
         self.queue.put(
@@ -179,10 +205,13 @@ class SiteSessions:
             for pid in source.port_ids():
                 user = snapshot.inputs.port_settings(pid).user_id
                 energy = source.energy_kwh(pid)
+                # A user removed meanwhile keeps the session they started (it
+                # is kept under a pseudonym); the port's next one is unassigned.
+                kept = user in users or (user is not None and self.ports.is_open(pid))
                 views[pid] = PortView(
                     presence(source.port_state(pid), off_is_gone=off_is_gone),
                     None if energy is None else energy * 1000.0,
-                    user if user in users else None,
+                    user if kept else None,
                 )
         return views
 

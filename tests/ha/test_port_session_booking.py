@@ -89,3 +89,32 @@ async def test_an_outlets_session_is_booked_to_the_chosen_user(
     assert [(s.id, s.user_id) for s in sessions] == [(session.id, bob), (kept.id, bob)]
     assert not any(s.is_open for s in sessions)
     assert sessions[0].energy_wh >= rebooked.energy_wh
+
+
+async def test_a_removed_users_sessions_stay_under_a_pseudonym(
+    hass: HomeAssistant, site_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """The board keeps a removed user's past sessions for its audit, booked to
+    a pseudonym; the user's name and id are gone from them."""
+    await _relays(hass)
+    circuit = await _site(hass, site_entry)
+    alice = await _add_user(hass, site_entry, "Flat 1A")
+    port = await _add_outlet(
+        hass, site_entry, _outlet("a", circuit, power_sensor="sensor.outlet_a_power")
+    )
+    await _choose(hass, _select(hass), "Flat 1A")
+    for _ in range(15):
+        await _tick(hass, freezer)
+    ledger = site_entry.runtime_data.ledger
+    assert isinstance(ledger, Ledger)
+    [session] = await ledger.open_sessions(port)
+    assert session.user_id == alice
+
+    assert hass.config_entries.async_remove_subentry(site_entry, alice)
+    await hass.async_block_till_done()
+    await _tick(hass, freezer)
+    [kept] = [s for s in await ledger.sessions(0, 9e12) if s.id == session.id]
+    assert kept.user_id is not None
+    assert kept.user_id.startswith("resident-")
+    assert alice not in kept.user_id
+    assert kept.energy_wh >= session.energy_wh
