@@ -22,7 +22,14 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from .compat import vol
-from .const import DOMAIN
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    DOMAIN,
+    SUBENTRY_CHARGER,
+    SUBENTRY_HA_CHARGER,
+    SUBENTRY_MODBUS_CHARGER,
+    SUBENTRY_OUTLET,
+)
 from .core.site_billing import (
     AccountFigures,
     MonthFigures,
@@ -128,6 +135,21 @@ def _selected(item: AccountFigures, users: set[str] | None) -> bool:
     return item.account.kind is AccountKind.USER and item.account.user_id in users
 
 
+PORT_SUBENTRIES = frozenset(
+    {SUBENTRY_CHARGER, SUBENTRY_HA_CHARGER, SUBENTRY_MODBUS_CHARGER, SUBENTRY_OUTLET}
+)
+
+
+def _places(entry: EvPowerShareConfigEntry) -> dict[str, str]:
+    """The name of each charger a session may name (an OCPP charger by its
+    charge point id, the other kinds by their subentry's id)."""
+    return {
+        str(s.data.get(CONF_CHARGE_POINT_ID) or sid): s.title
+        for sid, s in entry.subentries.items()
+        if s.subentry_type in PORT_SUBENTRIES
+    }
+
+
 def _file(hass: HomeAssistant, entry_id: str, month: str, name: str) -> dict[str, Any]:
     return {"name": name, "url": async_signed_url(hass, entry_id, month, name)}
 
@@ -140,7 +162,7 @@ async def async_export_statements(call: ServiceCall) -> ServiceResponse:
     plans = site_plans(hass, entry)
     users = _users(plans, call.data.get(ATTR_USERS))
     figures = await _async_figures(hass, ledger, plans, month)
-    files = export_files(figures.board, site_time_zone(), entry.title)
+    files = export_files(figures.board, site_time_zone(), entry.title, _places(entry))
     text = str(month)
     chosen = [
         (item, statement_names(text, stem))

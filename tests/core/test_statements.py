@@ -382,6 +382,12 @@ def test_the_printable_statement_shows_the_figures_and_escapes_names() -> None:
     empty = statement_html(board.statements[2], TZ)
     assert "No sessions this month." in empty
     assert "6.05" in empty
+    # Chargers are shown by name where the site tells them (else by id).
+    charger = vera.sessions[0].session.charger
+    assert f"{charger} #" in html
+    named = statement_html(vera, TZ, places={charger: "Visitor <1>"})
+    assert "Visitor &lt;1&gt;" in named
+    assert f"{charger} #" not in named
 
 
 def test_text_a_spreadsheet_would_run_is_quoted() -> None:

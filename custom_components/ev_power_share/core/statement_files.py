@@ -11,7 +11,7 @@ is escaped (jinja2, autoescape on).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 import csv
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -24,6 +24,7 @@ import unicodedata
 import jinja2
 
 from .session_costs import CostLine, SessionCost
+from .sessions import SessionRecord
 from .statements import BoardExport, Statement, Totals
 
 _KWH = Decimal("0.001")
@@ -259,8 +260,14 @@ tfoot td { font-weight: bold; }
 _ENVIRONMENT = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
-def statement_html(item: Statement, tz: tzinfo, site: str = "") -> str:
-    """A user's printable statement (HTML, print styles included)."""
+def statement_html(
+    item: Statement,
+    tz: tzinfo,
+    site: str = "",
+    places: Mapping[str, str] | None = None,
+) -> str:
+    """A user's printable statement (HTML, print styles included). ``places``:
+    the name each charger is shown by (by its id; else its id)."""
     template = _ENVIRONMENT.from_string(_TEMPLATE)
     return template.render(
         title=f"Charging statement {item.month}",
@@ -268,7 +275,7 @@ def statement_html(item: Statement, tz: tzinfo, site: str = "") -> str:
         account=item.account.name,
         month=str(item.month),
         currency=item.currency,
-        sessions=[_session_view(cost, tz) for cost in item.sessions],
+        sessions=[_session_view(cost, tz, places or {}) for cost in item.sessions],
         totals={
             "kwh": kwh(item.energy_wh),
             "energy": str(item.energy_amount),
@@ -281,17 +288,28 @@ def statement_html(item: Statement, tz: tzinfo, site: str = "") -> str:
     )
 
 
-def _session_view(cost: SessionCost, tz: tzinfo) -> dict[str, Any]:
+def _session_view(
+    cost: SessionCost, tz: tzinfo, places: Mapping[str, str]
+) -> dict[str, Any]:
     session = cost.session
     return {
         "started": local_time(session.started_at, tz),
         "stopped": local_time(session.stopped_at, tz) or "open",
-        "charger": f"{session.charger} #{session.connector}",
+        "charger": _place(session, places),
         "flag": _flag(cost),
         "kwh": kwh(cost.energy_wh),
         "amount": str(cost.amount),
         "lines": [_line_view(line, tz) for line in cost.lines],
     }
+
+
+def _place(session: SessionRecord, places: Mapping[str, str]) -> str:
+    """Where a session ran: its charger's name (its id if it has none), and
+    the connector where the charger has more than one."""
+    name = places.get(session.charger)
+    if name is None:
+        return f"{session.charger} #{session.connector}"
+    return name if session.connector == 1 else f"{name} #{session.connector}"
 
 
 _LINE_KEYS = ("kind", "start", "end", "kwh", "quantity", "unit", "rate", "amount")
@@ -337,13 +355,19 @@ def board_name(month: str) -> str:
     return f"board-{month}.csv"
 
 
-def export_files(board: BoardExport, tz: tzinfo, site: str = "") -> dict[str, str]:
+def export_files(
+    board: BoardExport,
+    tz: tzinfo,
+    site: str = "",
+    places: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """A month's files by name: the board's CSV, and a CSV and a printable
-    HTML statement per account (:func:`account_stems`)."""
+    HTML statement per account (:func:`account_stems`; ``places``: the name
+    each charger is shown by on a statement)."""
     month = str(board.month)
     files = {board_name(month): board_csv(board, tz)}
     for item, stem in zip(board.statements, account_stems(board), strict=True):
         csv_name, html_name = statement_names(month, stem)
         files[csv_name] = statement_csv(item, tz)
-        files[html_name] = statement_html(item, tz, site)
+        files[html_name] = statement_html(item, tz, site, places)
     return files
