@@ -721,29 +721,7 @@ async def _set_charge_modes(
 ) -> None:
     """Give some new chargers a charge mode other than fast (first connector)."""
     wanted = {subentry_of[cp]: mode for cp, mode in modes.items() if cp in subentry_of}
-    deadline = time.monotonic() + 30
-    while wanted and time.monotonic() < deadline:
-        registry = await ws.call("config/entity_registry/list")
-        for item in registry:
-            sid = item.get("config_subentry_id")
-            if (
-                item.get("config_entry_id") == entry_id
-                and sid in wanted
-                and item.get("translation_key") == "charge_mode"
-                and str(item.get("unique_id", "")).startswith(f"{entry_id}_{sid}_1_")
-            ):
-                await ws.call(
-                    "call_service",
-                    domain="select",
-                    service="select_option",
-                    service_data={"option": wanted[sid]},
-                    target={"entity_id": item["entity_id"]},
-                )
-                say(f"charge mode of {item['entity_id']}: {wanted.pop(sid)}")
-        if wanted:
-            await asyncio.sleep(1.0)
-    if wanted:
-        say(f"warning: no charge mode select found for {sorted(wanted)}")
+    await _choose_options(ws, entry_id, "charge_mode", wanted, say, connector=1)
 
 
 async def _set_charging_users(
@@ -756,14 +734,33 @@ async def _set_charging_users(
     """Book the sessions of ports without a card reader to a user: their
     "Charging user" select (by scenario charger id: the user's name)."""
     wanted = {subentry_of[cp]: name for cp, name in users.items() if cp in subentry_of}
+    await _choose_options(ws, entry_id, "charging_user", wanted, say)
+
+
+async def _choose_options(
+    ws: Websocket,
+    entry_id: str,
+    key: str,
+    wanted: dict[str, str],
+    say: Say,
+    connector: int | None = None,
+) -> None:
+    """Choose an option on a select of each subentry in ``wanted`` (its
+    translation key ``key``; of one connector, if given), once it is there."""
+    what = key.replace("_", " ")
     deadline = time.monotonic() + 30
     while wanted and time.monotonic() < deadline:
         for item in await ws.call("config/entity_registry/list"):
             sid = item.get("config_subentry_id")
+            unique_id = str(item.get("unique_id", ""))
             if (
                 item.get("config_entry_id") == entry_id
                 and sid in wanted
-                and item.get("translation_key") == "charging_user"
+                and item.get("translation_key") == key
+                and (
+                    connector is None
+                    or unique_id.startswith(f"{entry_id}_{sid}_{connector}_")
+                )
             ):
                 await ws.call(
                     "call_service",
@@ -772,11 +769,11 @@ async def _set_charging_users(
                     service_data={"option": wanted[sid]},
                     target={"entity_id": item["entity_id"]},
                 )
-                say(f"charging user of {item['entity_id']}: {wanted.pop(sid)}")
+                say(f"{what} of {item['entity_id']}: {wanted.pop(sid)}")
         if wanted:
             await asyncio.sleep(1.0)
     if wanted:
-        say(f"warning: no charging user select found for {sorted(wanted)}")
+        say(f"warning: no {what} select found for {sorted(wanted)}")
 
 
 async def chargers_online(api: HomeAssistantApi, entry_id: str) -> tuple[int, int]:
