@@ -215,8 +215,14 @@ class FigureSensor(SensorEntity):
         self.entity_description = description
         self._attr_device_info = device
         self._attr_unique_id = f"{entry_id}_{owner or 'site'}_{description.key}"
-        if description.monetary:
-            self._attr_native_unit_of_measurement = self._currency()
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """A cost's currency: its plan's as it is now (plans are added and
+        changed while the site runs), the same as its value's."""
+        if self.entity_description.monetary:
+            return self._currency()
+        return super().native_unit_of_measurement
 
     def _currency(self) -> str:
         if self._owner is None:

@@ -464,3 +464,26 @@ async def test_a_price_sensor_plan_bills_each_interval_at_the_price_shown_then(
         unassigned["energy_amount"],
         unassigned["gross"],
     ) == ("plan_kwh", "0.30", "0.36")
+
+
+async def test_a_cost_is_in_the_currency_of_the_plans_as_they_are_now(
+    hass: HomeAssistant, site_entry: MockConfigEntry
+) -> None:
+    """Plans are added while the site runs (as the demo does): the site's cost
+    this month follows their currency, not the one it was created with."""
+    site_entry.add_to_hass(hass)
+    await _set_up(hass, site_entry)
+    assert hass.config.currency == "EUR"
+    assert (
+        _state(hass, site_entry, "site", "month_cost").attributes["unit_of_measurement"]
+        == "EUR"
+    )
+    plan = _subentry(SUBENTRY_TARIFF, "Residents", {**PER_KWH, "currency": "CHF"}, "p")
+    assert hass.config_entries.async_add_subentry(site_entry, plan)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    hass.config_entries.async_update_entry(
+        site_entry, options={**site_entry.options, CONF_DEFAULT_TARIFF: "p"}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    cost = _state(hass, site_entry, "site", "month_cost")
+    assert cost.attributes["unit_of_measurement"] == "CHF"
