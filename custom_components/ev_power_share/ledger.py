@@ -262,13 +262,21 @@ class _Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None)
-            self.db.row_factory = sqlite3.Row
-            self._configure()
-            self._migrate()
         except sqlite3.Error as err:
             raise LedgerError(f"{path}: cannot be used as a ledger: {err}") from err
         except OSError as err:
             raise LedgerError(f"{path}: cannot be opened: {err}") from err
+        try:
+            self.db.row_factory = sqlite3.Row
+            self._configure()
+            self._migrate()
+        except BaseException as err:
+            # Not kept: its connection is closed (a site retries every few
+            # minutes; each try would leave one open).
+            self.db.close()
+            if isinstance(err, sqlite3.Error):
+                raise LedgerError(f"{path}: cannot be used as a ledger: {err}") from err
+            raise
 
     def _configure(self) -> None:
         mode = self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
